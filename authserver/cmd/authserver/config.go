@@ -1,0 +1,123 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
+	"github.com/portcullis-oauth/portcullis/shared/scope"
+)
+
+// config is every setting of the auth server, read from the environment.
+// The README's configuration table lists the same names and defaults.
+type config struct {
+	Port            int
+	DatabaseURL     string
+	RedisURL        string
+	RedisPrefix     string
+	LogLevel        slog.Level
+	LogFormat       string
+	AccessTTL       time.Duration
+	RefreshTTL      time.Duration
+	Scopes          scope.Set
+	DefaultScopes   scope.Set
+	Argon           passwords.Params
+	ThrottleLimit   int
+	ThrottleWindow  time.Duration
+	ClientCacheTTL  time.Duration
+	TrustedProxies  []string
+	ShutdownTimeout time.Duration
+}
+
+// loadConfig reads and checks the environment. Every problem is reported,
+// not just the first.
+func loadConfig(getenv func(string) string) (config, error) {
+	var errs []error
+	str := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	integer := func(name string, def, lo, hi int) int {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			errs = append(errs, fmt.Errorf("%s=%q: want a whole number from %d to %d", name, v, lo, hi))
+			return def
+		}
+		return n
+	}
+	dur := func(name string, def, lo time.Duration) time.Duration {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < lo {
+			errs = append(errs, fmt.Errorf("%s=%q: want a duration such as 1h or 30s, at least %s", name, v, lo))
+			return def
+		}
+		return d
+	}
+	def := passwords.DefaultParams()
+	c := config{
+		Port:        integer("PORT", 8000, 0, 65535),
+		DatabaseURL: getenv("DATABASE_URL"),
+		RedisURL:    getenv("REDIS_URL"),
+		RedisPrefix: getenv("REDIS_PREFIX"),
+		LogFormat:   str("LOG_FORMAT", "json"),
+		AccessTTL:   dur("ACCESS_TOKEN_LIFETIME", time.Hour, time.Second),
+		RefreshTTL:  dur("REFRESH_TOKEN_LIFETIME", 30*24*time.Hour, time.Second),
+		Argon: passwords.Params{
+			Time:      uint32(integer("ARGON2_TIME", int(def.Time), 1, 64)),
+			MemoryKiB: uint32(integer("ARGON2_MEMORY_KIB", int(def.MemoryKiB), 64, 1<<21)),
+			Threads:   uint8(integer("ARGON2_THREADS", int(def.Threads), 1, 255)),
+			KeyLen:    def.KeyLen,
+			SaltLen:   def.SaltLen,
+		},
+		ThrottleLimit:   integer("LOGIN_THROTTLE_LIMIT", 10, 1, 1_000_000),
+		ThrottleWindow:  dur("LOGIN_THROTTLE_WINDOW", 15*time.Minute, time.Second),
+		ClientCacheTTL:  dur("CLIENT_CACHE_TTL", 30*time.Second, 0),
+		ShutdownTimeout: dur("SHUTDOWN_TIMEOUT", 15*time.Second, 0),
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(str("LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", getenv("LOG_LEVEL")))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want json or text", c.LogFormat))
+	}
+	var err error
+	if c.Scopes, err = scope.Parse(str("SCOPES", "read write introspection")); err != nil || len(c.Scopes) == 0 {
+		errs = append(errs, fmt.Errorf("SCOPES=%q: want space-separated scope names", getenv("SCOPES")))
+	}
+	c.DefaultScopes = c.Scopes
+	if v := getenv("DEFAULT_SCOPES"); v != "" {
+		ds, err := scope.Parse(v)
+		if err != nil || !c.Scopes.HasAll(ds) {
+			errs = append(errs, fmt.Errorf("DEFAULT_SCOPES=%q: want a subset of SCOPES", v))
+		} else {
+			c.DefaultScopes = ds
+		}
+	}
+	if v := getenv("TRUSTED_PROXIES"); v != "" {
+		c.TrustedProxies = strings.Split(v, ",")
+	}
+	return c, errors.Join(errs...)
+}
+
+func (c config) logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
+)
+
+type pingFunc func(ctx context.Context) error
+
+func (f pingFunc) Ping(ctx context.Context) error { return f(ctx) }
+
+// serve runs the HTTP server until ctx is cancelled (SIGINT, SIGTERM), then
+// drains in-flight requests for up to SHUTDOWN_TIMEOUT.
+func serve(ctx context.Context, cfg config, stderr io.Writer) error {
+	log := cfg.logger()
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	rdb, closeRedis, err := openRedis(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+
+	engine := httpapi.New(httpapi.Deps{
+		Accounts: a.accounts,
+		Ready: map[string]httpapi.Pinger{
+			"database": pingFunc(a.db.PingContext),
+			"redis":    pingFunc(func(ctx context.Context) error { return rdb.Ping(ctx).Err() }),
+		},
+		Log: log,
+	})
+	if err := engine.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	log.Info("authserver listening", "addr", ln.Addr().String(), "port", port, "database", string(a.db.Dialect))
+	fmt.Fprintf(stderr, "\nPortcullis auth server: http://localhost:%d/\n  sign up:  curl -X POST localhost:%d/users/signup/ -d email=you@example.com -d password=... -d password2=...\n  stop:     Ctrl-C\n\n", port, port)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+var _ redis.UniversalClient = (*redis.Client)(nil)

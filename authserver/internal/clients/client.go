@@ -1,0 +1,149 @@
+package clients
+
+import (
+	"database/sql"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Client types (RFC 6749 §2.1).
+const (
+	Confidential = "confidential"
+	Public       = "public"
+)
+
+// Grant types, spelled as in RFC 6749.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantPassword          = "password"
+	GrantClientCredentials = "client_credentials"
+	GrantRefreshToken      = "refresh_token"
+)
+
+// KnownGrants lists every grant type a client may be registered for.
+var KnownGrants = []string{GrantAuthorizationCode, GrantPassword, GrantClientCredentials, GrantRefreshToken}
+
+// Errors returned by this package.
+var (
+	ErrNotFound          = errors.New("clients: not found")
+	ErrClientIDTaken     = errors.New("clients: client id already registered")
+	ErrInvalidClient     = errors.New("clients: authentication failed")
+	ErrInvalidType       = errors.New("clients: client type must be confidential or public")
+	ErrInvalidGrant      = errors.New("clients: unknown grant type")
+	ErrInvalidRedirect   = errors.New("clients: redirect URIs must be absolute URIs without a fragment")
+	ErrRedirectRequired  = errors.New("clients: authorization_code needs at least one redirect URI")
+	ErrInvalidClientID   = errors.New("clients: client id must be 1-100 printable ASCII characters without ':' or spaces")
+	ErrPublicNeedsNoPass = errors.New("clients: a public client cannot use client_credentials")
+)
+
+// Client is one registered application. SecretHash is never a secret.
+type Client struct {
+	ID                int64         `db:"id"`
+	ClientID          string        `db:"client_id"`
+	Name              string        `db:"name"`
+	SecretHash        string        `db:"secret_hash"`
+	Type              string        `db:"client_type"`
+	GrantTypesRaw     string        `db:"grant_types"`
+	RedirectURIsRaw   string        `db:"redirect_uris"`
+	ScopesRaw         string        `db:"scopes"`
+	SkipAuthorization bool          `db:"skip_authorization"`
+	Algorithm         string        `db:"algorithm"`
+	UserID            sql.NullInt64 `db:"user_id"`
+	CreatedAt         time.Time     `db:"created_at"`
+	UpdatedAt         time.Time     `db:"updated_at"`
+}
+
+// GrantTypes returns the grant types the client may use.
+func (c Client) GrantTypes() []string { return strings.Fields(c.GrantTypesRaw) }
+
+// AllowsGrant reports whether the client may use grant g.
+func (c Client) AllowsGrant(g string) bool {
+	for _, v := range c.GrantTypes() {
+		if v == g {
+			return true
+		}
+	}
+	return false
+}
+
+// RedirectURIs returns the registered redirect URIs, matched exactly.
+func (c Client) RedirectURIs() []string { return strings.Fields(c.RedirectURIsRaw) }
+
+// Scopes returns the scopes the client may ask for; empty means every
+// configured scope.
+func (c Client) Scopes() []string { return strings.Fields(c.ScopesRaw) }
+
+// IsPublic reports whether the client has no secret (RFC 6749 §2.1).
+func (c Client) IsPublic() bool { return c.Type == Public }
+
+// NormalizeGrant maps DOT's spellings ("client-credentials",
+// "authorization-code", "Resource owner password-based"...) to RFC 6749's.
+func NormalizeGrant(g string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(g)) {
+	case "authorization_code", "authorization-code", "authorization code":
+		return GrantAuthorizationCode, nil
+	case "password", "resource owner password-based":
+		return GrantPassword, nil
+	case "client_credentials", "client-credentials", "client credentials":
+		return GrantClientCredentials, nil
+	case "refresh_token", "refresh-token":
+		return GrantRefreshToken, nil
+	}
+	return "", ErrInvalidGrant
+}
+
+// Validate checks a client before it is stored, and normalises its lists.
+func (c *Client) Validate() error {
+	if c.ClientID == "" || len(c.ClientID) > 100 || strings.ContainsAny(c.ClientID, ": ") {
+		return ErrInvalidClientID
+	}
+	for i := 0; i < len(c.ClientID); i++ {
+		if c.ClientID[i] < 0x21 || c.ClientID[i] > 0x7e {
+			return ErrInvalidClientID
+		}
+	}
+	if c.Type != Confidential && c.Type != Public {
+		return ErrInvalidType
+	}
+	var grants []string
+	for _, g := range strings.FieldsFunc(c.GrantTypesRaw, func(r rune) bool { return r == ',' || r == ' ' }) {
+		n, err := NormalizeGrant(g)
+		if err != nil {
+			return err
+		}
+		grants = appendUnique(grants, n)
+	}
+	if len(grants) == 0 {
+		return ErrInvalidGrant
+	}
+	c.GrantTypesRaw = strings.Join(grants, " ")
+	if c.Type == Public && c.AllowsGrant(GrantClientCredentials) {
+		return ErrPublicNeedsNoPass
+	}
+	var uris []string
+	for _, u := range strings.FieldsFunc(c.RedirectURIsRaw, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
+		p, err := url.Parse(u)
+		if err != nil || !p.IsAbs() || p.Fragment != "" || strings.Contains(u, "#") || p.Host == "" && p.Scheme == "http" {
+			return ErrInvalidRedirect
+		}
+		uris = appendUnique(uris, u)
+	}
+	c.RedirectURIsRaw = strings.Join(uris, " ")
+	if c.AllowsGrant(GrantAuthorizationCode) && len(uris) == 0 {
+		return ErrRedirectRequired
+	}
+	c.ScopesRaw = strings.Join(strings.FieldsFunc(c.ScopesRaw, func(r rune) bool { return r == ',' || r == ' ' }), " ")
+	c.Name = strings.TrimSpace(c.Name)
+	return nil
+}
+
+func appendUnique(list []string, v string) []string {
+	for _, x := range list {
+		if x == v {
+			return list
+		}
+	}
+	return append(list, v)
+}

@@ -1,0 +1,134 @@
+package clients
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+)
+
+// SlowHasher verifies and creates the argon2id hashes of secrets a person
+// chose; *passwords.Hasher implements it.
+type SlowHasher interface {
+	Hash(secret string) (string, error)
+	Verify(encoded, secret string) (ok, needsRehash bool, err error)
+	VerifyDummy(secret string)
+}
+
+// Registry authenticates clients. Client records are cached in process for
+// a short TTL, so a token request costs no SQL query for its client; a
+// deletion in this process is seen at once, in another within the TTL.
+// Safe for concurrent use.
+type Registry struct {
+	store    *Store
+	slow     SlowHasher
+	byID     *expirable.LRU[string, Client]
+	verified *expirable.LRU[[32]byte, struct{}]
+	cacheKey []byte
+}
+
+// NewRegistry returns a Registry caching up to 10,000 clients for ttl.
+func NewRegistry(store *Store, slow SlowHasher, ttl time.Duration) *Registry {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	return &Registry{
+		store:    store,
+		slow:     slow,
+		byID:     expirable.NewLRU[string, Client](10000, nil, ttl),
+		verified: expirable.NewLRU[[32]byte, struct{}](10000, nil, time.Hour),
+		cacheKey: key,
+	}
+}
+
+// Store returns the underlying store.
+func (r *Registry) Store() *Store { return r.store }
+
+// Get returns a client by id, from the cache when it can. ErrNotFound if
+// there is no such client.
+func (r *Registry) Get(ctx context.Context, clientID string) (Client, error) {
+	if c, ok := r.byID.Get(clientID); ok {
+		return c, nil
+	}
+	c, err := r.store.ByClientID(ctx, clientID)
+	if err != nil {
+		return Client{}, err
+	}
+	r.byID.Add(clientID, c)
+	return c, nil
+}
+
+// Forget drops a client from the cache, after a change or a deletion.
+func (r *Registry) Forget(clientID string) { r.byID.Remove(clientID) }
+
+// Authenticate checks a client id and secret (RFC 6749 §2.3.1). A public
+// client authenticates with its id alone (a secret sent by a public client
+// is refused); a confidential one must send its secret. Every failure is ErrInvalidClient
+// (or a store error, such as the database being down).
+func (r *Registry) Authenticate(ctx context.Context, clientID, secret string, secretSent bool) (Client, error) {
+	c, err := r.Get(ctx, clientID)
+	if errors.Is(err, ErrNotFound) {
+		return Client{}, ErrInvalidClient
+	}
+	if err != nil {
+		return Client{}, err
+	}
+	if c.IsPublic() {
+		if secretSent && secret != "" {
+			return Client{}, ErrInvalidClient
+		}
+		return c, nil
+	}
+	if !secretSent || !r.VerifySecret(c, secret) {
+		return Client{}, ErrInvalidClient
+	}
+	return c, nil
+}
+
+// VerifySecret checks secret against c's stored hash in constant time.
+func (r *Registry) VerifySecret(c Client, secret string) bool {
+	if c.SecretHash == "" {
+		return false
+	}
+	if isHMAC(c.SecretHash) {
+		ok, err := verifyHMAC(c.SecretHash, secret)
+		return err == nil && ok
+	}
+	k := r.verifiedKey(c, secret)
+	if _, ok := r.verified.Get(k); ok {
+		return true
+	}
+	ok, _, err := r.slow.Verify(c.SecretHash, secret)
+	if err != nil || !ok {
+		return false
+	}
+	r.verified.Add(k, struct{}{})
+	return true
+}
+
+// verifiedKey names a positive verification without holding the secret: an
+// HMAC under a per-process random key, over the client id, its stored hash
+// (so a changed secret never matches) and the secret.
+func (r *Registry) verifiedKey(c Client, secret string) [32]byte {
+	h := hmac.New(sha256.New, r.cacheKey)
+	h.Write([]byte(c.ClientID))
+	h.Write([]byte{0})
+	h.Write([]byte(c.SecretHash))
+	h.Write([]byte{0})
+	h.Write([]byte(secret))
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+// HashSecret returns the stored form of a secret: a fast HMAC when
+// generated is true (the server made it), argon2id otherwise.
+func (r *Registry) HashSecret(secret string, generated bool) (string, error) {
+	if generated {
+		return HashGeneratedSecret(secret), nil
+	}
+	return r.slow.Hash(secret)
+}

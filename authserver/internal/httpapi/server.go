@@ -1,0 +1,151 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+)
+
+// Pinger is a dependency readyz checks.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps is everything the routes call.
+type Deps struct {
+	Accounts *accounts.Service
+	// Ready maps a dependency's name ("database", "redis") to its check.
+	Ready map[string]Pinger
+	Log   *slog.Logger
+}
+
+// New builds the Gin engine with every route.
+func New(d Deps) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(requestID(), accessLog(d.Log), recovery(d.Log), securityHeaders(), limitBody())
+	r.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"detail": "Not found."}) })
+	r.NoMethod(func(c *gin.Context) {
+		c.JSON(http.StatusMethodNotAllowed, gin.H{"detail": "Method \"" + c.Request.Method + "\" not allowed."})
+	})
+
+	h := &handlers{d: d}
+	both(r, http.MethodPost, "/users/signup/", h.signup)
+	r.GET("/healthz", h.healthz)
+	r.GET("/readyz", h.readyz)
+	return r
+}
+
+// both registers path with and without its trailing slash, so that no POST
+// is ever redirected (and its body lost) for a missing slash.
+func both(r gin.IRoutes, method, path string, hs ...gin.HandlerFunc) {
+	r.Handle(method, path, hs...)
+	r.Handle(method, path[:len(path)-1], hs...)
+}
+
+type handlers struct{ d Deps }
+
+type ctxKey int
+
+const requestIDKey ctxKey = 0
+
+// RequestIDFromContext returns the request's ID, or "".
+func RequestIDFromContext(ctx context.Context) string {
+	s, _ := ctx.Value(requestIDKey).(string)
+	return s
+}
+
+// requestID takes X-Request-ID from the caller when it is sane, else makes
+// one, and echoes it on the response.
+func requestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader("X-Request-ID")
+		if !saneID(id) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		c.Header("X-Request-ID", id)
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestIDKey, id))
+		c.Next()
+	}
+}
+
+func saneID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// accessLog logs one line per request. It logs the path without its query
+// string, and no header or body, so that no credential reaches a log.
+func accessLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", RequestIDFromContext(c.Request.Context())),
+			slog.String("method", c.Request.Method),
+			slog.String("path", c.Request.URL.Path),
+			slog.Int("status", c.Writer.Status()),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("client_ip", c.ClientIP()),
+		)
+	}
+}
+
+// recovery turns a panic into a logged 500 with a JSON body; the panic value
+// is logged, never sent.
+func recovery(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.ErrorContext(c.Request.Context(), "panic", "request_id", RequestIDFromContext(c.Request.Context()), "panic", v)
+				c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"detail": "A server error occurred."})
+			}
+		}()
+		c.Next()
+	}
+}
+
+func securityHeaders() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		c.Next()
+	}
+}
+
+func limitBody() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > MaxBodyBytes {
+			c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, gin.H{"detail": "Request body too large."})
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
+		c.Next()
+	}
+}

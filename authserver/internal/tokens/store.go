@@ -1,0 +1,500 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-oauth/portcullis/shared/revocation"
+)
+
+// Errors returned by Store. Callers map them to OAuth errors.
+var (
+	// ErrNotFound: unknown, expired, revoked, malformed, or belongs to
+	// another client.
+	ErrNotFound = errors.New("tokens: not found")
+	// ErrReplayed: a refresh token that was already rotated away was
+	// presented again; its whole family has been revoked.
+	ErrReplayed = errors.New("tokens: refresh token replayed")
+	// ErrUnavailable wraps every Redis failure (down, timeout).
+	ErrUnavailable = errors.New("tokens: store unavailable")
+)
+
+// Grant is what a token family was granted for.
+type Grant struct {
+	ClientID string
+	UserID   int64  // 0 when the grant has no user (client_credentials)
+	Username string // the user's email; "" when UserID is 0
+	Scope    string // space-separated, already validated
+}
+
+// Lifetimes of the tokens a Store issues.
+type Lifetimes struct {
+	Access  time.Duration
+	Refresh time.Duration
+}
+
+// Issued is the result of Issue and Rotate. RefreshToken is "" when none was
+// asked for.
+type Issued struct {
+	AccessToken      string
+	AccessExpiresAt  time.Time
+	RefreshToken     string
+	RefreshExpiresAt time.Time
+	Family           string
+	Scope            string
+}
+
+// Access is a live access token's record.
+type Access struct {
+	Grant
+	Family    string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+// Refresh is a live (not yet rotated) refresh token's record. Scope is the
+// scope originally granted to the family, the ceiling for narrowing.
+type Refresh struct {
+	Grant
+	Family    string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+// Defaults of the tunables that have no constructor argument.
+const (
+	// defaultReuseGrace: a refresh token presented again less than this
+	// long after it was rotated away is taken for a concurrent duplicate
+	// (a client retrying, two tabs): ErrNotFound, the family lives. Later
+	// than that it is a replay: ErrReplayed, the family is revoked.
+	defaultReuseGrace = 2 * time.Second
+	// maxTombstones caps the rotated-away refresh hashes kept per family;
+	// a replay of an older one gives ErrNotFound instead of ErrReplayed.
+	maxTombstones = 256
+	// revokeBatch is how many index members one revocation round handles.
+	revokeBatch = 500
+	// maxEventHashes caps TokenHashes in subject and client events; the
+	// subject or client id already covers every token.
+	maxEventHashes = 1000
+)
+
+// Store keeps tokens in Redis, hashed. Safe for concurrent use.
+type Store struct {
+	rdb    redis.UniversalClient
+	prefix string
+	life   Lifetimes
+	now    func() time.Time
+	grace  time.Duration
+}
+
+// New returns a Store. prefix is REDIS_PREFIX and goes on every key and on
+// the revocation channel; it must not contain '{' or '}' (Redis Cluster hash
+// tags). Both lifetimes must be positive.
+func New(rdb redis.UniversalClient, prefix string, life Lifetimes) *Store {
+	return &Store{rdb: rdb, prefix: prefix, life: life, now: time.Now, grace: defaultReuseGrace}
+}
+
+// Lifetimes returns the configured lifetimes.
+func (s *Store) Lifetimes() Lifetimes { return s.life }
+
+// unavailable wraps a Redis failure.
+func unavailable(op string, err error) error {
+	return fmt.Errorf("tokens: %s: %w: %w", op, ErrUnavailable, err)
+}
+
+// famTTL is how long a family with a refresh token lives after an issue or
+// a rotation.
+func (s *Store) famTTL() time.Duration { return max(s.life.Access, s.life.Refresh) }
+
+// Issue starts a new family: an access token and, when withRefresh, a
+// refresh token. It takes one round trip; the user and client indexes are
+// written in it before the tokens. Errors: ErrUnavailable.
+func (s *Store) Issue(ctx context.Context, g Grant, withRefresh bool) (Issued, error) {
+	if s.life.Access <= 0 || withRefresh && s.life.Refresh <= 0 {
+		return Issued{}, errors.New("tokens: issue: lifetimes must be positive")
+	}
+	fam, err := newFamily()
+	if err != nil {
+		return Issued{}, err
+	}
+	at, err := newToken(accessPrefix, fam)
+	if err != nil {
+		return Issued{}, err
+	}
+	now := s.now().Truncate(time.Second)
+	out := Issued{AccessToken: at, AccessExpiresAt: now.Add(s.life.Access), Family: fam, Scope: g.Scope}
+	atH := keyHash(at)
+	atVal := encodeRecord(record{Grant: g, IssuedAt: now, ExpiresAt: out.AccessExpiresAt})
+
+	keys := []string{s.keyAT(fam, atH)}
+	args := []any{atVal, s.life.Access.Milliseconds()}
+	member, famExp := fam+atH, out.AccessExpiresAt
+	if withRefresh {
+		rt, err := newToken(refreshPrefix, fam)
+		if err != nil {
+			return Issued{}, err
+		}
+		out.RefreshToken, out.RefreshExpiresAt = rt, now.Add(s.life.Refresh)
+		rtH := keyHash(rt)
+		rtVal := encodeRecord(record{Grant: g, IssuedAt: now, ExpiresAt: out.RefreshExpiresAt})
+		keys = append(keys, s.keyRT(fam, rtH), s.keyFam(fam))
+		args = append(args, rtVal, s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), g.ClientID, atH, rtH)
+		member, famExp = fam, now.Add(s.famTTL())
+	}
+	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
+		s.queueIndex(ctx, p, g, member, famExp, "add")
+		issueScript.EvalSha(ctx, p, keys, args...)
+	})
+	if err == nil {
+		err = firstErr(cmds)
+	}
+	if err != nil {
+		return Issued{}, unavailable("issue", err)
+	}
+	return out, nil
+}
+
+// queueIndex queues the index updates of a family of g.
+func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g Grant, member string, exp time.Time, mode string) {
+	nowMs := s.now().UnixMilli()
+	if g.UserID != 0 {
+		indexScript.EvalSha(ctx, p, []string{s.keyUser(g.UserID)}, nowMs, exp.UnixMilli(), member, mode)
+	}
+	indexScript.EvalSha(ctx, p, []string{s.keyClient(g.ClientID)}, nowMs, exp.UnixMilli(), member, mode)
+}
+
+func firstErr(cmds []redis.Cmder) error {
+	for _, c := range cmds {
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+	}
+	return nil
+}
+
+// get reads one record; ErrNotFound when the key is absent or expired.
+func (s *Store) get(ctx context.Context, op, key string) (record, error) {
+	v, err := s.rdb.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		return record{}, ErrNotFound
+	}
+	if err != nil {
+		return record{}, unavailable(op, err)
+	}
+	rec, err := decodeRecord(v)
+	if err != nil {
+		return record{}, fmt.Errorf("tokens: %s: %w", op, err)
+	}
+	if !rec.ExpiresAt.After(s.now()) {
+		return record{}, ErrNotFound
+	}
+	return rec, nil
+}
+
+// LookupAccess returns a live access token in one Redis round trip (a
+// malformed token costs none). Errors: ErrNotFound, ErrUnavailable.
+func (s *Store) LookupAccess(ctx context.Context, token string) (Access, error) {
+	fam, h, ok := parseToken(token, accessPrefix)
+	if !ok {
+		return Access{}, ErrNotFound
+	}
+	rec, err := s.get(ctx, "lookup access", s.keyAT(fam, h))
+	if err != nil {
+		return Access{}, err
+	}
+	return Access{Grant: rec.Grant, Family: fam, IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt}, nil
+}
+
+// LookupRefresh returns a live refresh token in one round trip. Errors:
+// ErrNotFound, ErrUnavailable.
+func (s *Store) LookupRefresh(ctx context.Context, token string) (Refresh, error) {
+	fam, h, ok := parseToken(token, refreshPrefix)
+	if !ok {
+		return Refresh{}, ErrNotFound
+	}
+	rec, err := s.get(ctx, "lookup refresh", s.keyRT(fam, h))
+	if err != nil {
+		return Refresh{}, err
+	}
+	return Refresh{Grant: rec.Grant, Family: fam, IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt}, nil
+}
+
+// Rotate atomically consumes refreshToken (which must belong to clientID)
+// and issues a new access and refresh token in the same family with scope
+// newScope (the caller has checked it is within the family's scope; ""
+// means the family's scope). The previous access token of the family is
+// deleted. Exactly one of many concurrent calls with the same token
+// succeeds; the others get ErrNotFound. A token rotated away earlier (more
+// than a two-second grace ago) gives ErrReplayed and revokes the family.
+// A refresh token of another client gives ErrNotFound and changes nothing.
+// Three round trips: read, index bump, the rotation script. Errors:
+// ErrNotFound, ErrReplayed, ErrUnavailable.
+func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope string) (Issued, error) {
+	fam, h, ok := parseToken(refreshToken, refreshPrefix)
+	if !ok {
+		return Issued{}, ErrNotFound
+	}
+	var getCmd *redis.StringCmd
+	var aCmd *redis.StringCmd
+	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
+		getCmd = p.Get(ctx, s.keyRT(fam, h))
+		aCmd = p.HGet(ctx, s.keyFam(fam), "a")
+	})
+	if err == nil {
+		err = firstErr(cmds)
+	}
+	if err != nil {
+		return Issued{}, unavailable("rotate", err)
+	}
+	keys := []string{s.keyFam(fam), s.keyRT(fam, h), s.keyTomb(fam), s.keyFam(fam), s.keyFam(fam), s.keyFam(fam)}
+	args := []any{h, clientID, s.now().UnixMilli(), s.grace.Milliseconds(), "", 0, "", 0, 0, "", "", "", maxTombstones, s.keyAT(fam, ""), s.keyRT(fam, "")}
+	var out Issued
+	if v, err := getCmd.Result(); err == nil {
+		rec, err := decodeRecord(v)
+		if err != nil {
+			return Issued{}, fmt.Errorf("tokens: rotate: %w", err)
+		}
+		if rec.ClientID != clientID {
+			return Issued{}, ErrNotFound
+		}
+		oldA := aCmd.Val()
+		if newScope == "" {
+			newScope = rec.Scope
+		}
+		now := s.now().Truncate(time.Second)
+		at, err := newToken(accessPrefix, fam)
+		if err != nil {
+			return Issued{}, err
+		}
+		rt, err := newToken(refreshPrefix, fam)
+		if err != nil {
+			return Issued{}, err
+		}
+		out = Issued{
+			AccessToken: at, AccessExpiresAt: now.Add(s.life.Access),
+			RefreshToken: rt, RefreshExpiresAt: now.Add(s.life.Refresh),
+			Family: fam, Scope: newScope,
+		}
+		atGrant := rec.Grant
+		atGrant.Scope = newScope
+		atH, rtH := keyHash(at), keyHash(rt)
+		keys[3], keys[4], keys[5] = s.keyAT(fam, atH), s.keyRT(fam, rtH), s.keyAT(fam, oldA)
+		args[4] = encodeRecord(record{Grant: atGrant, IssuedAt: now, ExpiresAt: out.AccessExpiresAt})
+		args[5] = s.life.Access.Milliseconds()
+		// The refresh record keeps the family's original scope: the ceiling.
+		args[6] = encodeRecord(record{Grant: rec.Grant, IssuedAt: now, ExpiresAt: out.RefreshExpiresAt})
+		args[7] = s.life.Refresh.Milliseconds()
+		args[8] = s.famTTL().Milliseconds()
+		args[9], args[10], args[11] = atH, rtH, oldA
+		// Raise the index scores before the family can outlive them. A
+		// bump for a rotation that then loses is harmless.
+		cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
+			s.queueIndex(ctx, p, rec.Grant, fam, now.Add(s.famTTL()), "bump")
+		})
+		if err == nil {
+			err = firstErr(cmds)
+		}
+		if err != nil {
+			return Issued{}, unavailable("rotate", err)
+		}
+	} else if !errors.Is(err, redis.Nil) {
+		return Issued{}, unavailable("rotate", err)
+	}
+	res, err := rotateScript.Run(ctx, s.rdb, keys, args...).StringSlice()
+	if err != nil {
+		return Issued{}, unavailable("rotate", err)
+	}
+	if len(res) == 0 {
+		return Issued{}, fmt.Errorf("tokens: rotate: empty script reply")
+	}
+	switch res[0] {
+	case "ok":
+		// The rotated-away access token must leave resource server caches.
+		// The rotation has happened, so a failed publish is not reported:
+		// the token is already gone from Redis and caches expire.
+		_ = s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll([]string{args[11].(string), h}), Reason: "rotation"})
+		return out, nil
+	case "replayed":
+		if err := s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(res[1:]), Reason: "replay"}); err != nil {
+			return Issued{}, fmt.Errorf("%w (%w)", ErrReplayed, err)
+		}
+		return Issued{}, ErrReplayed
+	default: // "notfound", "race"
+		return Issued{}, ErrNotFound
+	}
+}
+
+// hexAll converts key-form hashes to event form, dropping empty ones.
+func hexAll(hs []string) []string {
+	out := make([]string, 0, len(hs))
+	for _, h := range hs {
+		if x := hexHash(h); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// publish sends e on the deployment's revocation channel.
+func (s *Store) publish(ctx context.Context, e revocation.Event) error {
+	e.At = s.now().Unix()
+	b, err := revocation.Encode(e)
+	if err != nil {
+		return fmt.Errorf("tokens: publish: %w", err)
+	}
+	if err := s.rdb.Publish(ctx, revocation.Channel(s.prefix), b).Err(); err != nil {
+		return unavailable("publish", err)
+	}
+	return nil
+}
+
+// RevokeToken revokes token if it is an access or refresh token of
+// clientID; hint ("access_token", "refresh_token" or "") says which to try
+// first. A refresh token revokes its whole family. Unknown or foreign
+// tokens are not an error: found reports whether anything was revoked.
+// The token's type prefix already says what it is, so the hint changes
+// nothing (RFC 7009 §2.1 lets the server search all types). Errors:
+// ErrUnavailable (also when the event could not be published; the token is
+// revoked then).
+func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (found bool, err error) {
+	if fam, h, ok := parseToken(token, accessPrefix); ok {
+		rec, err := s.get(ctx, "revoke", s.keyAT(fam, h))
+		if errors.Is(err, ErrNotFound) || err == nil && rec.ClientID != clientID {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		n, err := s.rdb.Del(ctx, s.keyAT(fam, h)).Result()
+		if err != nil {
+			return false, unavailable("revoke", err)
+		}
+		if n == 0 {
+			return false, nil
+		}
+		return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashHex(token)}, Reason: "revoke"})
+	}
+	if fam, h, ok := parseToken(token, refreshPrefix); ok {
+		rec, err := s.get(ctx, "revoke", s.keyRT(fam, h))
+		if errors.Is(err, ErrNotFound) || err == nil && rec.ClientID != clientID {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		hs, err := revokeFamilyScript.Run(ctx, s.rdb, []string{s.keyFam(fam), s.keyTomb(fam)}, s.keyAT(fam, ""), s.keyRT(fam, "")).StringSlice()
+		if err != nil {
+			return false, unavailable("revoke", err)
+		}
+		if len(hs) == 0 {
+			return false, nil
+		}
+		return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(hs), Reason: "revoke"})
+	}
+	return false, nil
+}
+
+// RevokeUser revokes every family of userID except exceptFamily (may be
+// ""), then publishes a KindSubject event (Subject is the decimal user id,
+// as in introspection's sub). reason goes into the event. Errors:
+// ErrUnavailable; families revoked before a failure stay revoked.
+func (s *Store) RevokeUser(ctx context.Context, userID int64, exceptFamily, reason string) error {
+	hs, err := s.revokeIndex(ctx, s.keyUser(userID), exceptFamily)
+	if err != nil {
+		return fmt.Errorf("tokens: revoke user: %w", err)
+	}
+	return s.publish(ctx, revocation.Event{Kind: revocation.KindSubject, Subject: strconv.FormatInt(userID, 10), TokenHashes: capHashes(hs), Reason: reason})
+}
+
+// RevokeClient revokes every family of clientID, then publishes a
+// KindClient event. Errors: ErrUnavailable.
+func (s *Store) RevokeClient(ctx context.Context, clientID, reason string) error {
+	hs, err := s.revokeIndex(ctx, s.keyClient(clientID), "")
+	if err != nil {
+		return fmt.Errorf("tokens: revoke client: %w", err)
+	}
+	return s.publish(ctx, revocation.Event{Kind: revocation.KindClient, ClientID: clientID, TokenHashes: capHashes(hs), Reason: reason})
+}
+
+func capHashes(hs []string) []string {
+	if len(hs) > maxEventHashes {
+		return nil
+	}
+	return hs
+}
+
+// revokeIndex revokes every family in the index idx but except, in batches,
+// removing each batch from the index once its families are gone. It
+// returns the event-form hashes of the tokens it deleted.
+func (s *Store) revokeIndex(ctx context.Context, idx, except string) ([]string, error) {
+	if err := s.rdb.ZRemRangeByScore(ctx, idx, "-inf", "("+strconv.FormatInt(s.now().UnixMilli(), 10)).Err(); err != nil {
+		return nil, unavailable("index", err)
+	}
+	var out []string
+	for {
+		members, err := s.rdb.ZRange(ctx, idx, 0, revokeBatch-1).Result()
+		if err != nil {
+			return out, unavailable("index", err)
+		}
+		todo := members[:0]
+		for _, m := range members {
+			if len(m) >= famLen && m[:famLen] != except {
+				todo = append(todo, m)
+			}
+		}
+		if len(todo) == 0 {
+			// Only except (or junk) is left among the first members.
+			if len(members) < revokeBatch {
+				return out, nil
+			}
+			return out, fmt.Errorf("tokens: index %q: no progress", idx)
+		}
+		cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
+			for _, m := range todo {
+				fam := m[:famLen]
+				if len(m) == famLen {
+					revokeFamilyScript.EvalSha(ctx, p, []string{s.keyFam(fam), s.keyTomb(fam)}, s.keyAT(fam, ""), s.keyRT(fam, ""))
+				} else {
+					p.Del(ctx, s.keyAT(fam, m[famLen:]))
+				}
+			}
+		})
+		if err == nil {
+			err = firstErr(cmds)
+		}
+		if err != nil {
+			return out, unavailable("revoke", err)
+		}
+		for i, c := range cmds {
+			switch c := c.(type) {
+			case *redis.Cmd:
+				hs, _ := c.StringSlice()
+				out = append(out, hexAll(hs)...)
+			case *redis.IntCmd:
+				if c.Val() == 1 {
+					out = append(out, hexAll([]string{todo[i][famLen:]})...)
+				}
+			}
+		}
+		rm := make([]any, len(todo))
+		for i, m := range todo {
+			rm[i] = m
+		}
+		if err := s.rdb.ZRem(ctx, idx, rm...).Err(); err != nil {
+			return out, unavailable("index", err)
+		}
+	}
+}
+
+// Ping checks that Redis answers. Errors: ErrUnavailable.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return unavailable("ping", err)
+	}
+	return nil
+}

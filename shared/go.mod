@@ -1,0 +1,3 @@
+module github.com/portcullis-oauth/portcullis/shared
+
+go 1.26

@@ -1,0 +1,93 @@
+// Package revocation defines the event the auth server publishes on Redis
+// whenever tokens stop being valid, and that resource servers subscribe to so
+// they can evict cached introspection answers at once. It also fixes how a
+// token is hashed, so that both sides name a token the same way without
+// either side ever putting the token itself on the wire or in a cache key.
+package revocation
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// ChannelSuffix is the pub/sub channel name; Channel prepends REDIS_PREFIX.
+const ChannelSuffix = "portcullis:revocations"
+
+// Channel returns the channel for a deployment's REDIS_PREFIX (may be empty).
+func Channel(prefix string) string { return prefix + ChannelSuffix }
+
+// Kind says what an Event revokes.
+type Kind string
+
+// The kinds of revocation. A resource server evicts:
+//   - KindTokens: the entries whose token hash is in TokenHashes (an explicit
+//     revoke, a rotated-away access token, or every token of a replayed family);
+//   - KindSubject: every entry whose introspected sub equals Subject (password
+//     change, deactivated user);
+//   - KindClient: every entry whose client_id equals ClientID (deleted client).
+const (
+	KindTokens  Kind = "tokens"
+	KindSubject Kind = "subject"
+	KindClient  Kind = "client"
+)
+
+// Version is the event format version; consumers ignore higher versions'
+// unknown fields and treat an unknown Kind as "clear everything".
+const Version = 1
+
+// Event is one revocation. Reason is informational ("revoke",
+// "password_change", "deactivated", "client_deleted", "replay", "rotation").
+type Event struct {
+	V           int      `json:"v"`
+	Kind        Kind     `json:"kind"`
+	TokenHashes []string `json:"token_hashes,omitempty"`
+	Subject     string   `json:"sub,omitempty"`
+	ClientID    string   `json:"client_id,omitempty"`
+	Reason      string   `json:"reason,omitempty"`
+	At          int64    `json:"at"`
+}
+
+// ErrMalformed is returned by Decode for a payload that is not a valid event.
+var ErrMalformed = errors.New("revocation: malformed event")
+
+// Hash is SHA-256 of a token: the only name a token has at rest.
+func Hash(token string) [32]byte { return sha256.Sum256([]byte(token)) }
+
+// HashHex is Hash in lower-case hex, the form used in TokenHashes.
+func HashHex(token string) string {
+	h := Hash(token)
+	return hex.EncodeToString(h[:])
+}
+
+// Encode marshals e, filling in V.
+func Encode(e Event) ([]byte, error) {
+	e.V = Version
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("revocation: encode: %w", err)
+	}
+	return b, nil
+}
+
+// Decode parses a payload. It returns ErrMalformed for bad JSON, a missing
+// kind, or a tokens event whose hashes are not 64 hex characters.
+func Decode(b []byte) (Event, error) {
+	var e Event
+	if err := json.Unmarshal(b, &e); err != nil || e.Kind == "" {
+		return Event{}, ErrMalformed
+	}
+	if e.Kind == KindTokens {
+		for _, h := range e.TokenHashes {
+			if len(h) != 64 {
+				return Event{}, ErrMalformed
+			}
+			if _, err := hex.DecodeString(h); err != nil {
+				return Event{}, ErrMalformed
+			}
+		}
+	}
+	return e, nil
+}
