@@ -17,6 +17,7 @@ import (
 // The README's configuration table lists the same names and defaults.
 type config struct {
 	Port            int
+	Issuer          string
 	DatabaseURL     string
 	RedisURL        string
 	RedisPrefix     string
@@ -71,6 +72,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	def := passwords.DefaultParams()
 	c := config{
 		Port:        integer("PORT", 8000, 0, 65535),
+		Issuer:      getenv("ISSUER_URL"),
 		DatabaseURL: getenv("DATABASE_URL"),
 		RedisURL:    getenv("REDIS_URL"),
 		RedisPrefix: getenv("REDIS_PREFIX"),
@@ -120,4 +122,12 @@ func (c config) logger() *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+// issuer is ISSUER_URL, or http://localhost:PORT.
+func (c config) issuer() string {
+	if c.Issuer != "" {
+		return strings.TrimRight(c.Issuer, "/")
+	}
+	return "http://localhost:" + strconv.Itoa(c.Port)
 }

@@ -10,9 +10,10 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 )
 
 type pingFunc func(ctx context.Context) error
@@ -34,8 +35,20 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	}
 	defer closeRedis()
 
+	store := tokens.New(rdb, cfg.RedisPrefix, tokens.Lifetimes{Access: cfg.AccessTTL, Refresh: cfg.RefreshTTL})
+	srvOAuth := oauth.NewServer(oauth.Config{Scopes: cfg.Scopes, DefaultScopes: cfg.DefaultScopes}, oauth.Deps{
+		Clients:  a.clients,
+		Users:    a.accounts,
+		Finder:   a.accounts.Store(),
+		Tokens:   store,
+		Throttle: throttle.New(rdb, cfg.RedisPrefix, cfg.ThrottleLimit, cfg.ThrottleWindow),
+		Log:      log,
+	})
 	engine := httpapi.New(httpapi.Deps{
 		Accounts: a.accounts,
+		OAuth:    srvOAuth,
+		Tokens:   store,
+		Issuer:   cfg.issuer(),
 		Ready: map[string]httpapi.Pinger{
 			"database": pingFunc(a.db.PingContext),
 			"redis":    pingFunc(func(ctx context.Context) error { return rdb.Ping(ctx).Err() }),
@@ -80,5 +93,3 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	log.Info("stopped")
 	return nil
 }
-
-var _ redis.UniversalClient = (*redis.Client)(nil)

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 )
 
 // Pinger is a dependency readyz checks.
@@ -21,6 +22,10 @@ type Pinger interface {
 // Deps is everything the routes call.
 type Deps struct {
 	Accounts *accounts.Service
+	OAuth    *oauth.Server
+	Tokens   bearerStore
+	// Issuer is this server's public base URL, for RFC 8414 metadata.
+	Issuer string
 	// Ready maps a dependency's name ("database", "redis") to its check.
 	Ready map[string]Pinger
 	Log   *slog.Logger
@@ -42,6 +47,13 @@ func New(d Deps) *gin.Engine {
 
 	h := &handlers{d: d}
 	both(r, http.MethodPost, "/users/signup/", h.signup)
+	both(r, http.MethodPut, "/users/password/", h.changePassword)
+	both(r, http.MethodPatch, "/users/password/", h.changePassword)
+	both(r, http.MethodPost, "/o/token/", h.token)
+	both(r, http.MethodPost, "/o/introspect/", h.introspect)
+	both(r, http.MethodGet, "/o/introspect/", h.introspect)
+	both(r, http.MethodPost, "/o/revoke_token/", h.revoke)
+	r.GET("/.well-known/oauth-authorization-server", h.metadata)
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
 	return r

@@ -1,0 +1,100 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+)
+
+// bearerStore is what the /users/ endpoints need of the token store.
+type bearerStore interface {
+	LookupAccess(ctx context.Context, token string) (tokens.Access, error)
+	RevokeUser(ctx context.Context, userID int64, exceptFamily, reason string) error
+}
+
+var _ bearerStore = (*tokens.Store)(nil)
+
+const realm = `Bearer realm="api"`
+
+// bearerUser authenticates the request's Bearer token, answering 401 in
+// DRF's shape (with RFC 6750's WWW-Authenticate) or 403 for a token that has
+// no user. ok is false when an answer was written.
+func (h *handlers) bearerUser(c *gin.Context) (accounts.User, tokens.Access, bool) {
+	authz := c.GetHeader("Authorization")
+	if authz == "" {
+		c.Header("WWW-Authenticate", realm)
+		c.JSON(http.StatusUnauthorized, gin.H{"detail": "Authentication credentials were not provided."})
+		return accounts.User{}, tokens.Access{}, false
+	}
+	tok := oauth.BearerToken(authz)
+	invalid := func() {
+		c.Header("WWW-Authenticate", realm+`, error="invalid_token", error_description="The access token is invalid."`)
+		c.JSON(http.StatusUnauthorized, gin.H{"detail": "Authentication credentials were not provided."})
+	}
+	if tok == "" {
+		invalid()
+		return accounts.User{}, tokens.Access{}, false
+	}
+	rec, err := h.d.Tokens.LookupAccess(c.Request.Context(), tok)
+	if errors.Is(err, tokens.ErrUnavailable) {
+		h.unavailable(c, err)
+		return accounts.User{}, tokens.Access{}, false
+	}
+	if err != nil {
+		invalid()
+		return accounts.User{}, tokens.Access{}, false
+	}
+	if rec.UserID == 0 {
+		c.JSON(http.StatusForbidden, gin.H{"detail": "You do not have permission to perform this action."})
+		return accounts.User{}, tokens.Access{}, false
+	}
+	u, err := h.d.Accounts.Store().ByID(c.Request.Context(), rec.UserID)
+	if errors.Is(err, accounts.ErrNotFound) || err == nil && !u.IsActive {
+		invalid()
+		return accounts.User{}, tokens.Access{}, false
+	}
+	if err != nil {
+		h.unavailable(c, err)
+		return accounts.User{}, tokens.Access{}, false
+	}
+	return u, rec, true
+}
+
+// changePassword is PUT/PATCH /users/password/: 200 {} on success, after
+// which every other token of the user is revoked (the one used here, and
+// its refresh token, stay valid).
+func (h *handlers) changePassword(c *gin.Context) {
+	u, rec, ok := h.bearerUser(c)
+	if !ok {
+		return
+	}
+	f, fe, err := readFields(c, "old_password", "password", "password2")
+	if writeBodyError(c, err) {
+		return
+	}
+	if len(fe) > 0 {
+		c.JSON(http.StatusBadRequest, fe)
+		return
+	}
+	in := accounts.PasswordChangeInput{OldPassword: f["old_password"], Password: f["password"], Password2: f["password2"]}
+	if h.writeAccountError(c, h.d.Accounts.ChangePassword(c.Request.Context(), u, in)) {
+		return
+	}
+	if err := h.d.Tokens.RevokeUser(c.Request.Context(), u.ID, rec.Family, "password_change"); err != nil {
+		h.unavailable(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{})
+}
+
+func (h *handlers) unavailable(c *gin.Context, err error) {
+	h.d.Log.ErrorContext(c.Request.Context(), "dependency unavailable", "request_id", RequestIDFromContext(c.Request.Context()), "error", err)
+	c.Header("Retry-After", "5")
+	c.JSON(http.StatusServiceUnavailable, gin.H{"detail": "Service temporarily unavailable, try again later."})
+}

@@ -1,0 +1,93 @@
+package oauth
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/portcullis-oauth/portcullis/shared/wire"
+)
+
+// Error is a protocol error: the RFC 6749 §5.2 code and description sent to
+// the client, the HTTP status, and a cause that is logged, never sent.
+// Compare errors by Code.
+type Error struct {
+	Code        string
+	Description string
+	Status      int
+	// RetryAfter, when set, is sent as the Retry-After header.
+	RetryAfter time.Duration
+	cause      error
+}
+
+func (e *Error) Error() string {
+	s := "oauth: " + e.Code
+	if e.Description != "" {
+		s += ": " + e.Description
+	}
+	if e.cause != nil {
+		s += ": " + e.cause.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Wire returns the body sent to the client.
+func (e *Error) Wire() wire.Error { return wire.Error{Code: e.Code, Description: e.Description} }
+
+// The error codes (RFC 6749 §5.2, plus the registered
+// temporarily_unavailable and slow_down).
+const (
+	CodeInvalidRequest       = "invalid_request"
+	CodeInvalidClient        = "invalid_client"
+	CodeInvalidGrant         = "invalid_grant"
+	CodeUnauthorizedClient   = "unauthorized_client"
+	CodeUnsupportedGrantType = "unsupported_grant_type"
+	CodeInvalidScope         = "invalid_scope"
+	CodeTemporarilyUnavail   = "temporarily_unavailable"
+	CodeSlowDown             = "slow_down"
+)
+
+// ErrInvalidRequest is a missing, repeated or malformed parameter.
+func ErrInvalidRequest(desc string) *Error {
+	return &Error{Code: CodeInvalidRequest, Description: desc, Status: http.StatusBadRequest}
+}
+
+// ErrInvalidClient is a failed client authentication: 401, and the HTTP
+// layer adds WWW-Authenticate: Basic.
+func ErrInvalidClient() *Error {
+	return &Error{Code: CodeInvalidClient, Status: http.StatusUnauthorized}
+}
+
+// ErrInvalidGrant is a bad credential, code or refresh token.
+func ErrInvalidGrant(desc string) *Error {
+	return &Error{Code: CodeInvalidGrant, Description: desc, Status: http.StatusBadRequest}
+}
+
+// ErrUnauthorizedClient is a client not registered for the grant.
+func ErrUnauthorizedClient() *Error {
+	return &Error{Code: CodeUnauthorizedClient, Status: http.StatusBadRequest}
+}
+
+// ErrUnsupportedGrantType is a missing or unknown grant_type.
+func ErrUnsupportedGrantType() *Error {
+	return &Error{Code: CodeUnsupportedGrantType, Status: http.StatusBadRequest}
+}
+
+// ErrInvalidScope is an unknown scope, or one the client may not have.
+func ErrInvalidScope() *Error {
+	return &Error{Code: CodeInvalidScope, Status: http.StatusBadRequest}
+}
+
+// ErrUnavailable is a store that cannot be reached: 503, retry shortly.
+func ErrUnavailable(cause error) *Error {
+	return &Error{Code: CodeTemporarilyUnavail, Description: "The server is temporarily unable to handle the request.",
+		Status: http.StatusServiceUnavailable, RetryAfter: 5 * time.Second, cause: cause}
+}
+
+// ErrThrottled is too many failed logins: 429 with Retry-After.
+func ErrThrottled(retry time.Duration) *Error {
+	return &Error{Code: CodeSlowDown, Description: "Too many failed login attempts. Try again later.",
+		Status: http.StatusTooManyRequests, RetryAfter: retry}
+}

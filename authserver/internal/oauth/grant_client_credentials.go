@@ -1,0 +1,25 @@
+package oauth
+
+import (
+	"context"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+)
+
+// grantClientCredentials is RFC 6749 §4.4: a confidential client gets an
+// access token for itself, with no refresh token (§4.4.3).
+func (s *Server) grantClientCredentials(ctx context.Context, c clients.Client, r TokenRequest) (tokens.Issued, *Error) {
+	if c.IsPublic() || !c.AllowsGrant(clients.GrantClientCredentials) {
+		return tokens.Issued{}, ErrUnauthorizedClient()
+	}
+	sc, oerr := s.resolveScope(c, r.Form.Get("scope"))
+	if oerr != nil {
+		return tokens.Issued{}, oerr
+	}
+	iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: c.ClientID, Scope: sc.String()}, false)
+	if err != nil {
+		return tokens.Issued{}, ErrUnavailable(err)
+	}
+	return iss, nil
+}

@@ -1,0 +1,147 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+	"github.com/portcullis-oauth/portcullis/shared/scope"
+)
+
+// clientAuthenticator finds and authenticates clients (clients.Registry).
+type clientAuthenticator interface {
+	Authenticate(ctx context.Context, clientID, secret string, secretSent bool) (clients.Client, error)
+}
+
+// userAuthenticator checks resource owner credentials (accounts.Service).
+type userAuthenticator interface {
+	Authenticate(ctx context.Context, email, password string) (accounts.User, error)
+}
+
+// userFinder reads a user by id (accounts.Store).
+type userFinder interface {
+	ByID(ctx context.Context, id int64) (accounts.User, error)
+}
+
+// tokenStore issues, finds, rotates and revokes tokens (tokens.Store).
+type tokenStore interface {
+	Issue(ctx context.Context, g tokens.Grant, withRefresh bool) (tokens.Issued, error)
+	LookupAccess(ctx context.Context, token string) (tokens.Access, error)
+	LookupRefresh(ctx context.Context, token string) (tokens.Refresh, error)
+	Rotate(ctx context.Context, refreshToken, clientID, newScope string) (tokens.Issued, error)
+	RevokeToken(ctx context.Context, token, hint, clientID string) (bool, error)
+}
+
+// throttler counts failed logins (throttle.Limiter).
+type throttler interface {
+	Check(ctx context.Context, keys ...string) (time.Duration, error)
+	Fail(ctx context.Context, keys ...string) error
+	Reset(ctx context.Context, keys ...string) error
+}
+
+var (
+	_ clientAuthenticator = (*clients.Registry)(nil)
+	_ userAuthenticator   = (*accounts.Service)(nil)
+	_ userFinder          = (*accounts.Store)(nil)
+	_ tokenStore          = (*tokens.Store)(nil)
+)
+
+// Config is the protocol configuration.
+type Config struct {
+	// Scopes are every scope the server knows, in display order.
+	Scopes scope.Set
+	// DefaultScopes are granted when a request names none.
+	DefaultScopes scope.Set
+	// IntrospectionScope lets a bearer token call introspection.
+	IntrospectionScope string
+}
+
+// Server implements the OAuth endpoints. Safe for concurrent use.
+type Server struct {
+	cfg      Config
+	clients  clientAuthenticator
+	users    userAuthenticator
+	finder   userFinder
+	tokens   tokenStore
+	throttle throttler
+	log      *slog.Logger
+}
+
+// Deps are the stores a Server calls.
+type Deps struct {
+	Clients  clientAuthenticator
+	Users    userAuthenticator
+	Finder   userFinder
+	Tokens   tokenStore
+	Throttle throttler
+	Log      *slog.Logger
+}
+
+// NewServer returns a Server.
+func NewServer(cfg Config, d Deps) *Server {
+	if cfg.IntrospectionScope == "" {
+		cfg.IntrospectionScope = "introspection"
+	}
+	return &Server{cfg: cfg, clients: d.Clients, users: d.Users, finder: d.Finder, tokens: d.Tokens, throttle: d.Throttle, log: d.Log}
+}
+
+// Config returns the server's configuration.
+func (s *Server) Config() Config { return s.cfg }
+
+// authenticateClient checks credentials. A missing or bad client is
+// invalid_client; a store failure is 503.
+func (s *Server) authenticateClient(ctx context.Context, cr Credentials) (clients.Client, *Error) {
+	if !cr.Present() {
+		return clients.Client{}, ErrInvalidClient()
+	}
+	c, err := s.clients.Authenticate(ctx, cr.ClientID, cr.Secret, cr.SecretSent)
+	if errors.Is(err, clients.ErrInvalidClient) {
+		return clients.Client{}, ErrInvalidClient()
+	}
+	if err != nil {
+		return clients.Client{}, ErrUnavailable(err)
+	}
+	return c, nil
+}
+
+// storeError maps a token store error: unavailable is 503, anything else is
+// an invalid grant.
+func storeError(err error) *Error {
+	if errors.Is(err, tokens.ErrUnavailable) {
+		return ErrUnavailable(err)
+	}
+	return ErrInvalidGrant("")
+}
+
+// resolveScope validates a requested scope string against the configured
+// scopes and the client's allowed ones. An empty request gets the default
+// scopes the client may have. The result keeps the request's order.
+func (s *Server) resolveScope(c clients.Client, requested string) (scope.Set, *Error) {
+	allowed := s.cfg.Scopes
+	if cs := c.Scopes(); len(cs) > 0 {
+		allowed = scope.Set(cs)
+	}
+	if requested == "" {
+		var out scope.Set
+		for _, d := range s.cfg.DefaultScopes {
+			if allowed.Has(d) {
+				out = append(out, d)
+			}
+		}
+		return out, nil
+	}
+	req, err := scope.Parse(requested)
+	if err != nil {
+		return nil, ErrInvalidScope()
+	}
+	for _, r := range req {
+		if !s.cfg.Scopes.Has(r) || !allowed.Has(r) {
+			return nil, ErrInvalidScope()
+		}
+	}
+	return req, nil
+}

@@ -1,0 +1,140 @@
+package passwords
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// MaxPasswordBytes caps the length of a password. Hash refuses longer ones,
+// Verify and VerifyDummy return false for them without running a KDF, and
+// Validate reports them, so a megabyte "password" costs no more than a short
+// one. No real password comes near it.
+const MaxPasswordBytes = 4096
+
+// ErrMalformedHash is returned by Verify for a stored hash it cannot parse, of
+// an unknown algorithm, or with parameters outside the accepted bounds.
+var ErrMalformedHash = errors.New("passwords: malformed or unsupported hash")
+
+// ErrPasswordTooLong is returned by Hash for a password over MaxPasswordBytes.
+var ErrPasswordTooLong = errors.New("passwords: password too long")
+
+// Hasher makes argon2id hashes with fixed parameters and verifies hashes in
+// every supported format. It is immutable and safe for concurrent use.
+type Hasher struct {
+	params    Params
+	dummySalt []byte
+	dummyKey  []byte
+}
+
+// NewHasher returns a Hasher for p, or an error saying which parameter is out
+// of range (see Params.Validate).
+func NewHasher(p Params) (*Hasher, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	h := &Hasher{params: p, dummySalt: make([]byte, p.SaltLen), dummyKey: make([]byte, p.KeyLen)}
+	if _, err := rand.Read(h.dummySalt); err != nil {
+		return nil, fmt.Errorf("passwords: dummy salt: %w", err)
+	}
+	if _, err := rand.Read(h.dummyKey); err != nil {
+		return nil, fmt.Errorf("passwords: dummy key: %w", err)
+	}
+	return h, nil
+}
+
+// Params returns the parameters new hashes are made with.
+func (h *Hasher) Params() Params { return h.params }
+
+// Hash returns the argon2id hash of password with a fresh random salt, in PHC
+// string form: $argon2id$v=19$m=<KiB>,t=<time>,p=<threads>$<salt>$<key>, with
+// salt and key in unpadded standard base64. It returns ErrPasswordTooLong for
+// a password over MaxPasswordBytes.
+func (h *Hasher) Hash(password string) (string, error) {
+	if len(password) > MaxPasswordBytes {
+		return "", ErrPasswordTooLong
+	}
+	salt := make([]byte, h.params.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("passwords: salt: %w", err)
+	}
+	a := argonHash{variant: "argon2id", params: h.params, salt: salt}
+	a.key = a.derive(password)
+	return a.String(), nil
+}
+
+// Verify checks password against encoded, which may be argon2id or argon2i in
+// PHC form, bcrypt ($2a$, $2b$, $2y$), or one of Django's pbkdf2_sha256,
+// bcrypt, bcrypt_sha256 and argon2 formats. The final comparison is constant
+// time.
+//
+// A wrong password gives ok=false and err=nil. A hash that is malformed, of an
+// unknown algorithm, or whose cost is out of bounds gives ok=false and an error
+// matching ErrMalformedHash. A password over MaxPasswordBytes gives ok=false at
+// once. needsRehash is true only when ok is true and encoded is not argon2id
+// in PHC form with exactly h's parameters; the caller should then store
+// h.Hash(password).
+func (h *Hasher) Verify(encoded, password string) (ok, needsRehash bool, err error) {
+	v, err := parse(encoded)
+	if err != nil {
+		return false, false, err
+	}
+	if len(password) > MaxPasswordBytes {
+		return false, false, nil
+	}
+	if !v.verify(password) {
+		return false, false, nil
+	}
+	return true, !v.current(h.params), nil
+}
+
+// VerifyDummy does the work of verifying password against an argon2id hash
+// with h's parameters and throws the answer away. Call it when the user is
+// unknown so that an unknown email and a wrong password take about as long.
+func (h *Hasher) VerifyDummy(password string) {
+	if len(password) > MaxPasswordBytes {
+		return
+	}
+	key := argon2.IDKey([]byte(password), h.dummySalt, h.params.Time, h.params.MemoryKiB, h.params.Threads, h.params.KeyLen)
+	subtle.ConstantTimeCompare(key, h.dummyKey)
+}
+
+// verifier is one parsed stored hash.
+type verifier interface {
+	// verify reports whether password matches, in constant time.
+	verify(password string) bool
+	// current reports whether the hash is argon2id PHC made with p.
+	current(p Params) bool
+}
+
+// parse recognises the format of encoded and parses it.
+func parse(encoded string) (verifier, error) {
+	var (
+		v   verifier
+		err error
+	)
+	switch {
+	case strings.HasPrefix(encoded, "$argon2"):
+		v, err = parseArgon(encoded, false)
+	case strings.HasPrefix(encoded, "argon2$"):
+		v, err = parseArgon(strings.TrimPrefix(encoded, "argon2"), true)
+	case strings.HasPrefix(encoded, "$2"):
+		v, err = parseBcrypt(encoded, false)
+	case strings.HasPrefix(encoded, "bcrypt$"):
+		v, err = parseBcrypt(strings.TrimPrefix(encoded, "bcrypt$"), false)
+	case strings.HasPrefix(encoded, "bcrypt_sha256$"):
+		v, err = parseBcrypt(strings.TrimPrefix(encoded, "bcrypt_sha256$"), true)
+	case strings.HasPrefix(encoded, "pbkdf2_sha256$"):
+		v, err = parsePBKDF2(encoded)
+	default:
+		return nil, fmt.Errorf("%w: unknown algorithm", ErrMalformedHash)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}

@@ -1,0 +1,74 @@
+package tokens
+
+import (
+	"context"
+	"testing"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
+)
+
+// Benchmarks run against real Redis only (TEST_REDIS_URL).
+
+func benchStore(b *testing.B) *Store {
+	b.Helper()
+	rdb, prefix := testenv.Redis(b)
+	b.Cleanup(func() { cleanupPrefix(rdb, prefix) })
+	return New(rdb, prefix, testLife)
+}
+
+func BenchmarkIssue(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := s.Issue(ctx, userGrant(1), true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLookupAccess(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	iss, err := s.Issue(ctx, userGrant(1), false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := s.LookupAccess(ctx, iss.AccessToken); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLookupAccessParallel(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	iss, err := s.Issue(ctx, userGrant(1), false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.LookupAccess(ctx, iss.AccessToken); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkRotate(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	iss, err := s.Issue(ctx, userGrant(1), true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rt := iss.RefreshToken
+	for b.Loop() {
+		out, err := s.Rotate(ctx, rt, "rs-id", "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		rt = out.RefreshToken
+	}
+}

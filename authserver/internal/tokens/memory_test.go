@@ -1,0 +1,70 @@
+package tokens
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// memoryBudget is the most Redis may hold per live access token.
+const memoryBudget = 400
+
+// memoryOf sums MEMORY USAGE (exact for aggregates: SAMPLES 0) of the keys
+// under prefix whose name passes keep.
+func memoryOf(t *testing.T, e *env, keep func(string) bool) int64 {
+	t.Helper()
+	ctx := context.Background()
+	var total int64
+	for _, k := range e.keys(t) {
+		if !keep(k) {
+			continue
+		}
+		n, err := e.rdb.MemoryUsage(ctx, k, 0).Result()
+		if err != nil {
+			t.Fatalf("MEMORY USAGE %s: %v", k, err)
+		}
+		total += n
+	}
+	return total
+}
+
+// TestMemoryPerAccessToken measures, with MEMORY USAGE on real Redis, what
+// a live access token costs: its own key plus its share of every index
+// entry. It counts every key under the test's prefix.
+func TestMemoryPerAccessToken(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		if e.mr != nil {
+			t.Skip("SKIPPED on miniredis: it has no MEMORY USAGE; this test runs on real Redis (TEST_REDIS_URL)")
+		}
+		const n = 1000
+		t.Run("client_credentials, everything counted", func(t *testing.T) {
+			// One client with many tokens: its index is in its large
+			// (skiplist) encoding, the costly case.
+			for range n {
+				mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read write"}, false)
+			}
+			per := memoryOf(t, e, func(string) bool { return true }) / n
+			t.Logf("MEMORY: %d bytes per client_credentials access token (all keys, %d tokens)", per, n)
+			if per > memoryBudget {
+				t.Fatalf("%d bytes per access token > %d", per, memoryBudget)
+			}
+			cleanupPrefix(e.rdb, e.prefix)
+		})
+		t.Run("password grant with refresh", func(t *testing.T) {
+			// 100 users with 10 families each, one client.
+			for i := range n {
+				mustIssue(t, e, userGrant(int64(1+i%100)), true)
+			}
+			isAccessOrIndex := func(k string) bool {
+				rest := strings.TrimPrefix(k, e.prefix)
+				return strings.HasPrefix(rest, "a{") || strings.HasPrefix(rest, "u:") || strings.HasPrefix(rest, "c:")
+			}
+			per := memoryOf(t, e, isAccessOrIndex) / n
+			all := memoryOf(t, e, func(string) bool { return true }) / n
+			t.Logf("MEMORY: %d bytes per access token (access key + index shares); %d bytes per whole family (+ refresh key, family hash)", per, all)
+			if per > memoryBudget {
+				t.Fatalf("%d bytes per access token > %d", per, memoryBudget)
+			}
+		})
+	})
+}

@@ -1,0 +1,79 @@
+package tokens
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A record is what a token key holds: a compact string, because memory per
+// live token is budgeted. Layout:
+//
+//	1|<iat>|<exp>|<uid>|<len>:<client_id><len>:<username><scope>
+//
+// with times in Unix seconds. Strings are length-prefixed, so any byte is
+// allowed in them.
+type record struct {
+	Grant
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+var errBadRecord = errors.New("tokens: malformed record")
+
+func encodeRecord(r record) string {
+	b := make([]byte, 0, 48+len(r.ClientID)+len(r.Username)+len(r.Scope))
+	b = append(b, "1|"...)
+	b = strconv.AppendInt(b, r.IssuedAt.Unix(), 10)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, r.ExpiresAt.Unix(), 10)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, r.UserID, 10)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, int64(len(r.ClientID)), 10)
+	b = append(b, ':')
+	b = append(b, r.ClientID...)
+	b = strconv.AppendInt(b, int64(len(r.Username)), 10)
+	b = append(b, ':')
+	b = append(b, r.Username...)
+	b = append(b, r.Scope...)
+	return string(b)
+}
+
+func decodeRecord(s string) (record, error) {
+	var r record
+	rest, ok := strings.CutPrefix(s, "1|")
+	if !ok {
+		return r, errBadRecord
+	}
+	var ints [3]int64
+	for i := range ints {
+		f, tail, ok := strings.Cut(rest, "|")
+		if !ok {
+			return r, errBadRecord
+		}
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return r, errBadRecord
+		}
+		ints[i], rest = n, tail
+	}
+	var strs [2]string
+	for i := range strs {
+		f, tail, ok := strings.Cut(rest, ":")
+		if !ok {
+			return r, errBadRecord
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 || n > len(tail) {
+			return r, errBadRecord
+		}
+		strs[i], rest = tail[:n], tail[n:]
+	}
+	r.IssuedAt = time.Unix(ints[0], 0)
+	r.ExpiresAt = time.Unix(ints[1], 0)
+	r.UserID = ints[2]
+	r.ClientID, r.Username, r.Scope = strs[0], strs[1], rest
+	return r, nil
+}

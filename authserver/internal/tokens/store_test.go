@@ -1,0 +1,646 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
+	"github.com/portcullis-oauth/portcullis/shared/revocation"
+)
+
+var testLife = Lifetimes{Access: time.Hour, Refresh: 24 * time.Hour}
+
+// env is one backend under test.
+type env struct {
+	s      *Store
+	rdb    redis.UniversalClient
+	prefix string
+	mr     *miniredis.Miniredis // nil on real Redis
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (e *env) now() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return time.Now().Add(e.offset)
+}
+
+// advance moves the store's clock, and on miniredis its TTLs too.
+func (e *env) advance(d time.Duration) {
+	e.mu.Lock()
+	e.offset += d
+	e.mu.Unlock()
+	if e.mr != nil {
+		e.mr.FastForward(d)
+	}
+}
+
+// forEachBackend runs f against miniredis and, when TEST_REDIS_URL is set,
+// real Redis (skipped loudly otherwise, failed under CI=true).
+func forEachBackend(t *testing.T, f func(t *testing.T, e *env)) {
+	t.Run("miniredis", func(t *testing.T) {
+		mr := miniredis.RunT(t)
+		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		t.Cleanup(func() { _ = rdb.Close() })
+		e := &env{rdb: rdb, prefix: testenv.Prefix(), mr: mr}
+		e.s = New(rdb, e.prefix, testLife)
+		e.s.now = e.now
+		f(t, e)
+	})
+	t.Run("redis", func(t *testing.T) {
+		rdb, prefix := testenv.Redis(t)
+		e := &env{rdb: rdb, prefix: prefix}
+		e.s = New(rdb, prefix, testLife)
+		e.s.now = e.now
+		t.Cleanup(func() { cleanupPrefix(rdb, prefix) })
+		f(t, e)
+	})
+}
+
+func cleanupPrefix(rdb redis.UniversalClient, prefix string) {
+	ctx := context.Background()
+	keys, _ := rdb.Keys(ctx, prefix+"*").Result()
+	if len(keys) > 0 {
+		_ = rdb.Del(ctx, keys...).Err()
+	}
+}
+
+func (e *env) keys(t *testing.T) []string {
+	t.Helper()
+	keys, err := e.rdb.Keys(context.Background(), e.prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// subscribe returns a function that waits for the next revocation event.
+func (e *env) subscribe(t *testing.T) func() revocation.Event {
+	t.Helper()
+	ctx := context.Background()
+	ps := e.rdb.Subscribe(ctx, revocation.Channel(e.prefix))
+	t.Cleanup(func() { _ = ps.Close() })
+	if _, err := ps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ch := ps.Channel()
+	return func() revocation.Event {
+		t.Helper()
+		select {
+		case m := <-ch:
+			ev, err := revocation.Decode([]byte(m.Payload))
+			if err != nil {
+				t.Fatalf("event %q: %v", m.Payload, err)
+			}
+			return ev
+		case <-time.After(5 * time.Second):
+			t.Fatal("no revocation event within 5s")
+			return revocation.Event{}
+		}
+	}
+}
+
+func userGrant(uid int64) Grant {
+	return Grant{ClientID: "rs-id", UserID: uid, Username: "user1@email.com", Scope: "read write introspection"}
+}
+
+func mustIssue(t *testing.T, e *env, g Grant, withRefresh bool) Issued {
+	t.Helper()
+	iss, err := e.s.Issue(context.Background(), g, withRefresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iss
+}
+
+func wantLive(t *testing.T, e *env, at string, live bool) {
+	t.Helper()
+	_, err := e.s.LookupAccess(context.Background(), at)
+	if live && err != nil || !live && !errors.Is(err, ErrNotFound) {
+		t.Fatalf("LookupAccess live=%v: err = %v", live, err)
+	}
+}
+
+func wantRefreshLive(t *testing.T, e *env, rt string, live bool) {
+	t.Helper()
+	_, err := e.s.LookupRefresh(context.Background(), rt)
+	if live && err != nil || !live && !errors.Is(err, ErrNotFound) {
+		t.Fatalf("LookupRefresh live=%v: err = %v", live, err)
+	}
+}
+
+func sameHashes(t *testing.T, got []string, tokens ...string) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, tok := range tokens {
+		want[revocation.HashHex(tok)] = true
+	}
+	have := map[string]bool{}
+	for _, h := range got {
+		have[h] = true
+	}
+	for h := range want {
+		if !have[h] {
+			t.Fatalf("event hashes %v lack %s", got, h)
+		}
+	}
+}
+
+func TestIssueLookup(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		for _, tt := range []struct {
+			name        string
+			g           Grant
+			withRefresh bool
+		}{
+			{"password with refresh", userGrant(42), true},
+			{"password without refresh", userGrant(42), false},
+			{"client credentials", Grant{ClientID: "cc-id", Scope: "read"}, false},
+			{"odd client id", Grant{ClientID: "a|b:{c}3:x", UserID: 7, Username: "9:|@x", Scope: ""}, true},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				iss := mustIssue(t, e, tt.g, tt.withRefresh)
+				if !strings.HasPrefix(iss.AccessToken, "pcat_") || len(iss.AccessToken) != tokenLen {
+					t.Fatalf("access token shape: %d chars", len(iss.AccessToken))
+				}
+				if iss.Scope != tt.g.Scope || iss.Family == "" || !strings.Contains(iss.AccessToken, iss.Family) {
+					t.Fatalf("issued = %+v", iss)
+				}
+				if d := time.Until(iss.AccessExpiresAt); d > testLife.Access || d < testLife.Access-2*time.Second {
+					t.Fatalf("access expires in %v", d)
+				}
+				a, err := e.s.LookupAccess(ctx, iss.AccessToken)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a.Grant != tt.g || a.Family != iss.Family || !a.ExpiresAt.Equal(iss.AccessExpiresAt) || a.IssuedAt.After(time.Now()) {
+					t.Fatalf("access = %+v, issued %+v", a, iss)
+				}
+				if _, err := e.s.LookupRefresh(ctx, iss.AccessToken); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("access token as refresh: %v", err)
+				}
+				if !tt.withRefresh {
+					if iss.RefreshToken != "" {
+						t.Fatal("refresh token issued without asking")
+					}
+					return
+				}
+				if !strings.HasPrefix(iss.RefreshToken, "pcrt_") {
+					t.Fatal("refresh token prefix")
+				}
+				r, err := e.s.LookupRefresh(ctx, iss.RefreshToken)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Grant != tt.g || r.Family != iss.Family || !r.ExpiresAt.Equal(iss.RefreshExpiresAt) {
+					t.Fatalf("refresh = %+v", r)
+				}
+				if _, err := e.s.LookupAccess(ctx, iss.RefreshToken); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("refresh token as access: %v", err)
+				}
+			})
+		}
+	})
+}
+
+// TestNoTokenAtRest checks that neither a token nor its secret part
+// appears in any key or value, and that the access key is named by the
+// token's SHA-256.
+func TestNoTokenAtRest(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		iss := mustIssue(t, e, userGrant(1), true)
+		rot, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets := []string{iss.AccessToken, iss.RefreshToken, rot.AccessToken, rot.RefreshToken}
+		var dump strings.Builder
+		for _, k := range e.keys(t) {
+			dump.WriteString(k + "\n")
+			switch e.rdb.Type(ctx, k).Val() {
+			case "string":
+				dump.WriteString(e.rdb.Get(ctx, k).Val())
+			case "hash":
+				for f, v := range e.rdb.HGetAll(ctx, k).Val() {
+					dump.WriteString(f + "=" + v + "\n")
+				}
+			case "zset":
+				dump.WriteString(strings.Join(e.rdb.ZRange(ctx, k, 0, -1).Val(), "\n"))
+			}
+		}
+		for _, s := range secrets {
+			if strings.Contains(dump.String(), s[5+famLen:]) {
+				t.Fatal("a token secret is stored in Redis")
+			}
+		}
+		if n := e.rdb.Exists(ctx, e.s.keyAT(rot.Family, keyHash(rot.AccessToken))).Val(); n != 1 {
+			t.Fatal("access key is not named by the token hash")
+		}
+	})
+}
+
+func TestTTLOnEveryKey(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		iss := mustIssue(t, e, userGrant(5), true)
+		mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read"}, false)
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read"); err != nil {
+			t.Fatal(err)
+		}
+		keys := e.keys(t)
+		// a+r+f+o of the family, a of cc, u:5, c:rs-id, c:cc-id
+		if len(keys) != 8 {
+			t.Fatalf("keys = %v", keys)
+		}
+		longest := e.s.famTTL()
+		for _, k := range keys {
+			ttl := e.rdb.PTTL(ctx, k).Val()
+			if ttl <= 0 || ttl > longest {
+				t.Fatalf("key %s has TTL %v", k, ttl)
+			}
+		}
+	})
+}
+
+func TestMalformedTokensSkipRedis(t *testing.T) {
+	// A client to a port nothing listens on: any Redis call would fail
+	// with ErrUnavailable.
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	defer rdb.Close()
+	s := New(rdb, "x:", testLife)
+	good := "pcat_" + strings.Repeat("A", famLen+secretLen)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name, token string
+		rotate      bool // also malformed as a refresh token
+	}{
+		{"empty", "", true},
+		{"wrong prefix", "pcxx_" + good[5:], true},
+		{"refresh prefix for access", "pcrt_" + good[5:], false},
+		{"short", good[:len(good)-1], true},
+		{"long", good + "A", true},
+		{"hash tag injection", "pcat_AAAAAAAAAAAAAAA}" + good[5+famLen:], true},
+		{"non base64", "pcat_" + strings.Repeat("A", famLen) + strings.Repeat("*", secretLen), true},
+		{"dot token", "D5t8bU7F2MXphhAnXsEdBHyX7xdEEN", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := s.LookupAccess(ctx, tt.token); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("LookupAccess: %v", err)
+			}
+			if _, err := s.LookupRefresh(ctx, strings.Replace(tt.token, "pcat_", "pcrt_", 1)+"!"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("LookupRefresh: %v", err)
+			}
+			if !tt.rotate {
+				return
+			}
+			if _, err := s.Rotate(ctx, strings.Replace(tt.token, "pcat_", "pcrt_", 1), "c", ""); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("Rotate: %v", err)
+			}
+		})
+	}
+	// The well-formed token does reach Redis.
+	if _, err := s.LookupAccess(ctx, good); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("well-formed token: %v", err)
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		if e.mr == nil {
+			t.Skip("SKIPPED on real Redis: expiry needs miniredis FastForward; TTLs are checked by TestTTLOnEveryKey")
+		}
+		iss := mustIssue(t, e, userGrant(3), true)
+		e.advance(testLife.Access + time.Second)
+		wantLive(t, e, iss.AccessToken, false)
+		wantRefreshLive(t, e, iss.RefreshToken, true)
+		e.advance(testLife.Refresh)
+		wantRefreshLive(t, e, iss.RefreshToken, false)
+		if keys := e.keys(t); len(keys) != 0 {
+			t.Fatalf("keys left after every lifetime: %v", keys)
+		}
+	})
+}
+
+func TestIndexesArePruned(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		if e.mr == nil {
+			t.Skip("SKIPPED on real Redis: needs miniredis FastForward")
+		}
+		ctx := context.Background()
+		for range 20 {
+			mustIssue(t, e, Grant{ClientID: "cc-id"}, false)
+		}
+		e.advance(testLife.Access + time.Second)
+		mustIssue(t, e, Grant{ClientID: "cc-id"}, false)
+		if n := e.rdb.ZCard(ctx, e.s.keyClient("cc-id")).Val(); n != 1 {
+			t.Fatalf("client index holds %d members, want 1", n)
+		}
+	})
+}
+
+func TestRotate(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		ev := e.subscribe(t)
+		iss := mustIssue(t, e, userGrant(9), true)
+
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "other-client", ""); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("foreign client: %v", err)
+		}
+		wantLive(t, e, iss.AccessToken, true)
+		wantRefreshLive(t, e, iss.RefreshToken, true)
+
+		rot, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rot.Family != iss.Family || rot.Scope != "read" || rot.AccessToken == iss.AccessToken || rot.RefreshToken == iss.RefreshToken {
+			t.Fatalf("rotated = %+v", rot)
+		}
+		wantLive(t, e, iss.AccessToken, false)
+		wantRefreshLive(t, e, iss.RefreshToken, false)
+		a, err := e.s.LookupAccess(ctx, rot.AccessToken)
+		if err != nil || a.Scope != "read" || a.UserID != 9 || a.Family != iss.Family {
+			t.Fatalf("new access = %+v, %v", a, err)
+		}
+		r, err := e.s.LookupRefresh(ctx, rot.RefreshToken)
+		if err != nil || r.Scope != "read write introspection" {
+			t.Fatalf("new refresh keeps the family scope: %+v, %v", r, err)
+		}
+		got := ev()
+		if got.Kind != revocation.KindTokens || got.Reason != "rotation" {
+			t.Fatalf("event = %+v", got)
+		}
+		sameHashes(t, got.TokenHashes, iss.AccessToken)
+
+		// Rotating again with the new token works and the chain goes on.
+		if _, err := e.s.Rotate(ctx, rot.RefreshToken, "rs-id", ""); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestRotateSingleWinner(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		iss := mustIssue(t, e, userGrant(11), true)
+		const n = 64
+		var wins, notFound atomic.Int32
+		var winner Issued
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		start := make(chan struct{})
+		for range n {
+			wg.Go(func() {
+				<-start
+				out, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "")
+				switch {
+				case err == nil:
+					wins.Add(1)
+					winner = out
+				case errors.Is(err, ErrNotFound):
+					notFound.Add(1)
+				default:
+					errs <- err
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		if wins.Load() != 1 || notFound.Load() != n-1 {
+			t.Fatalf("wins = %d, not found = %d", wins.Load(), notFound.Load())
+		}
+		// The losers did not revoke the family.
+		wantLive(t, e, winner.AccessToken, true)
+		wantRefreshLive(t, e, winner.RefreshToken, true)
+	})
+}
+
+func TestReplayRevokesFamily(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		iss := mustIssue(t, e, userGrant(12), true)
+		other := mustIssue(t, e, userGrant(12), true)
+		rot, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := e.subscribe(t)
+
+		// Within the grace period, a second use is a concurrent duplicate.
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", ""); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("within grace: %v", err)
+		}
+		wantLive(t, e, rot.AccessToken, true)
+
+		e.advance(e.s.grace + time.Second)
+		// Another client replaying it changes nothing.
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "cc-id", ""); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("foreign replay: %v", err)
+		}
+		wantLive(t, e, rot.AccessToken, true)
+
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", ""); !errors.Is(err, ErrReplayed) {
+			t.Fatalf("replay: %v", err)
+		}
+		wantLive(t, e, rot.AccessToken, false)
+		wantRefreshLive(t, e, rot.RefreshToken, false)
+		if _, err := e.s.Rotate(ctx, rot.RefreshToken, "rs-id", ""); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("current token of a revoked family: %v", err)
+		}
+		got := ev()
+		if got.Kind != revocation.KindTokens || got.Reason != "replay" || len(got.TokenHashes) != 2 {
+			t.Fatalf("event = %+v", got)
+		}
+		sameHashes(t, got.TokenHashes, rot.AccessToken, rot.RefreshToken)
+		// Another family of the same user is untouched.
+		wantLive(t, e, other.AccessToken, true)
+		if keys := e.keys(t); len(keys) != 6 { // other: a r f; u:12; c:rs-id ... and nothing of the replayed family
+			for _, k := range keys {
+				if strings.Contains(k, "{"+iss.Family+"}") {
+					t.Fatalf("key of the revoked family left: %s", k)
+				}
+			}
+		}
+	})
+}
+
+func TestRevokeToken(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		ev := e.subscribe(t)
+		for _, tt := range []struct {
+			name      string
+			refresh   bool // revoke the refresh token rather than the access token
+			hint      string
+			client    string
+			wantFound bool
+		}{
+			{"own access", false, "access_token", "rs-id", true},
+			{"own access, refresh hint", false, "refresh_token", "rs-id", true},
+			{"own access, no hint", false, "", "rs-id", true},
+			{"foreign access", false, "", "cc-id", false},
+			{"own refresh", true, "refresh_token", "rs-id", true},
+			{"own refresh, access hint", true, "access_token", "rs-id", true},
+			{"foreign refresh", true, "", "cc-id", false},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				iss := mustIssue(t, e, userGrant(20), true)
+				tok := iss.AccessToken
+				if tt.refresh {
+					tok = iss.RefreshToken
+				}
+				found, err := e.s.RevokeToken(ctx, tok, tt.hint, tt.client)
+				if err != nil || found != tt.wantFound {
+					t.Fatalf("found = %v, err = %v", found, err)
+				}
+				switch {
+				case !tt.wantFound:
+					wantLive(t, e, iss.AccessToken, true)
+					wantRefreshLive(t, e, iss.RefreshToken, true)
+				case tt.refresh:
+					wantLive(t, e, iss.AccessToken, false)
+					wantRefreshLive(t, e, iss.RefreshToken, false)
+					got := ev()
+					sameHashes(t, got.TokenHashes, iss.AccessToken, iss.RefreshToken)
+				default:
+					wantLive(t, e, iss.AccessToken, false)
+					got := ev()
+					if got.Kind != revocation.KindTokens || len(got.TokenHashes) != 1 {
+						t.Fatalf("event = %+v", got)
+					}
+					sameHashes(t, got.TokenHashes, iss.AccessToken)
+				}
+				// Revoking again finds nothing.
+				if found, err := e.s.RevokeToken(ctx, tok, tt.hint, tt.client); err != nil || found {
+					t.Fatalf("second revoke: found = %v, err = %v", found, err)
+				}
+			})
+		}
+		for _, tok := range []string{"", "nonsense", "pcat_" + strings.Repeat("A", famLen+secretLen)} {
+			if found, err := e.s.RevokeToken(ctx, tok, "", "rs-id"); found || err != nil {
+				t.Fatalf("unknown token %q: found = %v, err = %v", tok, found, err)
+			}
+		}
+	})
+}
+
+func TestRevokeUser(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		f1 := mustIssue(t, e, userGrant(7), true)
+		f2 := mustIssue(t, e, userGrant(7), true) // the session that changes the password
+		f3 := mustIssue(t, e, userGrant(7), false)
+		f4 := mustIssue(t, e, Grant{ClientID: "other", UserID: 7, Username: "u@x", Scope: "read"}, true)
+		rot, err := e.s.Rotate(ctx, f4.RefreshToken, "other", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bystander := mustIssue(t, e, userGrant(8), true)
+		ev := e.subscribe(t)
+
+		if err := e.s.RevokeUser(ctx, 7, f2.Family, "password_change"); err != nil {
+			t.Fatal(err)
+		}
+		wantLive(t, e, f1.AccessToken, false)
+		wantRefreshLive(t, e, f1.RefreshToken, false)
+		wantLive(t, e, f3.AccessToken, false)
+		wantLive(t, e, rot.AccessToken, false)
+		wantRefreshLive(t, e, rot.RefreshToken, false)
+		wantLive(t, e, f2.AccessToken, true)
+		wantRefreshLive(t, e, f2.RefreshToken, true)
+		wantLive(t, e, bystander.AccessToken, true)
+
+		got := ev()
+		if got.Kind != revocation.KindSubject || got.Subject != "7" || got.Reason != "password_change" {
+			t.Fatalf("event = %+v", got)
+		}
+		sameHashes(t, got.TokenHashes, f1.AccessToken, f1.RefreshToken, f3.AccessToken, rot.AccessToken, rot.RefreshToken)
+		if len(got.TokenHashes) != 5 {
+			t.Fatalf("event hashes = %d, want 5", len(got.TokenHashes))
+		}
+
+		// Without an exception every family goes.
+		if err := e.s.RevokeUser(ctx, 7, "", "deactivated"); err != nil {
+			t.Fatal(err)
+		}
+		wantLive(t, e, f2.AccessToken, false)
+		if got := ev(); got.Subject != "7" {
+			t.Fatalf("event = %+v", got)
+		}
+		if n := e.rdb.Exists(ctx, e.s.keyUser(7)).Val(); n != 0 {
+			t.Fatal("user index left behind")
+		}
+	})
+}
+
+func TestRevokeClient(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		var gone []Issued
+		for i := range 3 {
+			gone = append(gone, mustIssue(t, e, userGrant(int64(30+i)), i%2 == 0))
+		}
+		gone = append(gone, mustIssue(t, e, Grant{ClientID: "rs-id", Scope: "read"}, false))
+		kept := mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read"}, false)
+		ev := e.subscribe(t)
+
+		if err := e.s.RevokeClient(ctx, "rs-id", "client_deleted"); err != nil {
+			t.Fatal(err)
+		}
+		for _, iss := range gone {
+			wantLive(t, e, iss.AccessToken, false)
+			if iss.RefreshToken != "" {
+				wantRefreshLive(t, e, iss.RefreshToken, false)
+			}
+		}
+		wantLive(t, e, kept.AccessToken, true)
+		got := ev()
+		if got.Kind != revocation.KindClient || got.ClientID != "rs-id" || got.Reason != "client_deleted" {
+			t.Fatalf("event = %+v", got)
+		}
+		sameHashes(t, got.TokenHashes, gone[0].AccessToken, gone[1].AccessToken, gone[3].AccessToken)
+	})
+}
+
+func TestRecordRoundTrip(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		r    record
+	}{
+		{"user", record{Grant: userGrant(42), IssuedAt: time.Unix(1700000000, 0), ExpiresAt: time.Unix(1700036000, 0)}},
+		{"no user", record{Grant: Grant{ClientID: "cc", Scope: "read"}, IssuedAt: time.Unix(1, 0), ExpiresAt: time.Unix(2, 0)}},
+		{"separators inside", record{Grant: Grant{ClientID: "3:a|b", UserID: -1, Username: "1:|", Scope: "x|y:z"}, IssuedAt: time.Unix(5, 0), ExpiresAt: time.Unix(6, 0)}},
+		{"empty", record{IssuedAt: time.Unix(0, 0), ExpiresAt: time.Unix(0, 0)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeRecord(encodeRecord(tt.r))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Grant != tt.r.Grant || !got.IssuedAt.Equal(tt.r.IssuedAt) || !got.ExpiresAt.Equal(tt.r.ExpiresAt) {
+				t.Fatalf("got %+v want %+v", got, tt.r)
+			}
+		})
+	}
+	for _, bad := range []string{"", "2|1|2|3|0:0:", "1|x|2|3|0:0:", "1|1|2|3|9:ab0:", "1|1|2|3|-1:0:", "1|1|2"} {
+		if _, err := decodeRecord(bad); err == nil {
+			t.Fatalf("decodeRecord(%q) accepted", bad)
+		}
+	}
+}
