@@ -26,9 +26,17 @@ type Deps struct {
 	Tokens   bearerStore
 	// Issuer is this server's public base URL, for RFC 8414 metadata.
 	Issuer string
+	// Pages registers the HTML side (login, consent, applications, admin);
+	// nil serves the API alone.
+	Pages Registrar
 	// Ready maps a dependency's name ("database", "redis") to its check.
 	Ready map[string]Pinger
 	Log   *slog.Logger
+}
+
+// Registrar adds a group of routes to the engine.
+type Registrar interface {
+	Register(r gin.IRouter)
 }
 
 // New builds the Gin engine with every route.
@@ -54,6 +62,9 @@ func New(d Deps) *gin.Engine {
 	both(r, http.MethodGet, "/o/introspect/", h.introspect)
 	both(r, http.MethodPost, "/o/revoke_token/", h.revoke)
 	r.GET("/.well-known/oauth-authorization-server", h.metadata)
+	if d.Pages != nil {
+		d.Pages.Register(r)
+	}
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
 	return r
