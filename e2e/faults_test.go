@@ -1,0 +1,206 @@
+package e2e
+
+import (
+	"context"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-oauth/portcullis/shared/revocation"
+)
+
+// redisServer is a redis-server this test owns, on its own port, so that it
+// can be stopped and started again without touching anyone else's.
+type redisServer struct {
+	port int
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startRedis(t *testing.T) *redisServer {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if inCI() {
+			t.Fatal("redis-server is not installed, and CI=true")
+		}
+		t.Skip("SKIPPED: redis-server is not installed")
+	}
+	rs := &redisServer{port: freePort(t), dir: t.TempDir()}
+	rs.launch(t, bin)
+	t.Cleanup(func() { rs.stop() })
+	return rs
+}
+
+func (rs *redisServer) launch(t *testing.T, bin string) {
+	t.Helper()
+	rs.cmd = exec.Command(bin, "--port", strconv.Itoa(rs.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", rs.dir)
+	rs.cmd.Stdout, rs.cmd.Stderr = nil, nil
+	if err := rs.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rs.done = make(chan struct{})
+	go func(c *exec.Cmd, d chan struct{}) { _ = c.Wait(); close(d) }(rs.cmd, rs.done)
+	rdb := redis.NewClient(&redis.Options{Addr: rs.addr()})
+	defer rdb.Close()
+	for i := 0; i < 100; i++ {
+		if rdb.Ping(context.Background()).Err() == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("own redis-server did not start")
+}
+
+func (rs *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(rs.port) }
+
+func (rs *redisServer) stop() {
+	if rs.cmd != nil && rs.cmd.Process != nil {
+		_ = rs.cmd.Process.Kill()
+		<-rs.done
+	}
+}
+
+// TestRedisDownAndBack stops the auth server's Redis: token, introspection
+// and revocation requests get 503 with an RFC 6749 body, and service resumes
+// with no restart when Redis is back.
+func TestRedisDownAndBack(t *testing.T) {
+	rsrv := startRedis(t)
+	b := backend{DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "a.db"), RedisURL: "redis://" + rsrv.addr() + "/0"}
+	auth := startAuth(t, b, nil)
+	c := newClient(t, auth.URL)
+	signup(t, c, "down@example.com", "correct horse battery")
+	rs := basicAuth("rs-id", "rs-secret")
+	tokenForm := url.Values{"grant_type": {"password"}, "username": {"down@example.com"}, "password": {"correct horse battery"}}
+	r := c.do("POST", "/o/token/", tokenForm, "Authorization", rs)
+	expectStatus(t, r, 200)
+	at := r.JSON(t)["access_token"].(string)
+
+	rsrv.stop()
+	for name, do := range map[string]func() response{
+		"token":      func() response { return c.do("POST", "/o/token/", tokenForm, "Authorization", rs) },
+		"introspect": func() response { return c.do("POST", "/o/introspect/", url.Values{"token": {at}}, "Authorization", rs) },
+		"revoke":     func() response { return c.do("POST", "/o/revoke_token/", url.Values{"token": {at}}, "Authorization", rs) },
+	} {
+		r := do()
+		if r.Status != 503 {
+			t.Fatalf("%s with Redis down: status %d, body %s", name, r.Status, r.Body)
+		}
+		if e := r.JSON(t)["error"]; e != "temporarily_unavailable" {
+			t.Fatalf("%s: error = %v", name, e)
+		}
+		if r.Header.Get("Retry-After") == "" {
+			t.Fatalf("%s: no Retry-After", name)
+		}
+	}
+	if r := c.do("GET", "/readyz", nil); r.Status != 503 {
+		t.Fatalf("readyz with Redis down = %d", r.Status)
+	}
+
+	bin, _ := exec.LookPath("redis-server")
+	rsrv.launch(t, bin)
+	// Tokens lived in the Redis that was lost, so the old one is inactive;
+	// a new login must work again without restarting the auth server.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		r = c.do("POST", "/o/token/", tokenForm, "Authorization", rs)
+		if r.Status == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("service did not resume: %d %s", r.Status, r.Body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	at2 := r.JSON(t)["access_token"].(string)
+	r = c.do("POST", "/o/introspect/", url.Values{"token": {at2}}, "Authorization", rs)
+	if r.JSON(t)["active"] != true {
+		t.Fatalf("introspection after recovery = %s", r.Body)
+	}
+}
+
+// TestLoginThrottle: past the limit, the answer is 429 with Retry-After,
+// even for the right password; unknown email and wrong password look alike.
+func TestLoginThrottle(t *testing.T) {
+	backends(t, func(t *testing.T, b backend) {
+		auth := startAuth(t, b, map[string]string{"LOGIN_THROTTLE_LIMIT": "3", "LOGIN_THROTTLE_WINDOW": "1m"})
+		c := newClient(t, auth.URL)
+		signup(t, c, "victim@example.com", "correct horse battery")
+		rs := basicAuth("rs-id", "rs-secret")
+		form := func(user, pw string) url.Values {
+			return url.Values{"grant_type": {"password"}, "username": {user}, "password": {pw}}
+		}
+		wrong := c.do("POST", "/o/token/", form("victim@example.com", "nope"), "Authorization", rs)
+		unknown := c.do("POST", "/o/token/", form("nobody@example.com", "nope"), "Authorization", rs, "X-Forwarded-For", "10.9.9.9")
+		if wrong.Status != 400 || unknown.Status != 400 || string(wrong.Body) != string(unknown.Body) {
+			t.Fatalf("unknown user and wrong password differ: %d %s / %d %s", wrong.Status, wrong.Body, unknown.Status, unknown.Body)
+		}
+		if string(wrong.Body) != `{"error":"invalid_grant","error_description":"Invalid credentials given."}` {
+			t.Fatalf("wrong password body = %s", wrong.Body)
+		}
+		// Third failure from this address (the unknown-email one counted too).
+		expectStatus(t, c.do("POST", "/o/token/", form("victim@example.com", "nope"), "Authorization", rs), 400)
+		r := c.do("POST", "/o/token/", form("victim@example.com", "correct horse battery"), "Authorization", rs)
+		expectStatus(t, r, 429)
+		if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
+			t.Fatalf("Retry-After = %q", r.Header.Get("Retry-After"))
+		}
+		if r.JSON(t)["error"] == nil {
+			t.Fatalf("429 body is not an OAuth error: %s", r.Body)
+		}
+	})
+}
+
+// TestRevocationEventsAndLogs: a revoke publishes an event naming the
+// token's hash on the shared channel, and no token, secret or password ever
+// reaches the server's log.
+func TestRevocationEventsAndLogs(t *testing.T) {
+	b := realBackend(t)
+	auth := startAuth(t, b, nil)
+	opt, _ := redis.ParseURL(b.RedisURL)
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	sub := rdb.Subscribe(context.Background(), revocation.Channel(b.RedisPrefix))
+	defer sub.Close()
+	if _, err := sub.Receive(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, auth.URL)
+	signup(t, c, "events@example.com", "correct horse battery")
+	rs := basicAuth("rs-id", "rs-secret")
+	r := c.do("POST", "/o/token/", url.Values{"grant_type": {"password"}, "username": {"events@example.com"}, "password": {"correct horse battery"}}, "Authorization", rs)
+	expectStatus(t, r, 200)
+	at, rt := r.JSON(t)["access_token"].(string), r.JSON(t)["refresh_token"].(string)
+	expectStatus(t, c.do("POST", "/o/revoke_token/", url.Values{"token": {at}}, "Authorization", rs), 200)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	msg, err := sub.ReceiveMessage(ctx)
+	if err != nil {
+		t.Fatalf("no revocation event: %v", err)
+	}
+	ev, err := revocation.Decode([]byte(msg.Payload))
+	if err != nil || ev.Kind != revocation.KindTokens || len(ev.TokenHashes) == 0 || ev.TokenHashes[0] != revocation.HashHex(at) {
+		t.Fatalf("event = %+v, %v", ev, err)
+	}
+	if strings.Contains(msg.Payload, at) {
+		t.Fatal("the event carries the raw token")
+	}
+	auth.stop(t) // the access line is written after the response: stop first
+	logs := auth.out.String()
+	for _, secret := range []string{at, rt, "rs-secret", "correct horse battery"} {
+		if strings.Contains(logs, secret) {
+			t.Fatalf("a credential reached the log: %q", secret[:6])
+		}
+	}
+	if !strings.Contains(logs, `"path":"/o/revoke_token/"`) {
+		t.Fatal("the log has no access lines: the scan above proves nothing")
+	}
+}

@@ -1,0 +1,110 @@
+package middleware
+
+import (
+	"encoding/hex"
+
+	"github.com/portcullis-oauth/portcullis/shared/revocation"
+)
+
+// The eviction methods are safe for concurrent use. Each also makes any
+// introspection call in flight at that moment leave its answer uncached (so
+// a revocation that overtakes the call cannot be undone by it), and makes
+// later requests start a new call instead of joining that one.
+
+// EvictTokenHash drops the entry of the token whose revocation.HashHex is
+// hexHash. A hash that is not 64 hex digits purges the whole cache.
+func (v *Verifier) EvictTokenHash(hexHash string) {
+	var key [32]byte
+	if len(hexHash) != 64 {
+		v.Purge()
+		return
+	}
+	if _, err := hex.Decode(key[:], []byte(hexHash)); err != nil {
+		v.Purge()
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.gen.Add(1)
+	v.pos.Remove(key)
+	for f := range v.inflight {
+		if f.key == key {
+			f.revoked = true
+		}
+	}
+	call(v.cfg.hooks.OnEvict)
+}
+
+// EvictSubject drops every entry whose introspected sub is sub. An empty
+// sub purges the whole cache (it would match every token without a sub).
+func (v *Verifier) EvictSubject(sub string) {
+	if sub == "" {
+		v.Purge()
+		return
+	}
+	v.evictWhere(func(id *Identity) bool { return id.Subject == sub })
+}
+
+// EvictClient drops every entry whose client_id is clientID. An empty
+// clientID purges the whole cache.
+func (v *Verifier) EvictClient(clientID string) {
+	if clientID == "" {
+		v.Purge()
+		return
+	}
+	v.evictWhere(func(id *Identity) bool { return id.ClientID == clientID })
+}
+
+// evictWhere scans the cache: O(size), fine for rare events.
+func (v *Verifier) evictWhere(match func(*Identity) bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.gen.Add(1)
+	for _, e := range v.pos.Values() {
+		if match(&e.id) {
+			v.pos.Remove(e.key)
+		}
+	}
+	v.revokeInflight()
+	call(v.cfg.hooks.OnEvict)
+}
+
+// Purge drops every cached answer, active and inactive.
+func (v *Verifier) Purge() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.gen.Add(1)
+	v.pos.Purge()
+	if v.neg != nil {
+		v.neg.Purge()
+	}
+	v.revokeInflight()
+	call(v.cfg.hooks.OnEvict)
+}
+
+func (v *Verifier) revokeInflight() {
+	for f := range v.inflight {
+		f.revoked = true
+	}
+}
+
+// Apply carries out a revocation event. A kind it does not know purges
+// everything, which is always safe; unknown fields of later versions are
+// ignored, as package revocation asks.
+func (v *Verifier) Apply(e revocation.Event) {
+	switch e.Kind {
+	case revocation.KindTokens:
+		for _, h := range e.TokenHashes {
+			v.EvictTokenHash(h)
+		}
+	case revocation.KindSubject:
+		v.EvictSubject(e.Subject)
+	case revocation.KindClient:
+		v.EvictClient(e.ClientID)
+	default:
+		v.Purge()
+	}
+}
+
+// Len reports the number of cached active answers (for tests and metrics).
+func (v *Verifier) Len() int { return v.pos.Len() }

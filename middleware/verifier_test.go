@@ -1,0 +1,433 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portcullis-oauth/portcullis/shared/revocation"
+	"github.com/portcullis-oauth/portcullis/shared/scope"
+	"github.com/portcullis-oauth/portcullis/shared/wire"
+)
+
+func TestCacheKeyIsSHA256(t *testing.T) {
+	rg := newRig(t)
+	rg.fake.Register("tok", active("read", time.Now().Add(time.Hour)))
+	if _, err := rg.v.Verify(bg(), "tok"); err != nil {
+		t.Fatal(err)
+	}
+	if !rg.v.pos.Contains(revocation.Hash("tok")) {
+		t.Fatal("entry not stored under SHA-256(token)")
+	}
+	if got := rg.v.pos.Keys(); len(got) != 1 || got[0] != revocation.Hash("tok") {
+		t.Fatalf("keys %x", got)
+	}
+}
+
+func TestHashTokenIsRevocationHash(t *testing.T) {
+	for _, n := range []int{0, 1, 31, 32, 33, 255, 256, 257, 5000} {
+		tok := strings.Repeat("x", n)
+		if hashToken(tok) != revocation.Hash(tok) {
+			t.Errorf("len %d: hashToken differs from revocation.Hash", n)
+		}
+	}
+}
+
+func TestVerifyIdentity(t *testing.T) {
+	rg := newRig(t)
+	rg.fake.RegisterRaw("tok", `{"active": true, "scope": "read write", "exp": 4102444800.5, "iat": 1700000000,
+		"client_id": "rs-id", "username": "u@x", "sub": "7", "aud": ["a", "b"], "token_type": "Bearer", "extra": {"x": 1}}`)
+	id, err := rg.v.Verify(bg(), "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Identity{Subject: "7", Username: "u@x", ClientID: "rs-id", Scopes: scope.Set{"read", "write"},
+		ExpiresAt: time.Unix(4102444800, 5e8).UTC(), IssuedAt: time.Unix(1700000000, 0).UTC(),
+		Audience: []string{"a", "b"}, TokenType: "Bearer"}
+	if !sameIdentity(id, want) {
+		t.Fatalf("identity %+v\nwant %+v", id, want)
+	}
+}
+
+func sameIdentity(a, b Identity) bool {
+	return a.Subject == b.Subject && a.Username == b.Username && a.ClientID == b.ClientID &&
+		a.Scopes.String() == b.Scopes.String() && a.ExpiresAt.Equal(b.ExpiresAt) && a.IssuedAt.Equal(b.IssuedAt) &&
+		strings.Join(a.Audience, ",") == strings.Join(b.Audience, ",") && a.TokenType == b.TokenType
+}
+
+func TestExpiry(t *testing.T) {
+	tests := []struct {
+		name      string
+		exp       time.Duration // from now
+		skew      time.Duration
+		advance   time.Duration // after the first, successful Verify
+		firstOK   bool
+		secondOK  bool
+		wantCalls int
+	}{
+		{"fresh hit", time.Hour, 0, time.Minute, true, true, 1},
+		{"max TTL reached: asks again", time.Hour, 0, 6 * time.Minute, true, true, 2},
+		{"exp reached before max TTL: never past exp", 30 * time.Second, 0, 31 * time.Second, true, false, 2},
+		{"already expired though active", -time.Second, 0, 0, false, false, 2},
+		{"skew makes it expired", 10 * time.Second, 15 * time.Second, 0, false, false, 2},
+		{"skew shortens the entry", 30 * time.Second, 10 * time.Second, 21 * time.Second, true, false, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rg := newRig(t, WithClockSkew(tc.skew), WithNegativeTTL(0))
+			rg.fake.Register("tok", active("read", time.Now().Add(tc.exp)))
+			_, err := rg.v.Verify(bg(), "tok")
+			if (err == nil) != tc.firstOK {
+				t.Fatalf("first Verify: %v", err)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidToken) {
+				t.Fatalf("first Verify: %v, want ErrInvalidToken", err)
+			}
+			rg.clk.Advance(tc.advance)
+			_, err = rg.v.Verify(bg(), "tok")
+			if (err == nil) != tc.secondOK {
+				t.Fatalf("second Verify: %v", err)
+			}
+			if got := rg.fake.Calls(); got != tc.wantCalls {
+				t.Errorf("calls %d, want %d", got, tc.wantCalls)
+			}
+		})
+	}
+}
+
+func TestNegativeCache(t *testing.T) {
+	rg := newRig(t)
+	for range 100 {
+		if _, err := rg.v.Verify(bg(), "bad"); !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("err %v", err)
+		}
+	}
+	if c := rg.fake.Calls(); c != 1 {
+		t.Fatalf("100 tries of one bad token: %d calls, want 1", c)
+	}
+	rg.fake.Register("bad", active("read", time.Now().Add(time.Hour)))
+	rg.clk.Advance(11 * time.Second)
+	if _, err := rg.v.Verify(bg(), "bad"); err != nil {
+		t.Fatalf("after negative TTL: %v", err)
+	}
+	if c := rg.fake.Calls(); c != 2 {
+		t.Fatalf("calls %d, want 2", c)
+	}
+}
+
+func TestCoalescing(t *testing.T) {
+	rg := newRig(t)
+	rg.fake.Register("new", active("read", time.Now().Add(time.Hour)))
+	rg.fake.SetDelay(100 * time.Millisecond)
+	const n = 200
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			<-start
+			_, err := rg.v.Verify(bg(), "new")
+			errs <- err
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := rg.fake.Calls(); c != 1 {
+		t.Fatalf("%d goroutines, one new token: %d calls, want 1", n, c)
+	}
+	if m, c, h := rg.n.miss.Load(), rg.n.coalesced.Load(), rg.n.hit.Load(); m != 1 || m+c+h != n {
+		t.Errorf("miss %d coalesced %d hit %d", m, c, h)
+	}
+}
+
+func TestCancelledLeaderDoesNotFailOthers(t *testing.T) {
+	rg := newRig(t)
+	rg.fake.Register("tok", active("read", time.Now().Add(time.Hour)))
+	rg.fake.SetDelay(300 * time.Millisecond)
+	ctx, cancel := context.WithCancel(bg())
+	leaderErr := make(chan error, 1)
+	go func() {
+		_, err := rg.v.Verify(ctx, "tok")
+		leaderErr <- err
+	}()
+	for rg.fake.Calls() == 0 { // the leader's call is at the server
+		time.Sleep(time.Millisecond)
+	}
+	follower := make(chan error, 1)
+	go func() {
+		_, err := rg.v.Verify(bg(), "tok")
+		follower <- err
+	}()
+	// The flight outlives the leader's cancel, so the follower joins it
+	// whether it arrives before or after the cancel.
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	if err := <-leaderErr; !errors.Is(err, context.Canceled) || !errors.Is(err, ErrUnavailable) {
+		t.Errorf("leader: %v, want Canceled and ErrUnavailable", err)
+	}
+	if err := <-follower; err != nil {
+		t.Errorf("follower: %v", err)
+	}
+	if c := rg.fake.Calls(); c != 1 {
+		t.Errorf("calls %d, want 1", c)
+	}
+	if _, err := rg.v.Verify(bg(), "tok"); err != nil || rg.fake.Calls() != 1 {
+		t.Errorf("answer of the cancelled leader's call was not cached: %v, calls %d", err, rg.fake.Calls())
+	}
+}
+
+func TestScopesCheckedOnHits(t *testing.T) {
+	rg := newRig(t, WithRequiredScopes("write"))
+	rg.fake.Register("tok", active("read", time.Now().Add(time.Hour)))
+	for i := range 3 {
+		id, err := rg.v.Verify(bg(), "tok")
+		var se *ScopeError
+		if !errors.Is(err, ErrInsufficientScope) || !errors.As(err, &se) || se.Missing.String() != "write" {
+			t.Fatalf("try %d: %v", i, err)
+		}
+		if id.ClientID != "rs-id" {
+			t.Errorf("identity not returned with the scope error")
+		}
+	}
+	if rg.fake.Calls() != 1 || rg.n.hit.Load() != 2 {
+		t.Errorf("calls %d hits %d", rg.fake.Calls(), rg.n.hit.Load())
+	}
+}
+
+func TestAudience(t *testing.T) {
+	exp := time.Now().Add(time.Hour).Unix()
+	tests := []struct {
+		name, body string
+		ok         bool
+	}{
+		{"string match", `{"active": true, "exp": ` + itoa(exp) + `, "aud": "api"}`, true},
+		{"array match", `{"active": true, "exp": ` + itoa(exp) + `, "aud": ["web", "api"]}`, true},
+		{"string mismatch", `{"active": true, "exp": ` + itoa(exp) + `, "aud": "web"}`, false},
+		{"array mismatch", `{"active": true, "exp": ` + itoa(exp) + `, "aud": ["web"]}`, false},
+		{"absent", `{"active": true, "exp": ` + itoa(exp) + `}`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rg := newRig(t, WithAudience("api"))
+			rg.fake.RegisterRaw("tok", tc.body)
+			for range 2 {
+				_, err := rg.v.Verify(bg(), "tok")
+				if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrInvalidToken)) {
+					t.Fatalf("Verify: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestTooManyRequestsBacksOff(t *testing.T) {
+	rg := newRig(t)
+	rg.fake.Register("a", active("read", time.Now().Add(time.Hour)))
+	rg.fake.Register("b", active("read", time.Now().Add(time.Hour)))
+	rg.fake.Fail(http.StatusTooManyRequests, "7")
+	h := rg.v.Handler(okHandler)
+	w := do(h, "Bearer a")
+	if w.Code != 503 || w.Header().Get("Retry-After") != "7" {
+		t.Fatalf("status %d Retry-After %q", w.Code, w.Header().Get("Retry-After"))
+	}
+	rg.fake.Fail(0, "")
+	rg.clk.Advance(2 * time.Second)
+	w = do(h, "Bearer b")
+	if w.Code != 503 || w.Header().Get("Retry-After") != "5" {
+		t.Fatalf("during back-off: status %d Retry-After %q", w.Code, w.Header().Get("Retry-After"))
+	}
+	if c := rg.fake.Calls(); c != 1 {
+		t.Fatalf("called the auth server during back-off: %d calls", c)
+	}
+	rg.clk.Advance(6 * time.Second)
+	if w = do(h, "Bearer b"); w.Code != 200 {
+		t.Fatalf("after back-off: status %d", w.Code)
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", time.Second}, {"3", 3 * time.Second}, {"0", time.Second}, {"-5", time.Second},
+		{"999999", time.Minute}, {"soon", time.Second},
+		{now.Add(10 * time.Second).Format(http.TimeFormat), 10 * time.Second},
+		{now.Add(-time.Hour).Format(http.TimeFormat), time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			if got := parseRetryAfter(tc.in, now); got != tc.want {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestStaleIfError(t *testing.T) {
+	tests := []struct {
+		name    string
+		stale   time.Duration
+		exp     time.Duration
+		advance time.Duration
+		ok      bool
+	}{
+		{"off: fail closed", 0, time.Hour, 6 * time.Minute, false},
+		{"on: stale served", 10 * time.Minute, time.Hour, 6 * time.Minute, true},
+		{"on: stale window over", 10 * time.Minute, time.Hour, 16 * time.Minute, false},
+		{"on: never past exp", 10 * time.Minute, 7 * time.Minute, 8 * time.Minute, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rg := newRig(t, WithStaleIfError(tc.stale))
+			rg.fake.Register("tok", active("read", time.Now().Add(tc.exp)))
+			if _, err := rg.v.Verify(bg(), "tok"); err != nil {
+				t.Fatal(err)
+			}
+			rg.fake.Fail(500, "")
+			rg.clk.Advance(tc.advance)
+			_, err := rg.v.Verify(bg(), "tok")
+			if tc.ok != (err == nil) {
+				t.Fatalf("Verify: %v", err)
+			}
+			if tc.ok && rg.n.stale.Load() != 1 {
+				t.Errorf("OnStale %d", rg.n.stale.Load())
+			}
+			if !tc.ok && !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrInvalidToken) {
+				t.Errorf("err %v", err)
+			}
+		})
+	}
+}
+
+func TestEviction(t *testing.T) {
+	exp := time.Now().Add(time.Hour)
+	tests := []struct {
+		name    string
+		evict   func(v *Verifier)
+		evicted []string // of a (sub 1, client c1), b (sub 2, client c1), c (sub 2, client c2)
+	}{
+		{"token hash", func(v *Verifier) { v.EvictTokenHash(revocation.HashHex("a")) }, []string{"a"}},
+		{"bad hash purges", func(v *Verifier) { v.EvictTokenHash("zz") }, []string{"a", "b", "c"}},
+		{"subject", func(v *Verifier) { v.EvictSubject("2") }, []string{"b", "c"}},
+		{"empty subject purges", func(v *Verifier) { v.EvictSubject("") }, []string{"a", "b", "c"}},
+		{"client", func(v *Verifier) { v.EvictClient("c1") }, []string{"a", "b"}},
+		{"purge", func(v *Verifier) { v.Purge() }, []string{"a", "b", "c"}},
+		{"apply tokens", func(v *Verifier) {
+			v.Apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashHex("b"), revocation.HashHex("c")}})
+		}, []string{"b", "c"}},
+		{"apply subject", func(v *Verifier) { v.Apply(revocation.Event{Kind: revocation.KindSubject, Subject: "1"}) }, []string{"a"}},
+		{"apply client", func(v *Verifier) { v.Apply(revocation.Event{Kind: revocation.KindClient, ClientID: "c2"}) }, []string{"c"}},
+		{"apply unknown kind purges", func(v *Verifier) { v.Apply(revocation.Event{Kind: "galaxy"}) }, []string{"a", "b", "c"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rg := newRig(t)
+			rg.fake.Register("a", wire.Introspection{Scope: "read", Exp: exp.Unix(), Sub: "1", ClientID: "c1"})
+			rg.fake.Register("b", wire.Introspection{Scope: "read", Exp: exp.Unix(), Sub: "2", ClientID: "c1"})
+			rg.fake.Register("c", wire.Introspection{Scope: "read", Exp: exp.Unix(), Sub: "2", ClientID: "c2"})
+			for _, tok := range []string{"a", "b", "c"} {
+				if _, err := rg.v.Verify(bg(), tok); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tc.evict(rg.v)
+			for _, tok := range []string{"a", "b", "c"} {
+				rg.fake.Revoke(tok) // a token still cached stays accepted
+			}
+			for _, tok := range []string{"a", "b", "c"} {
+				_, err := rg.v.Verify(bg(), tok)
+				wantEvicted := strings.Contains(strings.Join(tc.evicted, ","), tok)
+				if wantEvicted != errors.Is(err, ErrInvalidToken) {
+					t.Errorf("token %s: err %v, evicted want %v", tok, err, wantEvicted)
+				}
+			}
+		})
+	}
+}
+
+func TestEvictionDuringFlightIsNotUndone(t *testing.T) {
+	rg := newRig(t)
+	rg.fake.Register("tok", active("read", time.Now().Add(time.Hour)))
+	rg.fake.SetDelay(200 * time.Millisecond)
+	done := make(chan error, 1)
+	go func() {
+		_, err := rg.v.Verify(bg(), "tok")
+		done <- err
+	}()
+	for rg.fake.Calls() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	rg.v.EvictTokenHash(revocation.HashHex("tok"))
+	if err := <-done; err != nil {
+		t.Fatalf("in-flight Verify: %v", err)
+	}
+	if rg.v.Len() != 0 {
+		t.Fatal("answer of a call overtaken by a revocation was cached")
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		url  string
+		opts []Option
+	}{
+		{"relative URL", "/o/introspect/", nil},
+		{"ftp URL", "ftp://x/o/introspect/", nil},
+		{"zero timeout", "http://x/", []Option{WithTimeout(0)}},
+		{"zero cache", "http://x/", []Option{WithCacheSize(0)}},
+		{"zero max TTL", "http://x/", []Option{WithMaxTTL(0)}},
+		{"negative skew", "http://x/", []Option{WithClockSkew(-time.Second)}},
+		{"both auths", "http://x/", []Option{WithClientCredentials("a", "b"), WithBearerToken("t")}},
+		{"empty client id", "http://x/", []Option{WithClientCredentials("", "b")}},
+		{"quote in realm", "http://x/", []Option{WithRealm(`a"b`)}},
+		{"bad scope", "http://x/", []Option{WithRequiredScopes("a b")}},
+		{"bad request ID header", "http://x/", []Option{WithRequestIDHeader("x id")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := New(tc.url, tc.opts...); err == nil {
+				t.Fatal("New accepted it")
+			}
+		})
+	}
+	if _, err := New("https://auth.example/o/introspect/", WithRealm("items"), WithRequiredScopes("read")); err != nil {
+		t.Fatalf("good config: %v", err)
+	}
+}
+
+// TestNoGinNoRedis checks that a net/http user compiles neither.
+func TestNoGinNoRedis(t *testing.T) {
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	out, err := exec.Command(goBin, "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := string(out)
+	if !strings.Contains(deps, "golang.org/x/sync/singleflight") {
+		t.Fatalf("go list output looks wrong:\n%s", deps)
+	}
+	for _, bad := range []string{"github.com/gin-gonic/gin", "github.com/redis/go-redis"} {
+		if strings.Contains(deps, bad) {
+			t.Errorf("package middleware depends on %s", bad)
+		}
+	}
+}
