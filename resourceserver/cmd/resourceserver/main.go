@@ -1,0 +1,186 @@
+// Command resourceserver serves the tutorial's items API behind OAuth2 token
+// introspection, plus the /users/... proxies to the auth server.
+//
+//	resourceserver [serve]   migrate, then serve on PORT until SIGINT/SIGTERM
+//	resourceserver migrate   apply the database migrations and exit
+//
+// Configuration comes from the environment; see Config.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-oauth/portcullis/middleware"
+	"github.com/portcullis-oauth/portcullis/middleware/subscriber"
+	"github.com/portcullis-oauth/portcullis/resourceserver/internal/bff"
+	"github.com/portcullis-oauth/portcullis/resourceserver/internal/database"
+	"github.com/portcullis-oauth/portcullis/resourceserver/internal/httpapi"
+	"github.com/portcullis-oauth/portcullis/resourceserver/internal/items"
+	"github.com/portcullis-oauth/portcullis/resourceserver/internal/requestid"
+	"github.com/portcullis-oauth/portcullis/shared/revocation"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "resourceserver:", err)
+		os.Exit(1)
+	}
+}
+
+// run is main without the process: testable, and it returns instead of
+// exiting. ready, if not nil, receives the listen address once serving.
+func run(ctx context.Context, args []string, getenv func(string) string, logOut io.Writer, ready chan<- string) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	if len(args) > 1 {
+		return fmt.Errorf("usage: resourceserver [serve|migrate]")
+	}
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg, log, ready)
+	case "migrate":
+		db, err := openDB(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		return db.Close()
+	default:
+		return fmt.Errorf("unknown command %q; usage: resourceserver [serve|migrate]", cmd)
+	}
+}
+
+func openDB(ctx context.Context, cfg Config, log *slog.Logger) (*database.DB, error) {
+	db, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	log.Info("database ready", "dialect", string(db.Dialect))
+	return db, nil
+}
+
+func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- string) error {
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	opts := []middleware.Option{
+		middleware.WithLogger(log),
+		middleware.WithRequestIDHeader(requestid.Header),
+		middleware.WithMaxTTL(cfg.IntrospectionMaxTTL),
+	}
+	if cfg.IntrospectionToken != "" {
+		opts = append(opts, middleware.WithBearerToken(cfg.IntrospectionToken))
+	} else {
+		opts = append(opts, middleware.WithClientCredentials(cfg.ClientID, cfg.ClientSecret))
+	}
+	verifier, err := middleware.New(cfg.IntrospectionURL, opts...)
+	if err != nil {
+		return fmt.Errorf("introspection: %w", err)
+	}
+	proxy, err := bff.New(bff.Config{
+		AuthServerURL: cfg.AuthServerURL,
+		ClientID:      cfg.ClientID,
+		ClientSecret:  cfg.ClientSecret,
+		Logger:        log,
+	})
+	if err != nil {
+		return err
+	}
+	handler := httpapi.New(httpapi.Deps{
+		Verifier: verifier,
+		Items:    items.NewHandler(items.NewSQLStore(db), log),
+		BFF:      proxy,
+		DB:       db,
+		Logger:   log,
+	})
+
+	// Revocation events, when there is a Redis to hear them from.
+	subCtx, stopSub := context.WithCancel(context.WithoutCancel(ctx))
+	var subDone sync.WaitGroup
+	defer func() { stopSub(); subDone.Wait() }()
+	if cfg.RedisURL != "" {
+		ropt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("REDIS_URL: %w", err)
+		}
+		rdb := redis.NewClient(ropt)
+		defer rdb.Close()
+		channel := revocation.Channel(cfg.RedisPrefix)
+		subDone.Go(func() {
+			if err := subscriber.Run(subCtx, rdb, channel, verifier, log); err != nil {
+				log.Error("revocation subscriber stopped", "err", err)
+			}
+		})
+		log.Info("listening for revocations", "channel", channel)
+	} else {
+		log.Warn("REDIS_URL unset: revocations are not pushed; a revoked token stays valid until its cache entry expires",
+			"max_ttl", cfg.IntrospectionMaxTTL.String())
+	}
+
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	addr := ln.Addr().String()
+	log.Info("listening", "addr", addr, "auth_server", cfg.AuthServerURL, "introspection_url", cfg.IntrospectionURL)
+	if ready != nil {
+		ready <- addr
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
