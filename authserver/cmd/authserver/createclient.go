@@ -21,7 +21,7 @@ func createClient(ctx context.Context, cfg config, args []string, stdout, stderr
 	secret := fs.String("client-secret", "", "the client secret (generated and printed once when empty)")
 	typ := fs.String("client-type", clients.Confidential, "confidential or public")
 	grants := fs.String("grant-types", "", "comma-separated grant types: authorization_code, password, client_credentials, refresh_token (required)")
-	redirects := fs.String("redirect-uris", "", "space- or comma-separated redirect URIs, matched exactly")
+	redirects := fs.String("redirect-uris", "", "space-separated redirect URIs, matched exactly")
 	scopes := fs.String("scopes", "", "space- or comma-separated scopes the client may ask for (empty: all)")
 	skip := fs.Bool("skip-authorization", false, "skip the consent page")
 	if err := fs.Parse(args); err != nil {

@@ -57,6 +57,7 @@ func createSuperuser(ctx context.Context, cfg config, args []string, stdin io.Re
 			}
 			if strings.TrimSpace(e) == "" {
 				fmt.Fprintln(stderr, "Error: This field cannot be blank.")
+				e = ""
 				continue
 			}
 		}

@@ -108,12 +108,20 @@ func (c *Client) Validate() error {
 		return ErrInvalidType
 	}
 	var grants []string
-	for _, g := range strings.FieldsFunc(c.GrantTypesRaw, func(r rune) bool { return r == ',' || r == ' ' }) {
-		n, err := NormalizeGrant(g)
-		if err != nil {
-			return err
+	for _, part := range strings.Split(c.GrantTypesRaw, ",") {
+		// A part is one grant in any spelling (DOT's display names have
+		// spaces), or RFC names separated by spaces, as stored.
+		names := []string{part}
+		if _, err := NormalizeGrant(part); err != nil {
+			names = strings.Fields(part)
 		}
-		grants = appendUnique(grants, n)
+		for _, g := range names {
+			n, err := NormalizeGrant(g)
+			if err != nil {
+				return err
+			}
+			grants = appendUnique(grants, n)
+		}
 	}
 	if len(grants) == 0 {
 		return ErrInvalidGrant
@@ -123,9 +131,11 @@ func (c *Client) Validate() error {
 		return ErrPublicNeedsNoPass
 	}
 	var uris []string
-	for _, u := range strings.FieldsFunc(c.RedirectURIsRaw, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
+	// Redirect URIs are separated by white space, as in DOT: a comma is
+	// legal inside a URI.
+	for _, u := range strings.Fields(c.RedirectURIsRaw) {
 		p, err := url.Parse(u)
-		if err != nil || !p.IsAbs() || p.Fragment != "" || strings.Contains(u, "#") || p.Host == "" && p.Scheme == "http" {
+		if err != nil || !p.IsAbs() || p.Fragment != "" || strings.Contains(u, "#") || badRedirectScheme(p) {
 			return ErrInvalidRedirect
 		}
 		uris = appendUnique(uris, u)
@@ -137,6 +147,18 @@ func (c *Client) Validate() error {
 	c.ScopesRaw = strings.Join(strings.FieldsFunc(c.ScopesRaw, func(r rune) bool { return r == ',' || r == ' ' }), " ")
 	c.Name = strings.TrimSpace(c.Name)
 	return nil
+}
+
+// badRedirectScheme refuses http(s) URIs without a host, and schemes that
+// run in the browser or read local files instead of reaching a client.
+func badRedirectScheme(p *url.URL) bool {
+	switch p.Scheme {
+	case "http", "https":
+		return p.Host == ""
+	case "javascript", "data", "vbscript", "file", "blob":
+		return true
+	}
+	return false
 }
 
 func appendUnique(list []string, v string) []string {

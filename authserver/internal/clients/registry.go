@@ -31,17 +31,22 @@ type Registry struct {
 	cacheKey []byte
 }
 
-// NewRegistry returns a Registry caching up to 10,000 clients for ttl.
+// NewRegistry returns a Registry caching up to 10,000 clients for ttl. A
+// ttl of zero or less turns the client cache off (expirable.LRU would
+// otherwise read it as "never expire").
 func NewRegistry(store *Store, slow SlowHasher, ttl time.Duration) *Registry {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	return &Registry{
+	r := &Registry{
 		store:    store,
 		slow:     slow,
-		byID:     expirable.NewLRU[string, Client](10000, nil, ttl),
 		verified: expirable.NewLRU[[32]byte, struct{}](10000, nil, time.Hour),
 		cacheKey: key,
 	}
+	if ttl > 0 {
+		r.byID = expirable.NewLRU[string, Client](10000, nil, ttl)
+	}
+	return r
 }
 
 // Store returns the underlying store.
@@ -50,6 +55,9 @@ func (r *Registry) Store() *Store { return r.store }
 // Get returns a client by id, from the cache when it can. ErrNotFound if
 // there is no such client.
 func (r *Registry) Get(ctx context.Context, clientID string) (Client, error) {
+	if r.byID == nil {
+		return r.store.ByClientID(ctx, clientID)
+	}
 	if c, ok := r.byID.Get(clientID); ok {
 		return c, nil
 	}
@@ -62,7 +70,11 @@ func (r *Registry) Get(ctx context.Context, clientID string) (Client, error) {
 }
 
 // Forget drops a client from the cache, after a change or a deletion.
-func (r *Registry) Forget(clientID string) { r.byID.Remove(clientID) }
+func (r *Registry) Forget(clientID string) {
+	if r.byID != nil {
+		r.byID.Remove(clientID)
+	}
+}
 
 // Authenticate checks a client id and secret (RFC 6749 §2.3.1). A public
 // client authenticates with its id alone (a secret sent by a public client

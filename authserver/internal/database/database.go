@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"net/url"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -133,7 +135,25 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if db.Dialect == SQLite {
 		gd = goose.DialectSQLite3
 	}
-	p, err := goose.NewProvider(gd, db.DB.DB, sub)
+	var opts []goose.ProviderOption
+	if db.Dialect == Postgres {
+		// Replicas that start together (serve migrates first) take turns:
+		// without a lock, all but one fail with "relation already exists".
+		// The lock is per schema, so schemas sharing a database do not wait
+		// for each other.
+		var schema string
+		if err := db.GetContext(ctx, &schema, "SELECT current_schema()"); err != nil {
+			return fmt.Errorf("database: migrations: %w", err)
+		}
+		h := fnv.New64a()
+		h.Write([]byte("portcullis-migrate:" + schema))
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64())), lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return fmt.Errorf("database: migrations: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(gd, db.DB.DB, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("database: migrations: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -40,17 +41,27 @@ func readFields(c *gin.Context, names ...string) (map[string]accounts.Field, acc
 	}
 	switch mt {
 	case "application/json":
-		var raw map[string]json.RawMessage
-		dec := json.NewDecoder(c.Request.Body)
-		if err := dec.Decode(&raw); err != nil {
-			return nil, nil, bodyError(err, "JSON parse error - ")
+		// Read the whole body first, so that an oversized one is a 413
+		// however it is shaped.
+		body, err := io.ReadAll(c.Request.Body)
+		if err != nil {
+			return nil, nil, bodyError(err, "Malformed request body - ")
 		}
-		if dec.More() {
-			return nil, nil, &errBody{http.StatusBadRequest, "JSON parse error - Extra data"}
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(body, &raw); err != nil {
+			var ute *json.UnmarshalTypeError
+			if errors.As(err, &ute) {
+				return nil, nil, &errBody{http.StatusBadRequest, "JSON parse error - expected an object"}
+			}
+			return nil, nil, bodyError(err, "JSON parse error - ")
 		}
 		for _, n := range names {
 			v, ok := raw[n]
 			if !ok {
+				continue
+			}
+			if string(v) == "null" {
+				fe.Add(n, "This field may not be null.")
 				continue
 			}
 			var s string
@@ -63,11 +74,7 @@ func readFields(c *gin.Context, names ...string) (map[string]accounts.Field, acc
 				out[n] = accounts.Field{Value: num.String(), Set: true}
 				continue
 			}
-			if string(v) == "null" {
-				fe.Add(n, "This field may not be null.")
-			} else {
-				fe.Add(n, accounts.MsgNotAString)
-			}
+			fe.Add(n, accounts.MsgNotAString)
 		}
 	case "application/x-www-form-urlencoded", "multipart/form-data", "":
 		if mt == "multipart/form-data" {

@@ -1,0 +1,146 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
+)
+
+var cheap = passwords.Params{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+const goodPW = "correct-Horse-battery-9"
+
+func ctxT(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// logBuf is a concurrency-safe log sink, so tests can check what was logged.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type api struct {
+	engine *gin.Engine
+	db     *database.DB
+	store  *accounts.Store
+	logs   *logBuf
+}
+
+// pinger is a fake readiness check.
+type pinger struct{ err error }
+
+func (p pinger) Ping(context.Context) error { return p.err }
+
+func newAPI(t testing.TB, dbURL string, ready map[string]httpapi.Pinger) *api {
+	t.Helper()
+	db, err := database.Open(ctxT(t), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.Migrate(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	h, err := passwords.NewHasher(cheap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := accounts.NewStore(db)
+	logs := &logBuf{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if ready == nil {
+		ready = map[string]httpapi.Pinger{"database": pinger{}, "redis": pinger{}}
+	}
+	e := httpapi.New(httpapi.Deps{Accounts: accounts.NewService(st, h, passwords.Validate, log), Ready: ready, Log: log})
+	return &api{engine: e, db: db, store: st, logs: logs}
+}
+
+func sqliteAPI(t testing.TB) *api { return newAPI(t, testenv.SQLiteURL(t), nil) }
+
+// do serves one request in process.
+func (a *api) do(req *http.Request) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	a.engine.ServeHTTP(w, req)
+	return w
+}
+
+func (a *api) users(t testing.TB) int {
+	t.Helper()
+	var n int
+	if err := a.db.Get(&n, "SELECT COUNT(*) FROM users"); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func jsonReq(method, path, body string) *http.Request {
+	r := httptest.NewRequest(method, path, bytes.NewBufferString(body))
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
+
+func formReq(path string, v url.Values) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, path, bytes.NewBufferString(v.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return r
+}
+
+func multipartReq(t testing.TB, path string, fields [][2]string) *http.Request {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for _, f := range fields {
+		if err := mw.WriteField(f[0], f[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, path, &b)
+	r.Header.Set("Content-Type", mw.FormDataContentType())
+	return r
+}
+
+// chunked hides a body's length, so the server sees Transfer-Encoding:
+// chunked semantics (ContentLength -1).
+func chunked(r *http.Request) *http.Request {
+	r.ContentLength = -1
+	r.Body = io.NopCloser(struct{ io.Reader }{r.Body})
+	return r
+}
+
+var errFail = errors.New("connection refused")
