@@ -26,6 +26,9 @@ import (
 	_ "github.com/lib/pq"
 )
 
+// fixedPortKey in an env map tells start to keep env["PORT"].
+const fixedPortKey = "\x00fixed-port"
+
 // binDir holds the binaries built once by TestMain.
 var binDir string
 
@@ -187,6 +190,10 @@ func binary(t testing.TB, name string) string {
 func start(t *testing.T, name string, env map[string]string) *proc {
 	t.Helper()
 	port := freePort(t)
+	if env[fixedPortKey] != "" {
+		port, _ = strconv.Atoi(env["PORT"])
+		delete(env, fixedPortKey)
+	}
 	env["PORT"] = strconv.Itoa(port)
 	if env["LOG_FORMAT"] == "" {
 		env["LOG_FORMAT"] = "json"
