@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-oauth/portcullis/shared/redisurl"
 )
 
 // defaultEmbeddedRedisAddr is where the embedded Redis listens when
@@ -33,14 +36,36 @@ func openRedis(ctx context.Context, cfg config, log *slog.Logger) (redis.Univers
 		rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
 		return rdb, func() { _ = rdb.Close(); m.Close() }, nil
 	}
-	opt, err := redis.ParseURL(cfg.RedisURL)
+	rdb, err := dialRedis(cfg.RedisURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+		return nil, nil, err
 	}
-	rdb := redis.NewClient(opt)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		// Not fatal: readyz reports it and requests get 503 until it is back.
 		log.Warn("redis is not answering yet", "error", err)
 	}
 	return rdb, func() { _ = rdb.Close() }, nil
+}
+
+// dialRedis builds a client for REDIS_URL in any form shared/redisurl
+// accepts: standalone, Sentinel or Cluster.
+func dialRedis(raw string) (redis.UniversalClient, error) {
+	c, err := redisurl.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	o := &redis.UniversalOptions{
+		Addrs: c.Addrs, Username: c.Username, Password: c.Password, DB: c.DB,
+		MasterName: c.MasterName, SentinelPassword: c.SentinelPassword,
+	}
+	if c.TLS {
+		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	switch c.Mode {
+	case redisurl.Cluster:
+		return redis.NewClusterClient(o.Cluster()), nil
+	case redisurl.Sentinel:
+		return redis.NewFailoverClient(o.Failover()), nil
+	}
+	return redis.NewClient(o.Simple()), nil
 }

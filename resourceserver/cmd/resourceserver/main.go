@@ -22,7 +22,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-oauth/portcullis/middleware"
 	"github.com/portcullis-oauth/portcullis/middleware/subscriber"
@@ -128,11 +127,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	var subDone sync.WaitGroup
 	defer func() { stopSub(); subDone.Wait() }()
 	if cfg.RedisURL != "" {
-		ropt, err := redis.ParseURL(cfg.RedisURL)
+		rdb, err := subscriber.Dial(cfg.RedisURL)
 		if err != nil {
 			return fmt.Errorf("REDIS_URL: %w", err)
 		}
-		rdb := redis.NewClient(ropt)
 		defer rdb.Close()
 		channel := revocation.Channel(cfg.RedisPrefix)
 		subDone.Go(func() {
