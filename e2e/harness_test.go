@@ -242,7 +242,7 @@ func (p *proc) launch(t *testing.T) {
 	t.Fatalf("%s did not become healthy:\n%s", p.name, p.out.String())
 }
 
-// stop sends SIGTERM to the process and waits, killing it after 10 s.
+// stop sends SIGTERM to the process and waits, killing it after 30 s.
 func (p *proc) stop(t *testing.T) {
 	if p.cmd == nil || p.cmd.Process == nil {
 		return
@@ -255,7 +255,7 @@ func (p *proc) stop(t *testing.T) {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		_ = p.cmd.Process.Kill()
 		<-p.done
 	}
@@ -332,7 +332,7 @@ type client struct {
 }
 
 func newClient(t *testing.T, base string) *client {
-	return &client{t: t, base: base, http: &http.Client{Timeout: 15 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+	return &client{t: t, base: base, http: &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}}
 }
@@ -353,8 +353,19 @@ func (r response) JSON(t *testing.T) map[string]any {
 }
 
 // do sends a request; body may be url.Values (form), a string (JSON) or nil.
+// A transport error fails the test, so call it from the test goroutine
+// only; other goroutines use try.
 func (c *client) do(method, path string, body any, hdr ...string) response {
 	c.t.Helper()
+	r, err := c.try(method, path, body, hdr...)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return r
+}
+
+// try is do that returns transport errors instead of failing the test.
+func (c *client) try(method, path string, body any, hdr ...string) (response, error) {
 	var rd io.Reader
 	ct := ""
 	switch b := body.(type) {
@@ -363,11 +374,11 @@ func (c *client) do(method, path string, body any, hdr ...string) response {
 	case string:
 		rd, ct = strings.NewReader(b), "application/json"
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		c.t.Fatal(err)
+		return response{}, err
 	}
 	if ct != "" {
 		req.Header.Set("Content-Type", ct)
@@ -377,11 +388,11 @@ func (c *client) do(method, path string, body any, hdr ...string) response {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
+		return response{}, err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	b, err := io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}, err
 }
 
 func basicAuth(id, secret string) string {

@@ -1,0 +1,109 @@
+package e2e
+
+import (
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestTwoAuthServersTwoResourceServers: four processes share one Redis and
+// one database. A token issued by auth server A introspects on B, and a
+// revocation on A is refused by both resource servers at once.
+func TestTwoAuthServersTwoResourceServers(t *testing.T) {
+	b := realBackend(t)
+	a := startAuth(t, b, nil)
+	bEnv := authEnv(b, nil)
+	authB := start(t, "authserver", bEnv)
+	rsEnv := func(authURL string) map[string]string {
+		return map[string]string{
+			"DATABASE_URL": b.RSDatabase, "REDIS_URL": b.RedisURL, "REDIS_PREFIX": b.RedisPrefix,
+			"AUTH_SERVER_URL": authURL, "INTROSPECTION_CLIENT_ID": "rs-id", "INTROSPECTION_CLIENT_SECRET": "rs-secret",
+			"INTROSPECTION_CACHE_TTL": "10m",
+		}
+	}
+	rs1 := start(t, "resourceserver", rsEnv(a.URL))
+	rs2 := start(t, "resourceserver", rsEnv(authB.URL))
+
+	ca, cb := newClient(t, a.URL), newClient(t, authB.URL)
+	signup(t, ca, "scale@example.com", "correct horse battery")
+	rs := basicAuth("rs-id", "rs-secret")
+	r := ca.do("POST", "/o/token/", url.Values{"grant_type": {"password"}, "username": {"scale@example.com"}, "password": {"correct horse battery"}}, "Authorization", rs)
+	expectStatus(t, r, 200)
+	at := r.JSON(t)["access_token"].(string)
+
+	r = cb.do("POST", "/o/introspect/", url.Values{"token": {at}}, "Authorization", rs)
+	if r.JSON(t)["active"] != true {
+		t.Fatalf("instance B does not know A's token: %s", r.Body)
+	}
+	c1, c2 := newClient(t, rs1.URL), newClient(t, rs2.URL)
+	for _, c := range []*client{c1, c2} {
+		expectStatus(t, c.do("GET", "/items/", nil, "Authorization", "Bearer "+at), 200)
+	}
+	expectStatus(t, ca.do("POST", "/o/revoke_token/", url.Values{"token": {at}}, "Authorization", rs), 200)
+	for i, c := range []*client{c1, c2} {
+		deadline := time.Now().Add(3 * time.Second)
+		for c.do("GET", "/items/", nil, "Authorization", "Bearer "+at).Status != 401 {
+			if time.Now().After(deadline) {
+				t.Fatalf("resource server %d still accepts the revoked token", i+1)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// TestGracefulShutdownDrains sends SIGTERM while slow requests are in
+// flight: every one of them completes.
+func TestGracefulShutdownDrains(t *testing.T) {
+	b := embeddedBackend(t)
+	// A costly KDF makes each login take a noticeable time.
+	auth := startAuth(t, b, map[string]string{"ARGON2_TIME": "4", "ARGON2_MEMORY_KIB": "32768", "SHUTDOWN_TIMEOUT": "25s"})
+	c := newClient(t, auth.URL)
+	signup(t, c, "drain@example.com", "correct horse battery")
+	rs := basicAuth("rs-id", "rs-secret")
+
+	const n = 4
+	var wg sync.WaitGroup
+	statuses := make([]int, n)
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			r, err := c.try("POST", "/o/token/", url.Values{"grant_type": {"password"}, "username": {"drain@example.com"}, "password": {"correct horse battery"}}, "Authorization", rs)
+			statuses[i], errs[i] = r.Status, err
+		}(i)
+	}
+	// Let the requests reach the server (each one's KDF runs for a while),
+	// then ask it to stop.
+	time.Sleep(300 * time.Millisecond)
+	auth.stop(t)
+	wg.Wait()
+	for i := range statuses {
+		if statuses[i] != 200 {
+			t.Fatalf("request %d: status %d, error %v (in flight at SIGTERM, so it must complete)", i, statuses[i], errs[i])
+		}
+	}
+	if !strings.Contains(auth.out.String(), "draining in-flight requests") {
+		t.Fatal("the server did not log a graceful shutdown")
+	}
+}
+
+// TestRequestIDPropagates: the X-Request-ID a caller gives the resource
+// server reaches the auth server's log on the introspection it causes.
+func TestRequestIDPropagates(t *testing.T) {
+	s := startStack(t, embeddedBackend(t), nil)
+	rs := newClient(t, s.rs.URL)
+	expectStatus(t, rs.do("POST", "/users/signup/", `{"email": "rid@example.com", "password": "testpass123", "password2": "testpass123"}`), 201)
+	at, _ := login(t, rs, "rid@example.com", "testpass123")
+	r := rs.do("GET", "/items/", nil, "Authorization", "Bearer "+at, "X-Request-ID", "trace-4242-abc")
+	expectStatus(t, r, 200)
+	if r.Header.Get("X-Request-ID") != "trace-4242-abc" {
+		t.Fatalf("resource server answered X-Request-ID %q", r.Header.Get("X-Request-ID"))
+	}
+	s.auth.stop(t)
+	if !strings.Contains(s.auth.out.String(), `"request_id":"trace-4242-abc","method":"POST","path":"/o/introspect/"`) {
+		t.Fatalf("the auth server's log has no introspection with the caller's request id")
+	}
+}
