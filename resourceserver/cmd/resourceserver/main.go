@@ -22,13 +22,13 @@ import (
 	"syscall"
 	"time"
 
-
 	"github.com/portcullis-oauth/portcullis/middleware"
 	"github.com/portcullis-oauth/portcullis/middleware/subscriber"
 	"github.com/portcullis-oauth/portcullis/resourceserver/internal/bff"
 	"github.com/portcullis-oauth/portcullis/resourceserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/resourceserver/internal/httpapi"
 	"github.com/portcullis-oauth/portcullis/resourceserver/internal/items"
+	"github.com/portcullis-oauth/portcullis/resourceserver/internal/metrics"
 	"github.com/portcullis-oauth/portcullis/resourceserver/internal/requestid"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
@@ -91,8 +91,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	}
 	defer db.Close()
 
+	mx := metrics.New()
 	opts := []middleware.Option{
 		middleware.WithLogger(log),
+		middleware.WithHooks(mx.Hooks()),
 		middleware.WithRequestIDHeader(requestid.Header),
 		middleware.WithMaxTTL(cfg.IntrospectionMaxTTL),
 	}
@@ -120,6 +122,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		BFF:      proxy,
 		DB:       db,
 		Logger:   log,
+		Metrics:  mx,
 	})
 
 	// Revocation events, when there is a Redis to hear them from.

@@ -12,6 +12,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/middleware/ginauth"
 	"github.com/portcullis-oauth/portcullis/resourceserver/internal/bff"
 	"github.com/portcullis-oauth/portcullis/resourceserver/internal/items"
+	"github.com/portcullis-oauth/portcullis/resourceserver/internal/metrics"
 	"github.com/portcullis-oauth/portcullis/resourceserver/internal/requestid"
 )
 
@@ -33,6 +34,8 @@ type Deps struct {
 	BFF      *bff.Proxy
 	DB       Pinger
 	Logger   *slog.Logger
+	// Metrics, when set, times every request and is served on /metrics.
+	Metrics *metrics.Metrics
 }
 
 // New returns the whole HTTP handler.
@@ -45,6 +48,10 @@ func New(d Deps) http.Handler {
 	r.ContextWithFallback = true
 	_ = r.SetTrustedProxies(nil) // log the peer, not a forgeable X-Forwarded-For
 	r.Use(requestid.Middleware(), accessLog(d.Logger), recovery(d.Logger), securityHeaders)
+	if d.Metrics != nil {
+		r.Use(d.Metrics.Middleware())
+		r.GET("/metrics", gin.WrapH(d.Metrics.Handler()))
+	}
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", readyz(d.DB, d.Logger))
