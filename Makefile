@@ -1,11 +1,11 @@
 # Portcullis: two commands on a machine with only Go: `make run` and `make test`.
 SHELL := /bin/bash
 GO    ?= go
-MODULES := shared authserver middleware resourceserver
+MODULES := shared authserver middleware resourceserver e2e deploy
 PKGS  := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 TEST_FLAGS ?= -count=1 -timeout 12m
 
-.PHONY: all build run test test-short bench lint fmt vet fuzz clean
+.PHONY: all build run test test-cluster bench lint fmt vet fuzz clean
 
 all: build
 
@@ -21,6 +21,16 @@ run: build
 
 test:
 	$(GO) test $(TEST_FLAGS) $(PKGS)
+
+# test-cluster starts a throwaway 3-master Redis Cluster on loopback
+# (deploy/redis-cluster.sh) and runs the token-store contract suite, whose
+# revocation-event tests included, against it.
+CLUSTER_PORTS ?= 7001 7002 7003
+test-cluster:
+	@set -e; export REDIS_CLUSTER_PORTS="$(CLUSTER_PORTS)"; \
+	addrs=$$(bash deploy/redis-cluster.sh start | sed -n 's/^REDIS_CLUSTER_ADDRS=//p'); \
+	trap 'bash deploy/redis-cluster.sh stop >/dev/null' EXIT; \
+	TEST_REDIS_CLUSTER_ADDRS=$$addrs $(GO) test $(TEST_FLAGS) -run . ./authserver/internal/tokens/
 
 bench:
 	@bash deploy/bench.sh

@@ -87,7 +87,9 @@ func TestRedisDownAndBack(t *testing.T) {
 	for name, do := range map[string]func() response{
 		"token":      func() response { return c.do("POST", "/o/token/", tokenForm, "Authorization", rs) },
 		"introspect": func() response { return c.do("POST", "/o/introspect/", url.Values{"token": {at}}, "Authorization", rs) },
-		"revoke":     func() response { return c.do("POST", "/o/revoke_token/", url.Values{"token": {at}}, "Authorization", rs) },
+		"revoke": func() response {
+			return c.do("POST", "/o/revoke_token/", url.Values{"token": {at}}, "Authorization", rs)
+		},
 	} {
 		r := do()
 		if r.Status != 503 {

@@ -12,7 +12,7 @@ import (
 func benchStore(b *testing.B) *Store {
 	b.Helper()
 	rdb, prefix := testenv.Redis(b)
-	b.Cleanup(func() { cleanupPrefix(rdb, prefix) })
+	b.Cleanup(func() { testenv.DeletePrefix(rdb, prefix) })
 	return New(rdb, prefix, testLife)
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 )
 
 // memoryBudget is the most Redis may hold per live access token.
@@ -48,7 +50,7 @@ func TestMemoryPerAccessToken(t *testing.T) {
 			if per > memoryBudget {
 				t.Fatalf("%d bytes per access token > %d", per, memoryBudget)
 			}
-			cleanupPrefix(e.rdb, e.prefix)
+			testenv.DeletePrefix(e.rdb, e.prefix)
 		})
 		t.Run("password grant with refresh", func(t *testing.T) {
 			// 100 users with 10 families each, one client.

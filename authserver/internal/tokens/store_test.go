@@ -3,6 +3,7 @@ package tokens
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,22 +62,25 @@ func forEachBackend(t *testing.T, f func(t *testing.T, e *env)) {
 		e := &env{rdb: rdb, prefix: prefix}
 		e.s = New(rdb, prefix, testLife)
 		e.s.now = e.now
-		t.Cleanup(func() { cleanupPrefix(rdb, prefix) })
+		t.Cleanup(func() { testenv.DeletePrefix(rdb, prefix) })
+		f(t, e)
+	})
+	if os.Getenv("TEST_REDIS_CLUSTER_ADDRS") == "" && !testenv.InCI() {
+		return // the cluster run is `make test-cluster`; say nothing here
+	}
+	t.Run("cluster", func(t *testing.T) {
+		rdb, prefix := testenv.RedisCluster(t)
+		e := &env{rdb: rdb, prefix: prefix}
+		e.s = New(rdb, prefix, testLife)
+		e.s.now = e.now
+		t.Cleanup(func() { testenv.DeletePrefix(rdb, prefix) })
 		f(t, e)
 	})
 }
 
-func cleanupPrefix(rdb redis.UniversalClient, prefix string) {
-	ctx := context.Background()
-	keys, _ := rdb.Keys(ctx, prefix+"*").Result()
-	if len(keys) > 0 {
-		_ = rdb.Del(ctx, keys...).Err()
-	}
-}
-
 func (e *env) keys(t *testing.T) []string {
 	t.Helper()
-	keys, err := e.rdb.Keys(context.Background(), e.prefix+"*").Result()
+	keys, err := testenv.Keys(context.Background(), e.rdb, e.prefix+"*")
 	if err != nil {
 		t.Fatal(err)
 	}
