@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/metrics"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
@@ -35,6 +36,7 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	}
 	defer closeRedis()
 
+	mx := metrics.New()
 	store := tokens.New(rdb, cfg.RedisPrefix, tokens.Lifetimes{Access: cfg.AccessTTL, Refresh: cfg.RefreshTTL})
 	srvOAuth := oauth.NewServer(oauth.Config{Scopes: cfg.Scopes, DefaultScopes: cfg.DefaultScopes}, oauth.Deps{
 		Clients:  a.clients,
@@ -43,12 +45,21 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 		Tokens:   store,
 		Throttle: throttle.New(rdb, cfg.RedisPrefix, cfg.ThrottleLimit, cfg.ThrottleWindow),
 		Log:      log,
+		Codes:    store,
+		Lookup:   a.clients,
+		Metrics:  mx,
 	})
+	pages, err := newPages(ctx, cfg, a, rdb, store, srvOAuth, log)
+	if err != nil {
+		return err
+	}
 	engine := httpapi.New(httpapi.Deps{
+		Metrics:  mx,
 		Accounts: a.accounts,
 		OAuth:    srvOAuth,
 		Tokens:   store,
 		Issuer:   cfg.issuer(),
+		Pages:    pages,
 		Ready: map[string]httpapi.Pinger{
 			"database": pingFunc(a.db.PingContext),
 			"redis":    pingFunc(func(ctx context.Context) error { return rdb.Ping(ctx).Err() }),

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/metrics"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 )
 
@@ -26,6 +27,8 @@ type Deps struct {
 	Tokens   bearerStore
 	// Issuer is this server's public base URL, for RFC 8414 metadata.
 	Issuer string
+	// Metrics, when set, times every request and is served on /metrics.
+	Metrics *metrics.Metrics
 	// Pages registers the HTML side (login, consent, applications, admin);
 	// nil serves the API alone.
 	Pages Registrar
@@ -48,6 +51,10 @@ func New(d Deps) *gin.Engine {
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.Use(requestID(), accessLog(d.Log), recovery(d.Log), securityHeaders(), limitBody())
+	if d.Metrics != nil {
+		r.Use(d.Metrics.Middleware())
+		r.GET("/metrics", gin.WrapH(d.Metrics.Handler()))
+	}
 	r.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"detail": "Not found."}) })
 	r.NoMethod(func(c *gin.Context) {
 		c.JSON(http.StatusMethodNotAllowed, gin.H{"detail": "Method \"" + c.Request.Method + "\" not allowed."})

@@ -29,6 +29,14 @@ type IntrospectRequest struct {
 // caller hints refresh_token, so that a resource server, which hints
 // access_token, can never mistake a refresh token for an access token.
 func (s *Server) Introspect(ctx context.Context, r IntrospectRequest) (wire.Introspection, *Error) {
+	out, oerr := s.introspect(ctx, r)
+	if oerr == nil {
+		s.obs.Introspected(out.Active)
+	}
+	return out, oerr
+}
+
+func (s *Server) introspect(ctx context.Context, r IntrospectRequest) (wire.Introspection, *Error) {
 	if oerr := s.authorizeIntrospection(ctx, r); oerr != nil {
 		return wire.Introspection{}, oerr
 	}

@@ -5,6 +5,7 @@ import "strings"
 // Metadata is the RFC 8414 authorization server metadata document.
 type Metadata struct {
 	Issuer                                    string   `json:"issuer"`
+	AuthorizationEndpoint                     string   `json:"authorization_endpoint"`
 	TokenEndpoint                             string   `json:"token_endpoint"`
 	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
 	RevocationEndpoint                        string   `json:"revocation_endpoint"`
@@ -14,6 +15,7 @@ type Metadata struct {
 	TokenEndpointAuthMethodsSupported         []string `json:"token_endpoint_auth_methods_supported"`
 	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
 	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
+	CodeChallengeMethodsSupported             []string `json:"code_challenge_methods_supported"`
 	ServiceDocumentation                      string   `json:"service_documentation,omitempty"`
 }
 
@@ -24,11 +26,13 @@ func (s *Server) Metadata(issuer string) Metadata {
 	auth := []string{"client_secret_basic", "client_secret_post", "none"}
 	return Metadata{
 		Issuer:                                    issuer,
+		AuthorizationEndpoint:                     issuer + "/o/authorize/",
 		TokenEndpoint:                             issuer + "/o/token/",
 		IntrospectionEndpoint:                     issuer + "/o/introspect/",
 		RevocationEndpoint:                        issuer + "/o/revoke_token/",
 		ScopesSupported:                           append([]string(nil), s.cfg.Scopes...),
-		ResponseTypesSupported:                    []string{},
+		ResponseTypesSupported:                    []string{"code"},
+		CodeChallengeMethodsSupported:             []string{"S256"},
 		GrantTypesSupported:                       s.GrantTypes(),
 		TokenEndpointAuthMethodsSupported:         auth,
 		IntrospectionEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "bearer"},

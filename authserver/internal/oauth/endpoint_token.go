@@ -28,12 +28,13 @@ func (s *Server) grants() map[string]grantHandler {
 		clients.GrantPassword:          s.grantPassword,
 		clients.GrantClientCredentials: s.grantClientCredentials,
 		clients.GrantRefreshToken:      s.grantRefresh,
+		clients.GrantAuthorizationCode: s.grantAuthorizationCode,
 	}
 }
 
 // GrantTypes lists the grant types the token endpoint supports.
 func (s *Server) GrantTypes() []string {
-	return []string{clients.GrantPassword, clients.GrantClientCredentials, clients.GrantRefreshToken}
+	return []string{clients.GrantAuthorizationCode, clients.GrantPassword, clients.GrantClientCredentials, clients.GrantRefreshToken}
 }
 
 // Token handles the token endpoint (RFC 6749 §3.2): it checks the request's
@@ -54,6 +55,7 @@ func (s *Server) Token(ctx context.Context, r TokenRequest) (wire.TokenResponse,
 	if oerr != nil {
 		return wire.TokenResponse{}, oerr
 	}
+	s.obs.Issued(r.Form.Get("grant_type"))
 	return wire.TokenResponse{
 		AccessToken:  iss.AccessToken,
 		ExpiresIn:    int64(iss.AccessExpiresAt.Sub(now()).Round(1e9).Seconds()),

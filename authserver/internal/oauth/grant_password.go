@@ -53,6 +53,7 @@ func (s *Server) grantPassword(ctx context.Context, c clients.Client, r TokenReq
 		return tokens.Issued{}, ErrUnavailable(err)
 	}
 	if retry > 0 {
+		s.obs.Throttled()
 		return tokens.Issued{}, ErrThrottled(retry)
 	}
 	u, err := s.users.Authenticate(ctx, p.username, p.password)

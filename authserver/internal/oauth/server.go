@@ -69,6 +69,9 @@ type Server struct {
 	tokens   tokenStore
 	throttle throttler
 	log      *slog.Logger
+	codes    codeStore
+	lookup   clientLookup
+	obs      observer
 }
 
 // Deps are the stores a Server calls.
@@ -79,14 +82,40 @@ type Deps struct {
 	Tokens   tokenStore
 	Throttle throttler
 	Log      *slog.Logger
+	// Codes and Lookup serve the authorization code flow
+	// (endpoint_authorize.go); without them it answers temporarily_unavailable.
+	Codes  codeStore
+	Lookup clientLookup
+	// Metrics counts protocol events; nil counts nothing.
+	Metrics observer
 }
+
+// observer counts protocol events (metrics.Metrics).
+type observer interface {
+	Issued(grant string)
+	Introspected(active bool)
+	Revoked(reason string)
+	Throttled()
+}
+
+type noObserver struct{}
+
+func (noObserver) Issued(string)     {}
+func (noObserver) Introspected(bool) {}
+func (noObserver) Revoked(string)    {}
+func (noObserver) Throttled()        {}
 
 // NewServer returns a Server.
 func NewServer(cfg Config, d Deps) *Server {
 	if cfg.IntrospectionScope == "" {
 		cfg.IntrospectionScope = "introspection"
 	}
-	return &Server{cfg: cfg, clients: d.Clients, users: d.Users, finder: d.Finder, tokens: d.Tokens, throttle: d.Throttle, log: d.Log}
+	s := &Server{cfg: cfg, clients: d.Clients, users: d.Users, finder: d.Finder, tokens: d.Tokens, throttle: d.Throttle, log: d.Log,
+		codes: d.Codes, lookup: d.Lookup, obs: d.Metrics}
+	if s.obs == nil {
+		s.obs = noObserver{}
+	}
+	return s
 }
 
 // Config returns the server's configuration.

@@ -122,6 +122,12 @@ func (s *Store) Issue(ctx context.Context, g Grant, withRefresh bool) (Issued, e
 	if err != nil {
 		return Issued{}, err
 	}
+	return s.issueIn(ctx, g, withRefresh, fam)
+}
+
+// issueIn is Issue in a given family (an authorization code reserves its
+// family in advance, so that a replay can revoke what it produced).
+func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam string) (Issued, error) {
 	at, err := newToken(accessPrefix, fam)
 	if err != nil {
 		return Issued{}, err

@@ -1,0 +1,114 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
+	"github.com/portcullis-oauth/portcullis/shared/scope"
+)
+
+// authorizeError redirects a trustworthy error to the client, and shows
+// any other on a page.
+func (h *Handler) authorizeError(c *gin.Context, e *oauth.AuthorizeError) {
+	if loc := e.Location(); loc != "" {
+		c.Redirect(http.StatusFound, loc)
+		return
+	}
+	if e.Status >= 500 {
+		h.unavailable(c, e.Error)
+		return
+	}
+	h.render(c, e.Status, "message", gin.H{"Title": "Authorization error", "Text": e.Code + ": " + e.Description})
+}
+
+// authorize is GET /o/authorize/: validate, then ask the user (or not).
+func (h *Handler) authorize(c *gin.Context) {
+	a, aerr := h.d.OAuth.ParseAuthorize(c.Request.Context(), c.Request.URL.Query())
+	if aerr != nil {
+		h.authorizeError(c, aerr)
+		return
+	}
+	u, ok := h.requireUser(c)
+	if !ok {
+		return
+	}
+	if a.Client.SkipAuthorization {
+		h.approve(c, a, u)
+		return
+	}
+	prior, err := h.d.Clients.Store().ConsentedScope(c.Request.Context(), u.ID, a.Client.ID)
+	if err != nil {
+		h.unavailable(c, err)
+		return
+	}
+	if prior != "" && scope.Set(strings.Fields(prior)).HasAll(a.Scope) {
+		h.approve(c, a, u)
+		return
+	}
+	h.consent(c, a)
+}
+
+type scopeLine struct{ Name, Description string }
+
+func (h *Handler) consent(c *gin.Context, a oauth.Authorization) {
+	var lines []scopeLine
+	for _, s := range a.Scope {
+		d := h.d.ScopeNames[s]
+		if d == "" {
+			d = s
+		}
+		lines = append(lines, scopeLine{Name: s, Description: d})
+	}
+	var fa []string
+	if o := redirectOrigin(a.RedirectURI); o != "" {
+		fa = append(fa, o)
+	}
+	h.render(c, http.StatusOK, "consent", gin.H{"Title": "Authorize " + a.Client.Name, "Client": a.Client,
+		"Scopes": lines, "Params": a.Params()}, fa...)
+}
+
+// authorizePost is the consent form's answer.
+func (h *Handler) authorizePost(c *gin.Context) {
+	form := url.Values{}
+	for _, k := range []string{"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"} {
+		if vs, ok := c.Request.PostForm[k]; ok {
+			form[k] = vs
+		}
+	}
+	a, aerr := h.d.OAuth.ParseAuthorize(c.Request.Context(), form)
+	if aerr != nil {
+		h.authorizeError(c, aerr)
+		return
+	}
+	u, ok := h.requireUser(c)
+	if !ok {
+		return
+	}
+	if c.Request.PostForm.Get("allow") == "" {
+		c.Redirect(http.StatusSeeOther, a.Deny())
+		return
+	}
+	if err := h.d.Clients.Store().GrantConsent(c.Request.Context(), u.ID, a.Client.ID, a.Scope.String()); err != nil {
+		h.unavailable(c, err)
+		return
+	}
+	h.approve(c, a, u)
+}
+
+func (h *Handler) approve(c *gin.Context, a oauth.Authorization, u accounts.User) {
+	loc, aerr := h.d.OAuth.Approve(c.Request.Context(), a, u.ID, u.Email)
+	if aerr != nil {
+		h.authorizeError(c, aerr)
+		return
+	}
+	status := http.StatusFound
+	if c.Request.Method == http.MethodPost {
+		status = http.StatusSeeOther
+	}
+	c.Redirect(status, loc)
+}

@@ -1,0 +1,113 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+)
+
+const (
+	defaultNext = "/o/applications/"
+	// msgBadLogin is Django's, for unknown email, wrong password and
+	// inactive account alike.
+	msgBadLogin = "Please enter a correct email and password. Note that both fields may be case-sensitive."
+)
+
+// loginFormAction lets the login form's redirect chain reach the client
+// when next is an authorization request that would redirect straight on.
+func (h *Handler) loginFormAction(c *gin.Context, next string) []string {
+	u, err := url.Parse(next)
+	if err != nil || u.Path != "/o/authorize/" {
+		return nil
+	}
+	a, aerr := h.d.OAuth.ParseAuthorize(c.Request.Context(), u.Query())
+	if aerr != nil {
+		if aerr.Location() != "" {
+			if o := redirectOrigin(aerr.RedirectURI); o != "" {
+				return []string{o}
+			}
+		}
+		return nil
+	}
+	if o := redirectOrigin(a.RedirectURI); o != "" {
+		return []string{o}
+	}
+	return nil
+}
+
+func (h *Handler) loginPage(c *gin.Context) {
+	next := SafeNext(c.Query("next"))
+	h.render(c, http.StatusOK, "login", gin.H{"Title": "Log in", "Next": next}, h.loginFormAction(c, next)...)
+}
+
+func (h *Handler) login(c *gin.Context) {
+	ctx := c.Request.Context()
+	f := c.Request.PostForm
+	email, password, next := f.Get("username"), f.Get("password"), SafeNext(f.Get("next"))
+	fail := func(status int, msg string) {
+		h.render(c, status, "login", gin.H{"Title": "Log in", "Next": next, "Email": email, "Error": msg}, h.loginFormAction(c, next)...)
+	}
+	if email == "" || password == "" {
+		fail(http.StatusBadRequest, msgBadLogin)
+		return
+	}
+	keys := []string{"acct:" + accounts.NormalizeEmail(email), "ip:" + c.ClientIP()}
+	retry, err := h.d.Throttle.Check(ctx, keys...)
+	if err != nil {
+		h.unavailable(c, err)
+		return
+	}
+	if retry > 0 {
+		c.Header("Retry-After", strconv.Itoa(int(retry.Round(time.Second)/time.Second)+1))
+		fail(http.StatusTooManyRequests, "Too many failed login attempts. Try again later.")
+		return
+	}
+	u, err := h.d.Accounts.Authenticate(ctx, email, password)
+	if errors.Is(err, accounts.ErrInvalidCredentials) {
+		if err := h.d.Throttle.Fail(ctx, keys...); err != nil {
+			h.unavailable(c, err)
+			return
+		}
+		fail(http.StatusOK, msgBadLogin)
+		return
+	}
+	if err != nil {
+		h.unavailable(c, err)
+		return
+	}
+	_ = h.d.Throttle.Reset(ctx, keys[0])
+	// A new session id at every login: an id planted before login
+	// (fixation) is worth nothing after it.
+	if old, ok := c.Get(keySID); ok {
+		_ = h.d.Sessions.Delete(ctx, old.(string))
+	}
+	sid, _, err := h.d.Sessions.Create(ctx, u.ID)
+	if err != nil {
+		h.unavailable(c, err)
+		return
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: sid, Path: "/", HttpOnly: true,
+		Secure: h.d.SecureCookies, SameSite: http.SameSiteLaxMode})
+	if next == "" {
+		next = defaultNext
+	}
+	c.Redirect(http.StatusSeeOther, next)
+}
+
+func (h *Handler) logout(c *gin.Context) {
+	if sid, ok := c.Get(keySID); ok {
+		if err := h.d.Sessions.Delete(c.Request.Context(), sid.(string)); err != nil {
+			h.unavailable(c, err)
+			return
+		}
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: h.d.SecureCookies, SameSite: http.SameSiteLaxMode})
+	c.Redirect(http.StatusSeeOther, "/login/")
+}
