@@ -33,6 +33,9 @@ type config struct {
 	ClientCacheTTL  time.Duration
 	TrustedProxies  []string
 	ShutdownTimeout time.Duration
+	SessionSecure   bool
+	SessionIdle     time.Duration
+	SessionMaxAge   time.Duration
 }
 
 // loadConfig reads and checks the environment. Every problem is reported,
@@ -90,6 +93,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ThrottleWindow:  dur("LOGIN_THROTTLE_WINDOW", 15*time.Minute, time.Second),
 		ClientCacheTTL:  dur("CLIENT_CACHE_TTL", 30*time.Second, 0),
 		ShutdownTimeout: dur("SHUTDOWN_TIMEOUT", 15*time.Second, 0),
+		SessionIdle:     dur("SESSION_IDLE_TIMEOUT", time.Hour, time.Minute),
+		SessionMaxAge:   dur("SESSION_MAX_AGE", 12*time.Hour, time.Minute),
+	}
+	if v := getenv("SESSION_COOKIE_SECURE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("SESSION_COOKIE_SECURE=%q: want true or false", v))
+		}
+		c.SessionSecure = b
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(str("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", getenv("LOG_LEVEL")))

@@ -5,9 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"os"
-	"strconv"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -17,41 +14,6 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/web"
 )
-
-// pagesConfig is the browser pages' configuration, read from the
-// environment:
-//
-//	SESSION_COOKIE_SECURE   default false; true sends the session cookie only over HTTPS
-//	SESSION_IDLE_TIMEOUT    default 1h; a session unused this long ends
-//	SESSION_MAX_AGE         default 12h; a session ends this long after login, used or not
-type pagesConfig struct {
-	secure       bool
-	idle, maxAge time.Duration
-}
-
-func loadPagesConfig(getenv func(string) string) (pagesConfig, error) {
-	pc := pagesConfig{idle: time.Hour, maxAge: 12 * time.Hour}
-	if v := getenv("SESSION_COOKIE_SECURE"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return pc, fmt.Errorf("SESSION_COOKIE_SECURE=%q: want true or false", v)
-		}
-		pc.secure = b
-	}
-	for _, d := range []struct {
-		name string
-		dst  *time.Duration
-	}{{"SESSION_IDLE_TIMEOUT", &pc.idle}, {"SESSION_MAX_AGE", &pc.maxAge}} {
-		if v := getenv(d.name); v != "" {
-			x, err := time.ParseDuration(v)
-			if err != nil || x < time.Minute {
-				return pc, fmt.Errorf("%s=%q: want a duration of at least 1m", d.name, v)
-			}
-			*d.dst = x
-		}
-	}
-	return pc, nil
-}
 
 // pagesKey returns the key that signs pre-login CSRF cookies, shared by
 // every replica through Redis (made by the first replica to start). When
@@ -73,11 +35,8 @@ func pagesKey(ctx context.Context, rdb redis.UniversalClient, prefix string) ([]
 }
 
 // newPages builds the HTML pages (login, consent, applications, admin).
-func newPages(ctx context.Context, cfg config, a *app, rdb redis.UniversalClient, store *tokens.Store, srv *oauth.Server, log *slog.Logger) (*web.Handler, error) {
-	pc, err := loadPagesConfig(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
+func newPages(ctx context.Context, cfg config, a *app, rdb redis.UniversalClient, store *tokens.Store, srv *oauth.Server,
+	limiter *throttle.Limiter, log *slog.Logger) (*web.Handler, error) {
 	key, err := pagesKey(ctx, rdb, cfg.RedisPrefix)
 	if err != nil {
 		log.Warn("web pages: no shared key in Redis; using a per-process key (pre-login forms of other replicas will be refused)", "error", err)
@@ -88,10 +47,10 @@ func newPages(ctx context.Context, cfg config, a *app, rdb redis.UniversalClient
 		Clients:       a.clients,
 		OAuth:         srv,
 		Tokens:        store,
-		Sessions:      sessions.New(rdb, cfg.RedisPrefix, pc.idle, pc.maxAge),
-		Throttle:      throttle.New(rdb, cfg.RedisPrefix, cfg.ThrottleLimit, cfg.ThrottleWindow),
+		Sessions:      sessions.New(rdb, cfg.RedisPrefix, cfg.SessionIdle, cfg.SessionMaxAge),
+		Throttle:      limiter,
 		Key:           key,
-		SecureCookies: pc.secure,
+		SecureCookies: cfg.SessionSecure,
 		Log:           log,
 	})
 }

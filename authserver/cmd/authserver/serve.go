@@ -37,19 +37,20 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	defer closeRedis()
 
 	mx := metrics.New()
+	limiter := throttle.New(rdb, cfg.RedisPrefix, cfg.ThrottleLimit, cfg.ThrottleWindow)
 	store := tokens.New(rdb, cfg.RedisPrefix, tokens.Lifetimes{Access: cfg.AccessTTL, Refresh: cfg.RefreshTTL})
 	srvOAuth := oauth.NewServer(oauth.Config{Scopes: cfg.Scopes, DefaultScopes: cfg.DefaultScopes}, oauth.Deps{
 		Clients:  a.clients,
 		Users:    a.accounts,
 		Finder:   a.accounts.Store(),
 		Tokens:   store,
-		Throttle: throttle.New(rdb, cfg.RedisPrefix, cfg.ThrottleLimit, cfg.ThrottleWindow),
+		Throttle: limiter,
 		Log:      log,
 		Codes:    store,
 		Lookup:   a.clients,
 		Metrics:  mx,
 	})
-	pages, err := newPages(ctx, cfg, a, rdb, store, srvOAuth, log)
+	pages, err := newPages(ctx, cfg, a, rdb, store, srvOAuth, limiter, log)
 	if err != nil {
 		return err
 	}
