@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -24,11 +25,23 @@ var ErrMalformedHash = errors.New("passwords: malformed or unsupported hash")
 var ErrPasswordTooLong = errors.New("passwords: password too long")
 
 // Hasher makes argon2id hashes with fixed parameters and verifies hashes in
-// every supported format. It is immutable and safe for concurrent use.
+// every supported format. It is immutable and safe for concurrent use. At
+// most GOMAXPROCS key derivations run at once; the rest queue. More would
+// not finish sooner on that many cores, and each argon2id run holds its
+// whole memory cost (19 MiB by default), so a burst of logins would
+// otherwise grow the heap by that much per request.
 type Hasher struct {
 	params    Params
 	dummySalt []byte
 	dummyKey  []byte
+	slots     chan struct{}
+}
+
+// kdf runs f in one of the Hasher's derivation slots.
+func (h *Hasher) kdf(f func()) {
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
+	f()
 }
 
 // NewHasher returns a Hasher for p, or an error saying which parameter is out
@@ -37,7 +50,8 @@ func NewHasher(p Params) (*Hasher, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	h := &Hasher{params: p, dummySalt: make([]byte, p.SaltLen), dummyKey: make([]byte, p.KeyLen)}
+	h := &Hasher{params: p, dummySalt: make([]byte, p.SaltLen), dummyKey: make([]byte, p.KeyLen),
+		slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if _, err := rand.Read(h.dummySalt); err != nil {
 		return nil, fmt.Errorf("passwords: dummy salt: %w", err)
 	}
@@ -63,7 +77,7 @@ func (h *Hasher) Hash(password string) (string, error) {
 		return "", fmt.Errorf("passwords: salt: %w", err)
 	}
 	a := argonHash{variant: "argon2id", params: h.params, salt: salt}
-	a.key = a.derive(password)
+	h.kdf(func() { a.key = a.derive(password) })
 	return a.String(), nil
 }
 
@@ -86,7 +100,9 @@ func (h *Hasher) Verify(encoded, password string) (ok, needsRehash bool, err err
 	if len(password) > MaxPasswordBytes {
 		return false, false, nil
 	}
-	if !v.verify(password) {
+	var match bool
+	h.kdf(func() { match = v.verify(password) })
+	if !match {
 		return false, false, nil
 	}
 	return true, !v.current(h.params), nil
@@ -99,8 +115,10 @@ func (h *Hasher) VerifyDummy(password string) {
 	if len(password) > MaxPasswordBytes {
 		return
 	}
-	key := argon2.IDKey([]byte(password), h.dummySalt, h.params.Time, h.params.MemoryKiB, h.params.Threads, h.params.KeyLen)
-	subtle.ConstantTimeCompare(key, h.dummyKey)
+	h.kdf(func() {
+		key := argon2.IDKey([]byte(password), h.dummySalt, h.params.Time, h.params.MemoryKiB, h.params.Threads, h.params.KeyLen)
+		subtle.ConstantTimeCompare(key, h.dummyKey)
+	})
 }
 
 // verifier is one parsed stored hash.

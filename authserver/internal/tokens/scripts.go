@@ -54,7 +54,10 @@ return 1
 // KEYS: fam, rt, tomb, newAT, newRT, oldAT.
 // ARGV: 1 rtH, 2 client, 3 nowMs, 4 graceMs, 5 newATval ("" = check only),
 // 6 atTTLms, 7 newRTval, 8 rtTTLms, 9 famTTLms, 10 newATH, 11 newRTH,
-// 12 oldATH, 13 maxTombstones, 14 at key prefix, 15 rt key prefix.
+// 12 oldATH, 13 maxTombstones, 14 at key prefix, 15 rt key prefix,
+// 16 revocation channel, 17 the rotation's revocation event (published on
+// success, so that the rotated-away access token leaves caches in the same
+// round trip).
 var rotateScript = redis.NewScript(`
 local c = redis.call('HGET', KEYS[1], 'c')
 if (not c) or c ~= ARGV[2] then return {'notfound'} end
@@ -70,6 +73,7 @@ if r == ARGV[1] and ARGV[5] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('HSET', KEYS[1], 'a', ARGV[10], 'r', ARGV[11])
   redis.call('PEXPIRE', KEYS[1], ARGV[9])
   redis.call('PEXPIRE', KEYS[3], ARGV[9])
+  if ARGV[17] ~= '' then redis.call('PUBLISH', ARGV[16], ARGV[17]) end
   return {'ok'}
 end
 local ts = redis.call('ZSCORE', KEYS[3], ARGV[1])

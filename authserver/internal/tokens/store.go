@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
+	"github.com/portcullis-oauth/portcullis/shared/scope"
 )
 
 // Errors returned by Store. Callers map them to OAuth errors.
@@ -22,6 +23,8 @@ var (
 	ErrReplayed = errors.New("tokens: refresh token replayed")
 	// ErrUnavailable wraps every Redis failure (down, timeout).
 	ErrUnavailable = errors.New("tokens: store unavailable")
+	// ErrScope: Rotate was asked for a scope wider than the family's.
+	ErrScope = errors.New("tokens: scope exceeds the granted scope")
 )
 
 // Grant is what a token family was granted for.
@@ -230,16 +233,24 @@ func (s *Store) LookupRefresh(ctx context.Context, token string) (Refresh, error
 	return Refresh{Grant: rec.Grant, Family: fam, IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt}, nil
 }
 
+// narrows reports whether every scope token of asked is in granted.
+func narrows(asked, granted string) bool {
+	a, err1 := scope.Parse(asked)
+	g, err2 := scope.Parse(granted)
+	return err1 == nil && err2 == nil && g.HasAll(a)
+}
+
 // Rotate atomically consumes refreshToken (which must belong to clientID)
 // and issues a new access and refresh token in the same family with scope
-// newScope (the caller has checked it is within the family's scope; ""
-// means the family's scope). The previous access token of the family is
-// deleted. Exactly one of many concurrent calls with the same token
+// newScope ("" means the family's scope; a scope wider than what the family
+// was first granted gives ErrScope and changes nothing). The previous
+// access token of the family is deleted, and its revocation published by
+// the same script. Exactly one of many concurrent calls with the same token
 // succeeds; the others get ErrNotFound. A token rotated away earlier (more
 // than a two-second grace ago) gives ErrReplayed and revokes the family.
 // A refresh token of another client gives ErrNotFound and changes nothing.
-// Three round trips: read, index bump, the rotation script. Errors:
-// ErrNotFound, ErrReplayed, ErrUnavailable.
+// Two round trips: a read, then the index bump and the rotation script in
+// one pipeline. Errors: ErrNotFound, ErrReplayed, ErrScope, ErrUnavailable.
 func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope string) (Issued, error) {
 	fam, h, ok := parseToken(refreshToken, refreshPrefix)
 	if !ok {
@@ -247,6 +258,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	}
 	var getCmd *redis.StringCmd
 	var aCmd *redis.StringCmd
+	var bump Grant // the live token's grant, whose index entries to raise
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
 		getCmd = p.Get(ctx, s.keyRT(fam, h))
 		aCmd = p.HGet(ctx, s.keyFam(fam), "a")
@@ -258,7 +270,8 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 		return Issued{}, unavailable("rotate", err)
 	}
 	keys := []string{s.keyFam(fam), s.keyRT(fam, h), s.keyTomb(fam), s.keyFam(fam), s.keyFam(fam), s.keyFam(fam)}
-	args := []any{h, clientID, s.now().UnixMilli(), s.grace.Milliseconds(), "", 0, "", 0, 0, "", "", "", maxTombstones, s.keyAT(fam, ""), s.keyRT(fam, "")}
+	args := []any{h, clientID, s.now().UnixMilli(), s.grace.Milliseconds(), "", 0, "", 0, 0, "", "", "", maxTombstones, s.keyAT(fam, ""), s.keyRT(fam, ""),
+		revocation.Channel(s.prefix), ""}
 	var out Issued
 	if v, err := getCmd.Result(); err == nil {
 		rec, err := decodeRecord(v)
@@ -271,6 +284,8 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 		oldA := aCmd.Val()
 		if newScope == "" {
 			newScope = rec.Scope
+		} else if !narrows(newScope, rec.Scope) {
+			return Issued{}, ErrScope
 		}
 		now := s.now().Truncate(time.Second)
 		at, err := newToken(accessPrefix, fam)
@@ -297,21 +312,35 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 		args[7] = s.life.Refresh.Milliseconds()
 		args[8] = s.famTTL().Milliseconds()
 		args[9], args[10], args[11] = atH, rtH, oldA
-		// Raise the index scores before the family can outlive them. A
-		// bump for a rotation that then loses is harmless.
-		cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
-			s.queueIndex(ctx, p, rec.Grant, fam, now.Add(s.famTTL()), "bump")
-		})
-		if err == nil {
-			err = firstErr(cmds)
-		}
+		// The rotated-away access token must leave resource server caches:
+		// the script publishes this when, and only when, it rotates.
+		ev, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll([]string{oldA, h}),
+			Reason: "rotation", At: now.Unix()})
 		if err != nil {
-			return Issued{}, unavailable("rotate", err)
+			return Issued{}, fmt.Errorf("tokens: rotate: %w", err)
 		}
+		args[16] = string(ev)
+		bump = rec.Grant
 	} else if !errors.Is(err, redis.Nil) {
 		return Issued{}, unavailable("rotate", err)
 	}
-	res, err := rotateScript.Run(ctx, s.rdb, keys, args...).StringSlice()
+	// One round trip: raise the index scores before the family can outlive
+	// them (a bump for a rotation that then loses is harmless), and run the
+	// rotation script.
+	var rot *redis.Cmd
+	cmds, err = s.pipelined(ctx, func(p redis.Pipeliner) {
+		if bump.ClientID != "" {
+			s.queueIndex(ctx, p, bump, fam, s.now().Add(s.famTTL()), "bump")
+		}
+		rot = rotateScript.EvalSha(ctx, p, keys, args...)
+	})
+	if err == nil {
+		err = firstErr(cmds)
+	}
+	if err != nil {
+		return Issued{}, unavailable("rotate", err)
+	}
+	res, err := rot.StringSlice()
 	if err != nil {
 		return Issued{}, unavailable("rotate", err)
 	}
@@ -320,10 +349,6 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	}
 	switch res[0] {
 	case "ok":
-		// The rotated-away access token must leave resource server caches.
-		// The rotation has happened, so a failed publish is not reported:
-		// the token is already gone from Redis and caches expire.
-		_ = s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll([]string{args[11].(string), h}), Reason: "rotation"})
 		return out, nil
 	case "replayed":
 		if err := s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(res[1:]), Reason: "replay"}); err != nil {

@@ -648,3 +648,28 @@ func TestRecordRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestRotateScope(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		iss := mustIssue(t, e, userGrant(7), true)
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read admin"); !errors.Is(err, ErrScope) {
+			t.Fatalf("widening: err = %v, want ErrScope", err)
+		}
+		wantRefreshLive(t, e, iss.RefreshToken, true) // refused, so nothing changed
+		narrow, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read")
+		if err != nil || narrow.Scope != "read" {
+			t.Fatalf("narrowing: %+v %v", narrow, err)
+		}
+		// The family keeps its original ceiling: the next rotation may
+		// return to the full scope.
+		back, err := e.s.Rotate(ctx, narrow.RefreshToken, "rs-id", "read write")
+		if err != nil || back.Scope != "read write" {
+			t.Fatalf("back to the granted scope: %+v %v", back, err)
+		}
+		rec, err := e.s.LookupAccess(ctx, back.AccessToken)
+		if err != nil || rec.Scope != "read write" {
+			t.Fatalf("access token scope = %q, %v", rec.Scope, err)
+		}
+	})
+}
