@@ -21,7 +21,7 @@ var issueScript = redis.NewScript(`
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 if #KEYS > 1 then
   redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
-  redis.call('HSET', KEYS[3], 'c', ARGV[6], 'a', ARGV[7], 'r', ARGV[8])
+  redis.call('HSET', KEYS[3], 'c', ARGV[6], 'a', ARGV[7], 'r', ARGV[8], 'x', ARGV[9])
   redis.call('PEXPIRE', KEYS[3], ARGV[5])
 end
 return 1
@@ -57,7 +57,7 @@ return 1
 // 12 oldATH, 13 maxTombstones, 14 at key prefix, 15 rt key prefix,
 // 16 revocation channel, 17 the rotation's revocation event (published on
 // success, so that the rotated-away access token leaves caches in the same
-// round trip).
+// round trip), 18 the family's new index horizon ("" = unchanged).
 var rotateScript = redis.NewScript(`
 local c = redis.call('HGET', KEYS[1], 'c')
 if (not c) or c ~= ARGV[2] then return {'notfound'} end
@@ -73,6 +73,7 @@ if r == ARGV[1] and ARGV[5] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('HSET', KEYS[1], 'a', ARGV[10], 'r', ARGV[11])
   redis.call('PEXPIRE', KEYS[1], ARGV[9])
   redis.call('PEXPIRE', KEYS[3], ARGV[9])
+  if ARGV[18] ~= '' then redis.call('HSET', KEYS[1], 'x', ARGV[18]) end
   if ARGV[17] ~= '' then redis.call('PUBLISH', ARGV[16], ARGV[17]) end
   return {'ok'}
 end

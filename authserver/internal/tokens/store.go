@@ -152,8 +152,11 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 		rtH := keyHash(rt)
 		rtVal := encodeRecord(record{Grant: g, IssuedAt: now, ExpiresAt: out.RefreshExpiresAt})
 		keys = append(keys, s.keyRT(fam, rtH), s.keyFam(fam))
-		args = append(args, rtVal, s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), g.ClientID, atH, rtH)
-		member, famExp = fam, now.Add(s.famTTL())
+		// The family's index entries are set to outlive it twice over,
+		// so that rotations within the next famTTL need not touch the
+		// indexes; the horizon is kept in the family hash ('x').
+		member, famExp = fam, s.indexHorizon()
+		args = append(args, rtVal, s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), g.ClientID, atH, rtH, famExp.UnixMilli())
 	}
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
 		s.queueIndex(ctx, p, g, member, famExp, "add")
@@ -167,6 +170,11 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 	}
 	return out, nil
 }
+
+// indexHorizon is how long a refresh family's index entries are made to
+// live: twice the family's own lifetime from now. Rotate raises them only
+// once a family could outlive them.
+func (s *Store) indexHorizon() time.Time { return s.now().Add(2 * s.famTTL()) }
 
 // queueIndex queues the index updates of a family of g.
 func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g Grant, member string, exp time.Time, mode string) {
@@ -257,11 +265,11 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 		return Issued{}, ErrNotFound
 	}
 	var getCmd *redis.StringCmd
-	var aCmd *redis.StringCmd
+	var famCmd *redis.SliceCmd
 	var bump Grant // the live token's grant, whose index entries to raise
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
 		getCmd = p.Get(ctx, s.keyRT(fam, h))
-		aCmd = p.HGet(ctx, s.keyFam(fam), "a")
+		famCmd = p.HMGet(ctx, s.keyFam(fam), "a", "x")
 	})
 	if err == nil {
 		err = firstErr(cmds)
@@ -271,7 +279,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	}
 	keys := []string{s.keyFam(fam), s.keyRT(fam, h), s.keyTomb(fam), s.keyFam(fam), s.keyFam(fam), s.keyFam(fam)}
 	args := []any{h, clientID, s.now().UnixMilli(), s.grace.Milliseconds(), "", 0, "", 0, 0, "", "", "", maxTombstones, s.keyAT(fam, ""), s.keyRT(fam, ""),
-		revocation.Channel(s.prefix), ""}
+		revocation.Channel(s.prefix), "", ""}
 	var out Issued
 	if v, err := getCmd.Result(); err == nil {
 		rec, err := decodeRecord(v)
@@ -281,7 +289,12 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 		if rec.ClientID != clientID {
 			return Issued{}, ErrNotFound
 		}
-		oldA := aCmd.Val()
+		fv := famCmd.Val()
+		oldA, _ := fv[0].(string)
+		horizon := int64(0)
+		if x, ok := fv[1].(string); ok {
+			horizon, _ = strconv.ParseInt(x, 10, 64)
+		}
 		if newScope == "" {
 			newScope = rec.Scope
 		} else if !narrows(newScope, rec.Scope) {
@@ -320,7 +333,12 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 			return Issued{}, fmt.Errorf("tokens: rotate: %w", err)
 		}
 		args[16] = string(ev)
-		bump = rec.Grant
+		// The rotation extends the family to now+famTTL: raise its index
+		// entries only if they would expire before that.
+		if horizon < s.now().Add(s.famTTL()).UnixMilli() {
+			bump = rec.Grant
+			args[17] = strconv.FormatInt(s.indexHorizon().UnixMilli(), 10)
+		}
 	} else if !errors.Is(err, redis.Nil) {
 		return Issued{}, unavailable("rotate", err)
 	}
@@ -330,7 +348,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	var rot *redis.Cmd
 	cmds, err = s.pipelined(ctx, func(p redis.Pipeliner) {
 		if bump.ClientID != "" {
-			s.queueIndex(ctx, p, bump, fam, s.now().Add(s.famTTL()), "bump")
+			s.queueIndex(ctx, p, bump, fam, s.indexHorizon(), "bump")
 		}
 		rot = rotateScript.EvalSha(ctx, p, keys, args...)
 	})

@@ -267,11 +267,16 @@ func TestTTLOnEveryKey(t *testing.T) {
 		if len(keys) != 8 {
 			t.Fatalf("keys = %v", keys)
 		}
-		longest := e.s.famTTL()
 		for _, k := range keys {
+			// Token and family keys live as long as the family at most;
+			// index keys (u:, c:) up to the index horizon, twice that.
+			longest := e.s.famTTL()
+			if strings.HasPrefix(k, e.prefix+"u:") || strings.HasPrefix(k, e.prefix+"c:") {
+				longest = 2 * e.s.famTTL()
+			}
 			ttl := e.rdb.PTTL(ctx, k).Val()
 			if ttl <= 0 || ttl > longest {
-				t.Fatalf("key %s has TTL %v", k, ttl)
+				t.Fatalf("key %s has TTL %v (longest allowed %v)", k, ttl, longest)
 			}
 		}
 	})
@@ -330,8 +335,15 @@ func TestExpiry(t *testing.T) {
 		wantRefreshLive(t, e, iss.RefreshToken, true)
 		e.advance(testLife.Refresh)
 		wantRefreshLive(t, e, iss.RefreshToken, false)
+		for _, k := range e.keys(t) {
+			if !strings.HasPrefix(k, e.prefix+"u:") && !strings.HasPrefix(k, e.prefix+"c:") {
+				t.Fatalf("token or family key %s left after every lifetime", k)
+			}
+		}
+		// The indexes outlive their families by at most one more famTTL.
+		e.advance(e.s.famTTL())
 		if keys := e.keys(t); len(keys) != 0 {
-			t.Fatalf("keys left after every lifetime: %v", keys)
+			t.Fatalf("keys left after the index horizon: %v", keys)
 		}
 	})
 }
@@ -671,5 +683,45 @@ func TestRotateScope(t *testing.T) {
 		if err != nil || rec.Scope != "read write" {
 			t.Fatalf("access token scope = %q, %v", rec.Scope, err)
 		}
+	})
+}
+
+// TestRotateBumpsIndexOnlyWhenNeeded: rotations within a family's first
+// lifetime leave the indexes alone, and once the family could outlive its
+// index entries, the next rotation raises them, so RevokeUser still finds it.
+func TestRotateBumpsIndexOnlyWhenNeeded(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		if e.mr == nil {
+			t.Skip("SKIPPED on real Redis: needs miniredis FastForward")
+		}
+		ctx := context.Background()
+		iss := mustIssue(t, e, userGrant(11), true)
+		idx := e.prefix + "u:11"
+		score0 := e.rdb.ZScore(ctx, idx, iss.Family).Val()
+		r1, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.rdb.ZScore(ctx, idx, iss.Family).Val(); got != score0 {
+			t.Fatalf("an early rotation moved the index score %v -> %v", score0, got)
+		}
+		// Keep the family alive past its first horizon by rotating often.
+		rt := r1.RefreshToken
+		step := e.s.famTTL() / 2
+		for i := 0; i < 4; i++ {
+			e.advance(step - time.Second)
+			r, err := e.s.Rotate(ctx, rt, "rs-id", "")
+			if err != nil {
+				t.Fatalf("rotation %d: %v", i, err)
+			}
+			rt = r.RefreshToken
+		}
+		if got := e.rdb.ZScore(ctx, idx, iss.Family).Val(); got <= score0 {
+			t.Fatalf("the index score was never raised (%v)", got)
+		}
+		if err := e.s.RevokeUser(ctx, 11, "", "test"); err != nil {
+			t.Fatal(err)
+		}
+		wantRefreshLive(t, e, rt, false)
 	})
 }
