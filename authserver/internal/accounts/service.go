@@ -133,7 +133,9 @@ func (s *Service) create(ctx context.Context, emailF, pw, pw2 Field, super bool)
 // Authenticate checks an email and password. Unknown email, wrong password
 // and inactive user all return ErrInvalidCredentials, and an unknown email
 // spends the same hashing work as a known one. A hash in an older format or
-// with older parameters is upgraded on success.
+// with older parameters is upgraded on success. Like Django's
+// authenticate(), it does not touch last_login: the token endpoint calls it
+// on every password grant, and Login records browser logins.
 func (s *Service) Authenticate(ctx context.Context, email, password string) (User, error) {
 	u, err := s.store.ByEmail(ctx, email)
 	if errors.Is(err, ErrNotFound) {
@@ -151,18 +153,29 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (Use
 	if !ok || !u.IsActive {
 		return User{}, ErrInvalidCredentials
 	}
-	var upgraded string
 	if rehash {
-		if upgraded, err = s.hasher.Hash(password); err != nil {
+		upgraded, err := s.hasher.Hash(password)
+		if err != nil {
 			return User{}, fmt.Errorf("accounts: rehash: %w", err)
 		}
+		if err := s.store.SetPassword(ctx, u.ID, upgraded); err != nil {
+			return User{}, err
+		}
+		u.Password = upgraded
 	}
-	now := s.now().UTC()
-	if err := s.store.RecordLogin(ctx, u.ID, now, upgraded); err != nil {
+	return u, nil
+}
+
+// Login is Authenticate for a browser session: on success it also records
+// last_login, as Django's login() does.
+func (s *Service) Login(ctx context.Context, email, password string) (User, error) {
+	u, err := s.Authenticate(ctx, email, password)
+	if err != nil {
 		return User{}, err
 	}
-	if upgraded != "" {
-		u.Password = upgraded
+	now := s.now().UTC()
+	if err := s.store.RecordLogin(ctx, u.ID, now, ""); err != nil {
+		return User{}, err
 	}
 	u.LastLogin.Time, u.LastLogin.Valid = now, true
 	return u, nil

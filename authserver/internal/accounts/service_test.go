@@ -199,12 +199,19 @@ func TestAuthenticate(t *testing.T) {
 
 	t.Run("right password, any email case", func(t *testing.T) {
 		for _, e := range []string{"alice@example.com", "ALICE@EXAMPLE.COM", " alice@Example.com "} {
-			u, err := f.svc.Authenticate(ctx, e, goodPW)
+			a, err := f.svc.Authenticate(ctx, e, goodPW)
 			if err != nil {
 				t.Fatalf("Authenticate(%q): %v", e, err)
 			}
-			if u.Email != "alice@example.com" || !u.LastLogin.Valid {
-				t.Fatalf("returned %+v", u)
+			if a.Email != "alice@example.com" {
+				t.Fatalf("returned %+v", a)
+			}
+			if before, _ := f.store.ByID(ctx, a.ID); before.LastLogin != a.LastLogin {
+				t.Fatal("Authenticate (the token endpoint's check) wrote last_login")
+			}
+			u, err := f.svc.Login(ctx, e, goodPW)
+			if err != nil || !u.LastLogin.Valid {
+				t.Fatalf("Login(%q) = %+v, %v", e, u, err)
 			}
 			stored, _ := f.store.ByID(ctx, u.ID)
 			if !stored.LastLogin.Valid || !stored.LastLogin.Time.Equal(u.LastLogin.Time) {

@@ -68,7 +68,7 @@ func (h *Handler) login(c *gin.Context) {
 		fail(http.StatusTooManyRequests, "Too many failed login attempts. Try again later.")
 		return
 	}
-	u, err := h.d.Accounts.Authenticate(ctx, email, password)
+	u, err := h.d.Accounts.Login(ctx, email, password)
 	if errors.Is(err, accounts.ErrInvalidCredentials) {
 		if err := h.d.Throttle.Fail(ctx, keys...); err != nil {
 			h.unavailable(c, err)
