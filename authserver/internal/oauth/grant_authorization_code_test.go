@@ -58,7 +58,7 @@ type codeEnv struct {
 	users fakeUsers
 }
 
-func newCodeEnv(t *testing.T, rdb redis.UniversalClient, prefix string) *codeEnv {
+func newCodeEnv(t testing.TB, rdb redis.UniversalClient, prefix string) *codeEnv {
 	cl := fakeClients{
 		"web": {ClientID: "web", SecretHash: "web-secret", Type: clients.Confidential, GrantTypesRaw: "authorization_code", RedirectURIsRaw: webCB + " https://app.example/other"},
 		"spa": {ClientID: "spa", Type: clients.Public, GrantTypesRaw: "authorization_code", RedirectURIsRaw: spaCB},
