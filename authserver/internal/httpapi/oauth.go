@@ -38,83 +38,82 @@ func (h *handlers) writeOAuthError(c *gin.Context, e *oauth.Error) {
 // oauthForm parses an OAuth endpoint's body, which is read only as
 // application/x-www-form-urlencoded (RFC 6749 §3.2); any other body counts
 // as empty, as in DOT. The query string is never read for credentials.
-func oauthForm(c *gin.Context) (bool, *oauth.Error) {
+func oauthForm(c *gin.Context) *oauth.Error {
 	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if mt != "application/x-www-form-urlencoded" {
 		c.Request.PostForm = map[string][]string{}
-		return true, nil
+		return nil
 	}
 	if err := c.Request.ParseForm(); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return false, &oauth.Error{Code: oauth.CodeInvalidRequest, Description: "Request body too large.", Status: http.StatusRequestEntityTooLarge}
+			return &oauth.Error{Code: oauth.CodeInvalidRequest, Description: "Request body too large.", Status: http.StatusRequestEntityTooLarge}
 		}
-		return false, oauth.ErrInvalidRequest("Malformed form body.")
+		return oauth.ErrInvalidRequest("Malformed form body.")
 	}
-	return true, nil
+	return nil
+}
+
+// oauthRequest reads an OAuth endpoint's form body and client credentials,
+// answering the error itself when either is bad (ok is false then).
+func (h *handlers) oauthRequest(c *gin.Context) (oauth.Credentials, bool) {
+	e := oauthForm(c)
+	var cr oauth.Credentials
+	if e == nil {
+		cr, e = oauth.ParseCredentials(c.GetHeader("Authorization"), c.Request.PostForm)
+	}
+	if e != nil {
+		h.writeOAuthError(c, e)
+		return oauth.Credentials{}, false
+	}
+	return cr, true
+}
+
+// writeOAuth answers a successful OAuth call, or its error.
+func (h *handlers) writeOAuth(c *gin.Context, body any, e *oauth.Error) {
+	if e != nil {
+		h.writeOAuthError(c, e)
+		return
+	}
+	noStore(c)
+	c.JSON(http.StatusOK, body)
 }
 
 func (h *handlers) token(c *gin.Context) {
-	if ok, e := oauthForm(c); !ok {
-		h.writeOAuthError(c, e)
-		return
-	}
-	cr, e := oauth.ParseCredentials(c.GetHeader("Authorization"), c.Request.PostForm)
-	if e != nil {
-		h.writeOAuthError(c, e)
+	cr, ok := h.oauthRequest(c)
+	if !ok {
 		return
 	}
 	resp, e := h.d.OAuth.Token(c.Request.Context(), oauth.TokenRequest{Form: c.Request.PostForm, Credentials: cr, ClientIP: c.ClientIP()})
-	if e != nil {
-		h.writeOAuthError(c, e)
-		return
-	}
-	noStore(c)
-	c.JSON(http.StatusOK, resp)
+	h.writeOAuth(c, resp, e)
 }
 
 func (h *handlers) introspect(c *gin.Context) {
-	if ok, e := oauthForm(c); !ok {
-		h.writeOAuthError(c, e)
+	cr, ok := h.oauthRequest(c)
+	if !ok {
 		return
 	}
-	form := c.Request.PostForm
-	tok, hint := form.Get("token"), form.Get("token_type_hint")
+	args := c.Request.PostForm
 	if c.Request.Method == http.MethodGet {
-		q := c.Request.URL.Query()
-		tok, hint = q.Get("token"), q.Get("token_type_hint")
-	}
-	authz := c.GetHeader("Authorization")
-	cr, e := oauth.ParseCredentials(authz, form)
-	if e != nil {
-		h.writeOAuthError(c, e)
-		return
+		args = c.Request.URL.Query()
 	}
 	resp, e := h.d.OAuth.Introspect(c.Request.Context(), oauth.IntrospectRequest{
-		Token: tok, TokenTypeHint: hint, Credentials: cr, Bearer: oauth.BearerToken(authz),
+		Token: args.Get("token"), TokenTypeHint: args.Get("token_type_hint"), Credentials: cr,
+		Bearer: oauth.BearerToken(c.GetHeader("Authorization")),
 	})
-	if e != nil {
-		h.writeOAuthError(c, e)
-		return
-	}
-	noStore(c)
-	c.JSON(http.StatusOK, resp)
+	h.writeOAuth(c, resp, e)
 }
 
 func (h *handlers) revoke(c *gin.Context) {
-	if ok, e := oauthForm(c); !ok {
-		h.writeOAuthError(c, e)
-		return
-	}
-	cr, e := oauth.ParseCredentials(c.GetHeader("Authorization"), c.Request.PostForm)
-	if e != nil {
-		h.writeOAuthError(c, e)
+	cr, ok := h.oauthRequest(c)
+	if !ok {
 		return
 	}
 	if e := h.d.OAuth.Revoke(c.Request.Context(), oauth.RevokeRequest{Form: c.Request.PostForm, Credentials: cr}); e != nil {
 		h.writeOAuthError(c, e)
 		return
 	}
+	// RFC 7009 §2.2: 200 with no body.
 	c.Status(http.StatusOK)
 }
 
