@@ -185,7 +185,7 @@ func TestBrowserAcceptance(t *testing.T) {
 				return err
 			}
 			shot++
-			return os.WriteFile(filepath.Join(out, fmt.Sprintf("%02d-%s.png", shot, name)), buf, 0o644)
+			return os.WriteFile(filepath.Join(out, fmt.Sprintf("%02d-%s.png", shot, fileSafe(name))), buf, 0o644)
 		})
 	}
 	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
@@ -399,4 +399,15 @@ func resourceChecker(t *testing.T, tmp, out, base, redisURL, prefix string) func
 		_, _ = io.Copy(io.Discard, bufio.NewReader(resp.Body))
 		return resp.StatusCode
 	}
+}
+
+// fileSafe keeps letters, digits, '-' and '.', so that a page named after
+// hostile input (the escaping check) still makes a plain file name.
+func fileSafe(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
+			return r
+		}
+		return '_'
+	}, name)
 }
