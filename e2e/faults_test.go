@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -204,5 +205,40 @@ func TestRevocationEventsAndLogs(t *testing.T) {
 	}
 	if !strings.Contains(logs, `"path":"/o/revoke_token/"`) {
 		t.Fatal("the log has no access lines: the scan above proves nothing")
+	}
+}
+
+// TestParallelGuessesAreThrottled: 40 wrong passwords sent at once with a
+// limit of 10 — at most 10 reach the password check; the rest get 429.
+func TestParallelGuessesAreThrottled(t *testing.T) {
+	auth := startAuth(t, embeddedBackend(t), map[string]string{"LOGIN_THROTTLE_LIMIT": "10"})
+	c := newClient(t, auth.URL)
+	signup(t, c, "target@example.com", "correct horse battery")
+	rs := basicAuth("rs-id", "rs-secret")
+	var wg sync.WaitGroup
+	statuses := make([]int, 40)
+	for i := range statuses {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			r, err := c.try("POST", "/o/token/", url.Values{"grant_type": {"password"}, "username": {"target@example.com"}, "password": {"guess"}}, "Authorization", rs)
+			if err == nil {
+				statuses[i] = r.Status
+			}
+		}(i)
+	}
+	wg.Wait()
+	checked := 0
+	for _, s := range statuses {
+		switch s {
+		case 400:
+			checked++
+		case 429:
+		default:
+			t.Fatalf("unexpected status %d in %v", s, statuses)
+		}
+	}
+	if checked > 10 {
+		t.Fatalf("%d parallel guesses reached the password check, limit 10", checked)
 	}
 }

@@ -59,6 +59,7 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 		Accounts: a.accounts,
 		OAuth:    srvOAuth,
 		Tokens:   store,
+		Throttle: limiter,
 		Issuer:   cfg.issuer(),
 		Pages:    pages,
 		Ready: map[string]httpapi.Pinger{

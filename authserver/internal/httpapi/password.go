@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 )
 
@@ -83,10 +86,30 @@ func (h *handlers) changePassword(c *gin.Context) {
 		return
 	}
 	in := accounts.PasswordChangeInput{OldPassword: f["old_password"], Password: f["password"], Password2: f["password2"]}
-	if h.writeAccountError(c, h.d.Accounts.ChangePassword(c.Request.Context(), u, in)) {
+	// old_password is a password guess like any login: it is throttled
+	// with the same counters, and given back when it was right.
+	attempt, retry, err := h.d.Throttle.Begin(c.Request.Context(), throttle.LoginKeys(u.EmailKey, c.ClientIP())...)
+	if err != nil {
+		h.unavailable(c, err)
 		return
 	}
-	if err := h.d.Tokens.RevokeUser(c.Request.Context(), u.ID, rec.Family, "password_change"); err != nil {
+	if retry > 0 {
+		secs := int((retry + time.Second - 1) / time.Second)
+		c.Header("Retry-After", strconv.Itoa(secs))
+		c.JSON(http.StatusTooManyRequests, gin.H{"detail": "Request was throttled. Expected available in " + strconv.Itoa(secs) + " seconds."})
+		return
+	}
+	err = h.d.Accounts.ChangePassword(c.Request.Context(), u, in)
+	var ferr accounts.FieldErrors
+	if !errors.As(err, &ferr) || len(ferr["old_password"]) == 0 {
+		_ = attempt.Succeeded(c.Request.Context())
+	}
+	if h.writeAccountError(c, err) {
+		return
+	}
+	// The password has changed: finish the revocation even if the client
+	// goes away now.
+	if err := h.d.Tokens.RevokeUser(context.WithoutCancel(c.Request.Context()), u.ID, rec.Family, "password_change"); err != nil {
 		h.unavailable(c, err)
 		return
 	}

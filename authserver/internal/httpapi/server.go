@@ -13,6 +13,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/metrics"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
 )
 
 // Pinger is a dependency readyz checks.
@@ -25,6 +26,8 @@ type Deps struct {
 	Accounts *accounts.Service
 	OAuth    *oauth.Server
 	Tokens   bearerStore
+	// Throttle counts password guesses, old_password's included.
+	Throttle *throttle.Limiter
 	// Issuer is this server's public base URL, for RFC 8414 metadata.
 	Issuer string
 	// Metrics, when set, times every request and is served on /metrics.

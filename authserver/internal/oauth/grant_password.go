@@ -6,6 +6,7 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 )
 
@@ -25,12 +26,6 @@ func parsePassword(r TokenRequest) (passwordRequest, *Error) {
 	return p, nil
 }
 
-// throttleKeys are the counters a failed login bumps: the account and the
-// client's address.
-func throttleKeys(email, ip string) []string {
-	return []string{"acct:" + accounts.NormalizeEmail(email), "ip:" + ip}
-}
-
 // grantPassword is the resource owner password credentials grant. Unknown
 // email, wrong password and inactive account give the same invalid_grant,
 // after the same hashing work; past the throttle limit every attempt gets
@@ -47,8 +42,9 @@ func (s *Server) grantPassword(ctx context.Context, c clients.Client, r TokenReq
 	if oerr != nil {
 		return tokens.Issued{}, oerr
 	}
-	keys := throttleKeys(p.username, r.ClientIP)
-	retry, err := s.throttle.Check(ctx, keys...)
+	// The attempt is counted before the password is checked, so parallel
+	// guesses cannot pass the limit.
+	attempt, retry, err := s.throttle.Begin(ctx, throttle.LoginKeys(accounts.NormalizeEmail(p.username), r.ClientIP)...)
 	if err != nil {
 		return tokens.Issued{}, ErrUnavailable(err)
 	}
@@ -58,15 +54,12 @@ func (s *Server) grantPassword(ctx context.Context, c clients.Client, r TokenReq
 	}
 	u, err := s.users.Authenticate(ctx, p.username, p.password)
 	if errors.Is(err, accounts.ErrInvalidCredentials) {
-		if ferr := s.throttle.Fail(ctx, keys...); ferr != nil {
-			return tokens.Issued{}, ErrUnavailable(ferr)
-		}
 		return tokens.Issued{}, ErrInvalidGrant("Invalid credentials given.")
 	}
 	if err != nil {
 		return tokens.Issued{}, ErrUnavailable(err)
 	}
-	if err := s.throttle.Reset(ctx, keys[0]); err != nil {
+	if err := attempt.Succeeded(ctx); err != nil {
 		s.log.WarnContext(ctx, "throttle reset failed", "error", err)
 	}
 	iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: c.ClientID, UserID: u.ID, Username: u.Email, Scope: sc.String()}, issuesRefresh(c))

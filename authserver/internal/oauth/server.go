@@ -8,6 +8,7 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
 )
@@ -36,11 +37,9 @@ type tokenStore interface {
 	RevokeToken(ctx context.Context, token, hint, clientID string) (bool, error)
 }
 
-// throttler counts failed logins (throttle.Limiter).
+// throttler counts login attempts (throttle.Limiter).
 type throttler interface {
-	Check(ctx context.Context, keys ...string) (time.Duration, error)
-	Fail(ctx context.Context, keys ...string) error
-	Reset(ctx context.Context, keys ...string) error
+	Begin(ctx context.Context, keys ...string) (*throttle.Attempt, time.Duration, error)
 }
 
 var (
@@ -48,6 +47,7 @@ var (
 	_ userAuthenticator   = (*accounts.Service)(nil)
 	_ userFinder          = (*accounts.Store)(nil)
 	_ tokenStore          = (*tokens.Store)(nil)
+	_ throttler           = (*throttle.Limiter)(nil)
 )
 
 // Config is the protocol configuration.

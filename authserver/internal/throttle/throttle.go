@@ -14,10 +14,9 @@ import (
 // ErrUnavailable wraps every Redis failure (down, timeout).
 var ErrUnavailable = errors.New("throttle: store unavailable")
 
-// Limiter counts failures per key in fixed windows: the first failure of a
-// key starts a window of length window; once limit failures are counted in
-// it, Check refuses that key until the window ends. Safe for concurrent
-// use.
+// Limiter counts attempts per key in fixed windows: the first attempt of a
+// key starts a window of length window, and at most limit attempts are let
+// through in it. Safe for concurrent use.
 type Limiter struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -31,6 +30,10 @@ func New(rdb redis.UniversalClient, prefix string, limit int, window time.Durati
 	return &Limiter{rdb: rdb, prefix: prefix, limit: limit, window: window}
 }
 
+// LoginKeys are the counters of one password login: the account (an
+// already normalised email) and the client's address.
+func LoginKeys(email, ip string) []string { return []string{"acct:" + email, "ip:" + ip} }
+
 // key is the Redis key of a caller's key: never the caller's text itself.
 func (l *Limiter) key(k string) string {
 	h := sha256.Sum256([]byte(k))
@@ -41,86 +44,112 @@ func unavailable(op string, err error) error {
 	return fmt.Errorf("throttle: %s: %w: %w", op, ErrUnavailable, err)
 }
 
-// Check reports whether any key is over the limit, and for how long
-// (retryAfter>0 means refuse; it is the longest wait among the keys over
-// the limit). One round trip. Errors: ErrUnavailable.
-func (l *Limiter) Check(ctx context.Context, keys ...string) (retryAfter time.Duration, err error) {
+// giveBack decrements a counter only while it exists, so a window that
+// ended meanwhile is not recreated without a TTL.
+var giveBack = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end
+return 0`)
+
+// Attempt is one counted attempt, begun by Begin.
+type Attempt struct {
+	l    *Limiter
+	keys []string
+}
+
+// Begin counts an attempt against every key, atomically per key, in one
+// round trip. When any key is past the limit, the attempt is refused:
+// retryAfter is the longest wait among those keys, and the attempt is not
+// counted. Otherwise the caller checks the password and, on success, calls
+// Succeeded; a failure needs no call, it stays counted. Redis keys are
+// routed one by one, so this works on Redis Cluster. Errors: ErrUnavailable.
+func (l *Limiter) Begin(ctx context.Context, keys ...string) (a *Attempt, retryAfter time.Duration, err error) {
+	a = &Attempt{l: l, keys: keys}
 	if len(keys) == 0 {
-		return 0, nil
+		return a, 0, nil
 	}
-	counts := make([]*redis.StringCmd, len(keys))
+	ms := max(l.window.Milliseconds(), 1)
+	counts := make([]*redis.IntCmd, len(keys))
 	ttls := make([]*redis.DurationCmd, len(keys))
 	_, err = l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, k := range keys {
-			counts[i] = p.Get(ctx, l.key(k))
+			counts[i] = p.Incr(ctx, l.key(k))
+			// NX: only the first attempt starts the window; a key that
+			// somehow lost its TTL gets one back.
+			p.Do(ctx, "PEXPIRE", l.key(k), ms, "NX")
 			ttls[i] = p.PTTL(ctx, l.key(k))
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return 0, unavailable("check", err)
+	if err != nil {
+		return nil, 0, unavailable("begin", err)
 	}
 	for i := range keys {
-		n, err := counts[i].Int()
-		if errors.Is(err, redis.Nil) {
-			continue
-		}
-		if err != nil {
-			return 0, unavailable("check", err)
-		}
-		if n < l.limit {
+		if counts[i].Val() <= int64(l.limit) {
 			continue
 		}
 		ttl := ttls[i].Val()
-		if ttl <= 0 { // expiring right now, or (never) no TTL
+		if ttl <= 0 {
 			ttl = time.Millisecond
 		}
 		retryAfter = max(retryAfter, ttl)
 	}
-	return retryAfter, nil
-}
-
-// Fail records a failed attempt against every key, in one round trip.
-// Errors: ErrUnavailable.
-func (l *Limiter) Fail(ctx context.Context, keys ...string) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	ms := max(l.window.Milliseconds(), 1)
-	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, k := range keys {
-			p.Incr(ctx, l.key(k))
-			// NX: only the first failure starts the window; a key that
-			// somehow lost its TTL gets one back.
-			p.Do(ctx, "PEXPIRE", l.key(k), ms, "NX")
+	if retryAfter > 0 {
+		// Refused attempts do not count: undo this one everywhere.
+		if err := l.giveBack(ctx, keys...); err != nil {
+			return nil, 0, err
 		}
-		return nil
-	})
-	if err != nil {
-		return unavailable("fail", err)
+		return nil, retryAfter, nil
 	}
-	return nil
+	return a, 0, nil
 }
 
-// Reset clears keys (after a successful login, the account key). Errors:
+// Succeeded ends a successful attempt: the first key (the account) starts
+// afresh, and the others (the address) get the attempt back, so people who
+// log in correctly never use up their address's allowance. Errors:
 // ErrUnavailable.
-func (l *Limiter) Reset(ctx context.Context, keys ...string) error {
-	if len(keys) == 0 {
+func (a *Attempt) Succeeded(ctx context.Context) error {
+	if len(a.keys) == 0 {
 		return nil
 	}
-	rk := make([]string, len(keys))
-	for i, k := range keys {
-		rk[i] = l.key(k)
-	}
-	// One DEL per key, so Redis Cluster can route each on its own.
-	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, k := range rk {
-			p.Del(ctx, k)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := a.l.rdb.Del(ctx, a.l.key(a.keys[0])).Err(); err != nil {
 		return unavailable("reset", err)
 	}
+	return a.l.giveBack(ctx, a.keys[1:]...)
+}
+
+func (l *Limiter) giveBack(ctx context.Context, keys ...string) error {
+	return l.giveBackOnce(ctx, false, keys)
+}
+
+// giveBackOnce runs the give-back script on every key in one pipeline,
+// loading it and trying once more if Redis lost its script cache.
+func (l *Limiter) giveBackOnce(ctx context.Context, retried bool, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	cmds, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			giveBack.EvalSha(ctx, p, []string{l.key(k)})
+		}
+		return nil
+	})
+	if err != nil && !retried && isNoScript(cmds) {
+		if err := giveBack.Load(ctx, l.rdb).Err(); err != nil {
+			return unavailable("give back", err)
+		}
+		return l.giveBackOnce(ctx, true, keys)
+	}
+	if err != nil {
+		return unavailable("give back", err)
+	}
 	return nil
+}
+
+func isNoScript(cmds []redis.Cmder) bool {
+	for _, c := range cmds {
+		if err := c.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			return true
+		}
+	}
+	return false
 }

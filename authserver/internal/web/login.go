@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
 )
 
 const (
@@ -57,8 +58,7 @@ func (h *Handler) login(c *gin.Context) {
 		fail(http.StatusBadRequest, msgBadLogin)
 		return
 	}
-	keys := []string{"acct:" + accounts.NormalizeEmail(email), "ip:" + c.ClientIP()}
-	retry, err := h.d.Throttle.Check(ctx, keys...)
+	attempt, retry, err := h.d.Throttle.Begin(ctx, throttle.LoginKeys(accounts.NormalizeEmail(email), c.ClientIP())...)
 	if err != nil {
 		h.unavailable(c, err)
 		return
@@ -70,10 +70,6 @@ func (h *Handler) login(c *gin.Context) {
 	}
 	u, err := h.d.Accounts.Login(ctx, email, password)
 	if errors.Is(err, accounts.ErrInvalidCredentials) {
-		if err := h.d.Throttle.Fail(ctx, keys...); err != nil {
-			h.unavailable(c, err)
-			return
-		}
 		fail(http.StatusOK, msgBadLogin)
 		return
 	}
@@ -81,7 +77,7 @@ func (h *Handler) login(c *gin.Context) {
 		h.unavailable(c, err)
 		return
 	}
-	_ = h.d.Throttle.Reset(ctx, keys[0])
+	_ = attempt.Succeeded(ctx)
 	// A new session id at every login: an id planted before login
 	// (fixation) is worth nothing after it.
 	if old, ok := c.Get(keySID); ok {
