@@ -96,6 +96,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		SessionIdle:     dur("SESSION_IDLE_TIMEOUT", time.Hour, time.Minute),
 		SessionMaxAge:   dur("SESSION_MAX_AGE", 12*time.Hour, time.Minute),
 	}
+	// Secure cookies by default whenever the public URL is https.
+	c.SessionSecure = strings.HasPrefix(c.Issuer, "https://")
 	if v := getenv("SESSION_COOKIE_SECURE"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -122,8 +124,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 			c.DefaultScopes = ds
 		}
 	}
-	if v := getenv("TRUSTED_PROXIES"); v != "" {
-		c.TrustedProxies = strings.Split(v, ",")
+	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
 	}
 	return c, errors.Join(errs...)
 }

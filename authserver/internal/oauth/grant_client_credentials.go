@@ -17,6 +17,9 @@ func (s *Server) grantClientCredentials(ctx context.Context, c clients.Client, r
 	if oerr != nil {
 		return tokens.Issued{}, oerr
 	}
+	if len(sc) == 0 {
+		return tokens.Issued{}, ErrInvalidScope() // the client may have none of the default scopes
+	}
 	iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: c.ClientID, Scope: sc.String()}, false)
 	if err != nil {
 		return tokens.Issued{}, ErrUnavailable(err)

@@ -29,6 +29,10 @@ type Session struct {
 	// CSRF is the synchronizer token the session's forms carry.
 	CSRF      string    `json:"x"`
 	CreatedAt time.Time `json:"c"`
+	// Mark binds the session to the user's password at login (an HMAC of
+	// the stored hash, made by the caller): when the password changes, the
+	// caller sees the mark differ and ends the session.
+	Mark string `json:"p,omitempty"`
 }
 
 // Store keeps sessions in Redis. Safe for concurrent use.
@@ -66,9 +70,9 @@ func (s *Store) ttl(created time.Time) time.Duration {
 
 // Create starts a session for userID and returns the id to put in the
 // cookie. Errors: ErrUnavailable.
-func (s *Store) Create(ctx context.Context, userID int64) (string, Session, error) {
+func (s *Store) Create(ctx context.Context, userID int64, mark string) (string, Session, error) {
 	id := Random(32)
-	sess := Session{UserID: userID, CSRF: Random(32), CreatedAt: s.now().UTC()}
+	sess := Session{UserID: userID, CSRF: Random(32), CreatedAt: s.now().UTC(), Mark: mark}
 	b, _ := json.Marshal(sess)
 	if err := s.rdb.Set(ctx, s.key(id), b, s.ttl(sess.CreatedAt)).Err(); err != nil {
 		return "", Session{}, fmt.Errorf("sessions: create: %w: %w", ErrUnavailable, err)

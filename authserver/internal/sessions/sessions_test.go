@@ -29,7 +29,7 @@ func TestSessions(t *testing.T) {
 				mr.FastForward(d)
 			}
 		}
-		id, sess, err := s.Create(ctx, 42)
+		id, sess, err := s.Create(ctx, 42, "m")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,14 +59,14 @@ func TestSessions(t *testing.T) {
 		if _, err := s.Get(ctx, id); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("past the absolute lifetime: %v", err)
 		}
-		id2, _, _ := s.Create(ctx, 1)
+		id2, _, _ := s.Create(ctx, 1, "m")
 		if mr != nil {
 			advance(11 * time.Minute)
 			if _, err := s.Get(ctx, id2); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("idle session: %v", err)
 			}
 		}
-		id3, _, _ := s.Create(ctx, 1)
+		id3, _, _ := s.Create(ctx, 1, "m")
 		if err := s.Delete(ctx, id3); err != nil {
 			t.Fatal(err)
 		}

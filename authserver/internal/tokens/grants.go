@@ -77,8 +77,14 @@ func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID, re
 	if len(hashes) == 0 {
 		return nil
 	}
-	if err := s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: capHashes(hashes), Reason: reason}); err != nil {
-		return fmt.Errorf("tokens: revoke user client: %w", err)
+	// A tokens event is the only thing that names these tokens, so every
+	// hash must go out: in events of at most maxEventHashes each.
+	for len(hashes) > 0 {
+		n := min(len(hashes), maxEventHashes)
+		if err := s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hashes[:n], Reason: reason}); err != nil {
+			return fmt.Errorf("tokens: revoke user client: %w", err)
+		}
+		hashes = hashes[n:]
 	}
 	return nil
 }

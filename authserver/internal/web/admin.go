@@ -172,6 +172,13 @@ func (h *Handler) adminUserChange(c *gin.Context) {
 			h.unavailable(c, err)
 			return
 		}
+		// A password reset is what an admin does to a compromised account:
+		// every token of the user ends now, and the user's browser sessions
+		// end at their next request (web.session compares the password).
+		if err := h.d.Tokens.RevokeUser(background(c), u.ID, "", "password_reset"); err != nil {
+			h.unavailable(c, err)
+			return
+		}
 	}
 	err = st.UpdateUser(ctx, u.ID, next.Email, next.IsStaff, next.IsActive)
 	if errors.Is(err, accounts.ErrEmailTaken) {

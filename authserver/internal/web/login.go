@@ -83,7 +83,7 @@ func (h *Handler) login(c *gin.Context) {
 	if old, ok := c.Get(keySID); ok {
 		_ = h.d.Sessions.Delete(ctx, old.(string))
 	}
-	sid, _, err := h.d.Sessions.Create(ctx, u.ID)
+	sid, _, err := h.d.Sessions.Create(ctx, u.ID, h.passwordMark(u))
 	if err != nil {
 		h.unavailable(c, err)
 		return

@@ -197,7 +197,8 @@ func currentUser(c *gin.Context) (accounts.User, bool) {
 }
 
 // session loads the signed-in user, if any. A session of a deactivated or
-// deleted user counts as none.
+// deleted user, or one made before the user's password changed, counts as
+// none (and is deleted).
 func (h *Handler) session(c *gin.Context) {
 	ck, err := c.Cookie(SessionCookie)
 	if err != nil || ck == "" {
@@ -215,7 +216,7 @@ func (h *Handler) session(c *gin.Context) {
 		return
 	}
 	u, err := h.d.Accounts.Store().ByID(ctx, sess.UserID)
-	if errors.Is(err, accounts.ErrNotFound) || err == nil && !u.IsActive {
+	if errors.Is(err, accounts.ErrNotFound) || err == nil && (!u.IsActive || !hmac.Equal([]byte(sess.Mark), []byte(h.passwordMark(u)))) {
 		_ = h.d.Sessions.Delete(ctx, ck)
 		c.Next()
 		return
@@ -229,6 +230,10 @@ func (h *Handler) session(c *gin.Context) {
 	c.Set(keySID, ck)
 	c.Next()
 }
+
+// passwordMark names the user's current password hash without holding it:
+// a session made before a password change no longer matches.
+func (h *Handler) passwordMark(u accounts.User) string { return h.mac("session-password", u.Password) }
 
 // mac is HMAC-SHA-256 under the handler's key, base64url.
 func (h *Handler) mac(purpose, v string) string {

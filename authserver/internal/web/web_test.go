@@ -174,7 +174,12 @@ func (b *browser) post(path, action string, form url.Values) page {
 
 func (b *browser) login(email string) page {
 	b.t.Helper()
-	return b.post("/login/", "/login/", url.Values{"username": {email}, "password": {pw}})
+	return b.loginWith(email, pw)
+}
+
+func (b *browser) loginWith(email, password string) page {
+	b.t.Helper()
+	return b.post("/login/", "/login/", url.Values{"username": {email}, "password": {password}})
 }
 
 func TestLoginLogout(t *testing.T) {
@@ -513,6 +518,29 @@ func TestAdmin(t *testing.T) {
 		ch := a.do("GET", path, nil)
 		if strings.Contains(ch.body, "argon2") || strings.Contains(ch.body, s.user.Password) {
 			t.Fatal("password hash shown")
+		}
+		// A password reset by an admin revokes the user's tokens and ends
+		// the user's browser sessions, though the user stays active.
+		live, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := u.do("GET", "/o/applications/", nil); p.status != http.StatusOK {
+			t.Fatalf("user's session before the reset: %d", p.status)
+		}
+		p = a.post(path, path, url.Values{"email": {"user1@email.com"}, "is_active": {"1"}, "password1": {pw + "-reset"}, "password2": {pw + "-reset"}})
+		if p.status != http.StatusSeeOther {
+			t.Fatalf("password reset: %d %s", p.status, p.body)
+		}
+		if _, err := s.tokens.LookupRefresh(ctx, live.RefreshToken); err == nil {
+			t.Fatal("a refresh token survived the admin's password reset")
+		}
+		if p := u.do("GET", "/o/applications/", nil); p.status != http.StatusFound {
+			t.Fatalf("the user's session survived the password reset: %d", p.status)
+		}
+		u = s.browser(t)
+		if p := u.loginWith("user1@email.com", pw+"-reset"); p.status != http.StatusSeeOther && p.status != http.StatusFound {
+			t.Fatalf("login with the new password: %d", p.status)
 		}
 		// Deactivating revokes the user's tokens.
 		iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
