@@ -58,7 +58,7 @@ func TestTwoAuthServersTwoResourceServers(t *testing.T) {
 func TestGracefulShutdownDrains(t *testing.T) {
 	b := embeddedBackend(t)
 	// A costly KDF makes each login take a noticeable time.
-	auth := startAuth(t, b, map[string]string{"ARGON2_TIME": "4", "ARGON2_MEMORY_KIB": "32768", "SHUTDOWN_TIMEOUT": "25s"})
+	auth := startAuth(t, b, map[string]string{"ARGON2_TIME": "8", "ARGON2_MEMORY_KIB": "65536", "SHUTDOWN_TIMEOUT": "25s"})
 	c := newClient(t, auth.URL)
 	signup(t, c, "drain@example.com", "correct horse battery")
 	rs := basicAuth("rs-id", "rs-secret")
@@ -75,9 +75,13 @@ func TestGracefulShutdownDrains(t *testing.T) {
 			statuses[i], errs[i] = r.Status, err
 		}(i)
 	}
-	// Let the requests reach the server (each one's KDF runs for a while),
-	// then ask it to stop.
+	// Let the requests reach the server, then ask it to stop. Each login
+	// runs a KDF of about a second and at most two run at once, so all
+	// four are still in flight when SIGTERM arrives.
 	time.Sleep(300 * time.Millisecond)
+	if n := strings.Count(auth.out.String(), `"path":"/o/token/"`); n != 0 {
+		t.Fatalf("%d logins finished before SIGTERM: the test would not show draining", n)
+	}
 	auth.stop(t)
 	wg.Wait()
 	for i := range statuses {
