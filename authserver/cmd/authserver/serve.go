@@ -39,6 +39,7 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	mx := metrics.New()
 	limiter := throttle.New(rdb, cfg.RedisPrefix, cfg.ThrottleLimit, cfg.ThrottleWindow)
 	store := tokens.New(rdb, cfg.RedisPrefix, tokens.Lifetimes{Access: cfg.AccessTTL, Refresh: cfg.RefreshTTL})
+	store.ObserveRevocations(mx.Revoked)
 	srvOAuth := oauth.NewServer(oauth.Config{Scopes: cfg.Scopes, DefaultScopes: cfg.DefaultScopes}, oauth.Deps{
 		Clients:  a.clients,
 		Users:    a.accounts,

@@ -14,16 +14,14 @@ var (
 
 // Messages shared with Django REST framework and Django's validators.
 const (
-	MsgRequired      = "This field is required."
-	MsgBlank         = "This field may not be blank."
-	MsgInvalidEmail  = "Enter a valid email address."
-	MsgUnique        = "This field must be unique."
-	MsgMismatch      = "Password fields did not match"
-	MsgOldIncorrect  = "Old password is incorrect"
-	MsgNotAString    = "Not a valid string."
-	MsgEmailTooLong  = "Ensure this field has no more than 254 characters."
-	MsgUserInactive  = "User account is disabled."
-	MsgSuperuserMail = "The Email must be set"
+	MsgRequired     = "This field is required."
+	MsgBlank        = "This field may not be blank."
+	MsgInvalidEmail = "Enter a valid email address."
+	MsgUnique       = "This field must be unique."
+	MsgMismatch     = "Password fields did not match"
+	MsgOldIncorrect = "Old password is incorrect"
+	MsgNotAString   = "Not a valid string."
+	MsgEmailTooLong = "Ensure this field has no more than 254 characters."
 )
 
 // FieldErrors maps a field name to its messages, DRF's 400 body shape:

@@ -27,15 +27,15 @@ var KnownGrants = []string{GrantAuthorizationCode, GrantPassword, GrantClientCre
 
 // Errors returned by this package.
 var (
-	ErrNotFound          = errors.New("clients: not found")
-	ErrClientIDTaken     = errors.New("clients: client id already registered")
-	ErrInvalidClient     = errors.New("clients: authentication failed")
-	ErrInvalidType       = errors.New("clients: client type must be confidential or public")
-	ErrInvalidGrant      = errors.New("clients: unknown grant type")
-	ErrInvalidRedirect   = errors.New("clients: redirect URIs must be absolute URIs without a fragment")
-	ErrRedirectRequired  = errors.New("clients: authorization_code needs at least one redirect URI")
-	ErrInvalidClientID   = errors.New("clients: client id must be 1-100 printable ASCII characters without ':' or spaces")
-	ErrPublicNeedsNoPass = errors.New("clients: a public client cannot use client_credentials")
+	ErrNotFound                = errors.New("clients: not found")
+	ErrClientIDTaken           = errors.New("clients: client id already registered")
+	ErrInvalidClient           = errors.New("clients: authentication failed")
+	ErrInvalidType             = errors.New("clients: client type must be confidential or public")
+	ErrInvalidGrant            = errors.New("clients: unknown grant type")
+	ErrInvalidRedirect         = errors.New("clients: redirect URIs must be absolute URIs without a fragment")
+	ErrRedirectRequired        = errors.New("clients: authorization_code needs at least one redirect URI")
+	ErrInvalidClientID         = errors.New("clients: client id must be 1-100 printable ASCII characters without ':' or spaces")
+	ErrPublicClientCredentials = errors.New("clients: a public client cannot use client_credentials")
 )
 
 // Client is one registered application. SecretHash is never a secret.
@@ -128,7 +128,7 @@ func (c *Client) Validate() error {
 	}
 	c.GrantTypesRaw = strings.Join(grants, " ")
 	if c.Type == Public && c.AllowsGrant(GrantClientCredentials) {
-		return ErrPublicNeedsNoPass
+		return ErrPublicClientCredentials
 	}
 	var uris []string
 	// Redirect URIs are separated by white space, as in DOT: a comma is

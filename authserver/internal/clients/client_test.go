@@ -76,7 +76,7 @@ func TestValidate(t *testing.T) {
 		{name: "public client_credentials refused", c: base(func(c *clients.Client) {
 			c.Type = clients.Public
 			c.GrantTypesRaw = "password,client-credentials"
-		}), err: clients.ErrPublicNeedsNoPass},
+		}), err: clients.ErrPublicClientCredentials},
 		{name: "unknown grant", c: base(func(c *clients.Client) { c.GrantTypesRaw = "password,implicit" }), err: clients.ErrInvalidGrant},
 		{name: "no grant", c: base(func(c *clients.Client) { c.GrantTypesRaw = " , " }), err: clients.ErrInvalidGrant},
 		{name: "authorization_code without redirect", c: base(func(c *clients.Client) { c.GrantTypesRaw = "authorization_code" }), err: clients.ErrRedirectRequired},

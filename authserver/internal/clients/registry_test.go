@@ -351,7 +351,7 @@ func TestStoreContract(t *testing.T) {
 
 			t.Run("invalid client is not stored", func(t *testing.T) {
 				c := clients.Client{ClientID: "bad", Name: "bad", Type: clients.Public, GrantTypesRaw: "client_credentials"}
-				if err := st.Create(ctx, &c); !errors.Is(err, clients.ErrPublicNeedsNoPass) {
+				if err := st.Create(ctx, &c); !errors.Is(err, clients.ErrPublicClientCredentials) {
 					t.Fatalf("Create = %v", err)
 				}
 				if _, err := st.ByClientID(ctx, "bad"); !errors.Is(err, clients.ErrNotFound) {

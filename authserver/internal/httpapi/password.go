@@ -113,7 +113,6 @@ func (h *handlers) changePassword(c *gin.Context) {
 		h.unavailable(c, err)
 		return
 	}
-	h.d.Metrics.Revoked("password_change")
 	c.JSON(http.StatusOK, gin.H{})
 }
 

@@ -91,7 +91,8 @@ func (m *Metrics) Introspected(active bool) {
 	m.introspections.WithLabelValues(r).Inc()
 }
 
-// Revoked counts a revocation by reason (revoke, password_change, …).
+// Revoked counts a revocation by reason (revoke, rotation, replay,
+// password_change, …); tokens.Store.ObserveRevocations calls it.
 func (m *Metrics) Revoked(reason string) {
 	if m != nil {
 		m.revocations.WithLabelValues(reason).Inc()

@@ -27,12 +27,8 @@ func (s *Server) Revoke(ctx context.Context, r RevokeRequest) *Error {
 	if tok == "" {
 		return ErrInvalidRequest("Missing token parameter.")
 	}
-	found, err := s.tokens.RevokeToken(ctx, tok, r.Form.Get("token_type_hint"), c.ClientID)
-	if err != nil {
+	if _, err := s.tokens.RevokeToken(ctx, tok, r.Form.Get("token_type_hint"), c.ClientID); err != nil {
 		return storeError(err)
-	}
-	if found {
-		s.obs.Revoked("revoke")
 	}
 	return nil
 }

@@ -94,7 +94,6 @@ type Deps struct {
 type observer interface {
 	Issued(grant string)
 	Introspected(active bool)
-	Revoked(reason string)
 	Throttled()
 }
 
@@ -102,7 +101,6 @@ type noObserver struct{}
 
 func (noObserver) Issued(string)     {}
 func (noObserver) Introspected(bool) {}
-func (noObserver) Revoked(string)    {}
 func (noObserver) Throttled()        {}
 
 // NewServer returns a Server.

@@ -88,11 +88,12 @@ const (
 
 // Store keeps tokens in Redis, hashed. Safe for concurrent use.
 type Store struct {
-	rdb    redis.UniversalClient
-	prefix string
-	life   Lifetimes
-	now    func() time.Time
-	grace  time.Duration
+	rdb      redis.UniversalClient
+	prefix   string
+	life     Lifetimes
+	now      func() time.Time
+	grace    time.Duration
+	onRevoke func(reason string)
 }
 
 // New returns a Store. prefix is REDIS_PREFIX and goes on every key and on
@@ -367,6 +368,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	}
 	switch res[0] {
 	case "ok":
+		s.revoked("rotation") // the script published it
 		return out, nil
 	case "replayed":
 		if err := s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(res[1:]), Reason: "replay"}); err != nil {
@@ -399,7 +401,19 @@ func (s *Store) publish(ctx context.Context, e revocation.Event) error {
 	if err := s.rdb.Publish(ctx, revocation.Channel(s.prefix), b).Err(); err != nil {
 		return unavailable("publish", err)
 	}
+	s.revoked(e.Reason)
 	return nil
+}
+
+// ObserveRevocations sets f to be called with the reason of every
+// revocation the store publishes (for metrics). Call it before the Store is
+// shared: it is not synchronised.
+func (s *Store) ObserveRevocations(f func(reason string)) { s.onRevoke = f }
+
+func (s *Store) revoked(reason string) {
+	if s.onRevoke != nil {
+		s.onRevoke(reason)
+	}
 }
 
 // RevokeToken revokes token if it is an access or refresh token of

@@ -725,3 +725,28 @@ func TestRotateBumpsIndexOnlyWhenNeeded(t *testing.T) {
 		wantRefreshLive(t, e, rt, false)
 	})
 }
+
+func TestObserveRevocations(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		var mu sync.Mutex
+		seen := map[string]int{}
+		e.s.ObserveRevocations(func(reason string) { mu.Lock(); seen[reason]++; mu.Unlock() })
+		iss := mustIssue(t, e, userGrant(21), true)
+		next, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s.RevokeToken(ctx, next.AccessToken, "", "rs-id"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.s.RevokeUser(ctx, 21, "", "password_change"); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if seen["rotation"] != 1 || seen["revoke"] != 1 || seen["password_change"] != 1 {
+			t.Fatalf("observed %v", seen)
+		}
+	})
+}

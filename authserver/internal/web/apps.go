@@ -115,7 +115,7 @@ func clientError(err error) string {
 		return "Redirect URIs must be absolute URIs without a fragment (no javascript:, data: or file:)."
 	case errors.Is(err, clients.ErrRedirectRequired):
 		return "The authorization code grant needs at least one redirect URI."
-	case errors.Is(err, clients.ErrPublicNeedsNoPass):
+	case errors.Is(err, clients.ErrPublicClientCredentials):
 		return "A public client cannot use the client credentials grant."
 	case errors.Is(err, clients.ErrInvalidGrant):
 		return "Select a valid authorization grant type."
@@ -181,7 +181,7 @@ func (h *Handler) appRegister(c *gin.Context) {
 // field), not a database failure.
 func isValidation(err error) bool {
 	for _, v := range []error{clients.ErrClientIDTaken, clients.ErrInvalidClientID, clients.ErrInvalidType, clients.ErrInvalidRedirect,
-		clients.ErrRedirectRequired, clients.ErrPublicNeedsNoPass, clients.ErrInvalidGrant} {
+		clients.ErrRedirectRequired, clients.ErrPublicClientCredentials, clients.ErrInvalidGrant} {
 		if errors.Is(err, v) {
 			return true
 		}
