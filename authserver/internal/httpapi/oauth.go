@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
 )
 
 // noStore marks a response as holding credentials (RFC 6749 §5.1).
@@ -26,7 +27,7 @@ func (h *handlers) writeOAuthError(c *gin.Context, e *oauth.Error) {
 		c.Header("WWW-Authenticate", `Basic realm="portcullis"`)
 	}
 	if e.RetryAfter > 0 {
-		c.Header("Retry-After", strconv.Itoa(int((e.RetryAfter+999_999_999)/1_000_000_000)))
+		c.Header("Retry-After", strconv.Itoa(throttle.Seconds(e.RetryAfter)))
 	}
 	if e.Status >= 500 {
 		h.d.Log.ErrorContext(c.Request.Context(), "oauth request failed", "request_id", RequestIDFromContext(c.Request.Context()),

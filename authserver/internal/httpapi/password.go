@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -94,7 +93,7 @@ func (h *handlers) changePassword(c *gin.Context) {
 		return
 	}
 	if retry > 0 {
-		secs := int((retry + time.Second - 1) / time.Second)
+		secs := throttle.Seconds(retry)
 		c.Header("Retry-After", strconv.Itoa(secs))
 		c.JSON(http.StatusTooManyRequests, gin.H{"detail": "Request was throttled. Expected available in " + strconv.Itoa(secs) + " seconds."})
 		return

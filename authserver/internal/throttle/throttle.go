@@ -105,29 +105,29 @@ func (l *Limiter) Begin(ctx context.Context, keys ...string) (a *Attempt, retryA
 
 // Succeeded ends a successful attempt: the first key (the account) starts
 // afresh, and the others (the address) get the attempt back, so people who
-// log in correctly never use up their address's allowance. Errors:
-// ErrUnavailable.
+// log in correctly never use up their address's allowance. One round trip.
+// Errors: ErrUnavailable.
 func (a *Attempt) Succeeded(ctx context.Context) error {
 	if len(a.keys) == 0 {
 		return nil
 	}
-	if err := a.l.rdb.Del(ctx, a.l.key(a.keys[0])).Err(); err != nil {
-		return unavailable("reset", err)
-	}
-	return a.l.giveBack(ctx, a.keys[1:]...)
+	return a.l.settle(ctx, a.keys[0], a.keys[1:], false)
 }
 
+// giveBack undoes a refused attempt on every key, in one round trip.
 func (l *Limiter) giveBack(ctx context.Context, keys ...string) error {
-	return l.giveBackOnce(ctx, false, keys)
+	return l.settle(ctx, "", keys, false)
 }
 
-// giveBackOnce runs the give-back script on every key in one pipeline,
-// loading it and trying once more if Redis lost its script cache.
-func (l *Limiter) giveBackOnce(ctx context.Context, retried bool, keys []string) error {
-	if len(keys) == 0 {
-		return nil
-	}
+// settle deletes del (when not "") and gives one attempt back to each of
+// keys, in one pipeline; if Redis lost its script cache, it loads the
+// script and sends the pipeline once more (DEL and a script that did not
+// run are safe to repeat).
+func (l *Limiter) settle(ctx context.Context, del string, keys []string, retried bool) error {
 	cmds, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if del != "" {
+			p.Del(ctx, l.key(del))
+		}
 		for _, k := range keys {
 			giveBack.EvalSha(ctx, p, []string{l.key(k)})
 		}
@@ -137,13 +137,16 @@ func (l *Limiter) giveBackOnce(ctx context.Context, retried bool, keys []string)
 		if err := giveBack.Load(ctx, l.rdb).Err(); err != nil {
 			return unavailable("give back", err)
 		}
-		return l.giveBackOnce(ctx, true, keys)
+		return l.settle(ctx, del, keys, true)
 	}
 	if err != nil {
 		return unavailable("give back", err)
 	}
 	return nil
 }
+
+// Seconds is a wait as a Retry-After value: whole seconds, rounded up.
+func Seconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
 
 func isNoScript(cmds []redis.Cmder) bool {
 	for _, c := range cmds {

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -64,7 +63,7 @@ func (h *Handler) login(c *gin.Context) {
 		return
 	}
 	if retry > 0 {
-		c.Header("Retry-After", strconv.Itoa(int(retry.Round(time.Second)/time.Second)+1))
+		c.Header("Retry-After", strconv.Itoa(throttle.Seconds(retry)))
 		fail(http.StatusTooManyRequests, "Too many failed login attempts. Try again later.")
 		return
 	}
