@@ -132,6 +132,10 @@ func saneID(id string) bool {
 // string, and no header or body, so that no credential reaches a log.
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if !log.Enabled(c.Request.Context(), slog.LevelInfo) {
+			c.Next() // LOG_LEVEL above info: no timing, no client IP to work out
+			return
+		}
 		start := time.Now()
 		c.Next()
 		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request",

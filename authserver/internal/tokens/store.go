@@ -103,9 +103,6 @@ func New(rdb redis.UniversalClient, prefix string, life Lifetimes) *Store {
 	return &Store{rdb: rdb, prefix: prefix, life: life, now: time.Now, grace: defaultReuseGrace}
 }
 
-// Lifetimes returns the configured lifetimes.
-func (s *Store) Lifetimes() Lifetimes { return s.life }
-
 // unavailable wraps a Redis failure.
 func unavailable(op string, err error) error {
 	return fmt.Errorf("tokens: %s: %w: %w", op, ErrUnavailable, err)
