@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
@@ -56,7 +57,7 @@ func (s *Server) introspect(ctx context.Context, r IntrospectRequest) (wire.Intr
 	if errors.Is(err, tokens.ErrUnavailable) {
 		return wire.Introspection{}, ErrUnavailable(err)
 	}
-	if err != nil || !rec.ExpiresAt.After(now()) {
+	if err != nil || !rec.ExpiresAt.After(time.Now()) {
 		return wire.Inactive, nil
 	}
 	return introspection(rec.Grant, wire.TokenType, rec.IssuedAt.Unix(), rec.ExpiresAt.Unix()), nil
@@ -89,7 +90,7 @@ func (s *Server) authorizeIntrospection(ctx context.Context, r IntrospectRequest
 	if errors.Is(err, tokens.ErrUnavailable) {
 		return ErrUnavailable(err)
 	}
-	if err != nil || !rec.ExpiresAt.After(now()) {
+	if err != nil || !rec.ExpiresAt.After(time.Now()) {
 		return ErrInvalidClient()
 	}
 	if sc, _ := scope.Parse(rec.Scope); !sc.Has(s.cfg.IntrospectionScope) {

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"net/url"
+	"time"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
@@ -58,7 +59,7 @@ func (s *Server) Token(ctx context.Context, r TokenRequest) (wire.TokenResponse,
 	s.obs.Issued(r.Form.Get("grant_type"))
 	return wire.TokenResponse{
 		AccessToken:  iss.AccessToken,
-		ExpiresIn:    int64(iss.AccessExpiresAt.Sub(now()).Round(1e9).Seconds()),
+		ExpiresIn:    int64(time.Until(iss.AccessExpiresAt).Round(time.Second).Seconds()),
 		TokenType:    wire.TokenType,
 		Scope:        iss.Scope,
 		RefreshToken: iss.RefreshToken,
