@@ -12,7 +12,11 @@ import (
 // later requests start a new call instead of joining that one.
 
 // EvictTokenHash drops the entry of the token whose revocation.HashHex is
-// hexHash. A hash that is not 64 hex digits purges the whole cache.
+// hexHash, and, when negative caching is on, records the token as inactive
+// for the negative TTL: a revoked token never comes back, and not asking
+// again means a stale answer from an auth server that has not yet heard of
+// the revocation cannot be cached. A hash that is not 64 hex digits purges
+// the whole cache.
 func (v *Verifier) EvictTokenHash(hexHash string) {
 	var key [32]byte
 	if len(hexHash) != 64 {
@@ -27,6 +31,9 @@ func (v *Verifier) EvictTokenHash(hexHash string) {
 	defer v.mu.Unlock()
 	v.gen.Add(1)
 	v.pos.Remove(key)
+	if v.neg != nil {
+		v.neg.Add(key, v.now().Add(v.cfg.negativeTTL).UnixNano())
+	}
 	for f := range v.inflight {
 		if f.key == key {
 			f.revoked = true

@@ -77,8 +77,9 @@ func WithCacheSize(n int) Option { return func(c *config) { c.cacheSize = n } }
 // never outlives the token's exp minus the clock skew.
 func WithMaxTTL(d time.Duration) Option { return func(c *config) { c.maxTTL = d } }
 
-// WithNegativeTTL sets how long an inactive answer is cached (default 10s);
-// 0 turns negative caching off.
+// WithNegativeTTL sets how long an inactive answer is cached, and how long a
+// token named in a revocation event is refused without asking the auth
+// server again (default 10s); 0 turns both off.
 func WithNegativeTTL(d time.Duration) Option { return func(c *config) { c.negativeTTL = d } }
 
 // WithClockSkew makes the verifier treat a token as expired d before its

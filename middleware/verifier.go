@@ -326,11 +326,23 @@ func (v *Verifier) fetch(ctx context.Context, token string, key [32]byte) (*entr
 	e.fresh = min(now.Add(v.cfg.maxTTL).UnixNano(), expBound)
 	e.stale = min(now.Add(v.cfg.maxTTL+v.cfg.staleIfError).UnixNano(), expBound)
 	v.mu.Lock()
-	if !f.revoked {
+	// A token named in a revocation event while this call ran is refused:
+	// the answer may come from an auth server that has not heard of it yet.
+	dead := v.neg != nil && v.negUntil(key) > now.UnixNano()
+	if !f.revoked && !dead {
 		v.pos.Add(key, e)
 	}
 	v.mu.Unlock()
+	if dead {
+		return nil, errInactive
+	}
 	return e, nil
+}
+
+// negUntil is the deadline of key's negative entry, or 0.
+func (v *Verifier) negUntil(key [32]byte) int64 {
+	until, _ := v.neg.Peek(key)
+	return until
 }
 
 func (v *Verifier) cacheInactive(key [32]byte, now time.Time) {

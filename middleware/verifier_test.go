@@ -376,11 +376,31 @@ func TestEvictionDuringFlightIsNotUndone(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	rg.v.EvictTokenHash(revocation.HashHex("tok"))
-	if err := <-done; err != nil {
-		t.Fatalf("in-flight Verify: %v", err)
+	// The revocation is known before the answer is used: it wins.
+	if err := <-done; !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("in-flight Verify overtaken by a revocation: err = %v, want ErrInvalidToken", err)
 	}
 	if rg.v.Len() != 0 {
 		t.Fatal("answer of a call overtaken by a revocation was cached")
+	}
+}
+
+// TestEvictedTokenStaysRefused: an auth server that has not yet heard of a
+// revocation may still call the token active; the middleware, which has,
+// neither asks it again nor believes it within the negative TTL.
+func TestEvictedTokenStaysRefused(t *testing.T) {
+	rg := newRig(t)
+	rg.fake.Register("tok", active("read", time.Now().Add(time.Hour)))
+	if _, err := rg.v.Verify(bg(), "tok"); err != nil {
+		t.Fatal(err)
+	}
+	rg.v.EvictTokenHash(revocation.HashHex("tok"))
+	calls := rg.fake.Calls()
+	if _, err := rg.v.Verify(bg(), "tok"); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("Verify after eviction: err = %v, want ErrInvalidToken", err)
+	}
+	if rg.fake.Calls() != calls {
+		t.Fatal("the middleware asked again about a token named in a revocation event")
 	}
 }
 

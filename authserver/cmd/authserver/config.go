@@ -31,6 +31,8 @@ type config struct {
 	ThrottleLimit   int
 	ThrottleWindow  time.Duration
 	ClientCacheTTL  time.Duration
+	TokenCacheTTL   time.Duration
+	TokenCacheSize  int
 	TrustedProxies  []string
 	ShutdownTimeout time.Duration
 	SessionSecure   bool
@@ -92,6 +94,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ThrottleLimit:   integer("LOGIN_THROTTLE_LIMIT", 10, 1, 1_000_000),
 		ThrottleWindow:  dur("LOGIN_THROTTLE_WINDOW", 15*time.Minute, time.Second),
 		ClientCacheTTL:  dur("CLIENT_CACHE_TTL", 30*time.Second, 0),
+		TokenCacheTTL:   dur("TOKEN_CACHE_TTL", 10*time.Second, 0),
+		TokenCacheSize:  integer("TOKEN_CACHE_SIZE", 100_000, 1, 10_000_000),
 		ShutdownTimeout: dur("SHUTDOWN_TIMEOUT", 15*time.Second, 0),
 		SessionIdle:     dur("SESSION_IDLE_TIMEOUT", time.Hour, time.Minute),
 		SessionMaxAge:   dur("SESSION_MAX_AGE", 12*time.Hour, time.Minute),

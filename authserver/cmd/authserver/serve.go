@@ -40,6 +40,12 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	limiter := throttle.New(rdb, cfg.RedisPrefix, cfg.ThrottleLimit, cfg.ThrottleWindow)
 	store := tokens.New(rdb, cfg.RedisPrefix, tokens.Lifetimes{Access: cfg.AccessTTL, Refresh: cfg.RefreshTTL})
 	store.ObserveRevocations(mx.Revoked)
+	if cfg.TokenCacheTTL > 0 {
+		store.CacheAccessTokens(cfg.TokenCacheSize, cfg.TokenCacheTTL)
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		go store.WatchRevocations(watchCtx, log)
+	}
 	srvOAuth := oauth.NewServer(oauth.Config{Scopes: cfg.Scopes, DefaultScopes: cfg.DefaultScopes}, oauth.Deps{
 		Clients:  a.clients,
 		Users:    a.accounts,

@@ -94,6 +94,7 @@ type Store struct {
 	now      func() time.Time
 	grace    time.Duration
 	onRevoke func(reason string)
+	cache    *accessCache // nil unless CacheAccessTokens
 }
 
 // New returns a Store. prefix is REDIS_PREFIX and goes on every key and on
@@ -211,16 +212,27 @@ func (s *Store) get(ctx context.Context, op, key string) (record, error) {
 	return rec, nil
 }
 
-// LookupAccess returns a live access token in one Redis round trip (a
-// malformed token costs none). Errors: ErrNotFound, ErrUnavailable.
+// LookupAccess returns a live access token in one Redis round trip, or none
+// when it is in the access-token cache (a malformed token costs none).
+// Errors: ErrNotFound, ErrUnavailable.
 func (s *Store) LookupAccess(ctx context.Context, token string) (Access, error) {
 	fam, h, ok := parseToken(token, accessPrefix)
 	if !ok {
 		return Access{}, ErrNotFound
 	}
-	rec, err := s.get(ctx, "lookup access", s.keyAT(fam, h))
-	if err != nil {
-		return Access{}, err
+	rec, hit := s.cache.get(h)
+	if hit && !rec.ExpiresAt.After(s.now()) {
+		return Access{}, ErrNotFound
+	}
+	if !hit {
+		gen, cacheable := s.cache.begin()
+		var err error
+		if rec, err = s.get(ctx, "lookup access", s.keyAT(fam, h)); err != nil {
+			return Access{}, err
+		}
+		if cacheable {
+			s.cache.add(gen, h, rec)
+		}
 	}
 	return Access{Grant: rec.Grant, Family: fam, IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt}, nil
 }
@@ -279,6 +291,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	args := []any{h, clientID, s.now().UnixMilli(), s.grace.Milliseconds(), "", 0, "", 0, 0, "", "", "", maxTombstones, s.keyAT(fam, ""), s.keyRT(fam, ""),
 		revocation.Channel(s.prefix), "", ""}
 	var out Issued
+	var rotated revocation.Event // what a successful rotation revokes
 	if v, err := getCmd.Result(); err == nil {
 		rec, err := decodeRecord(v)
 		if err != nil {
@@ -325,8 +338,9 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 		args[9], args[10], args[11] = atH, rtH, oldA
 		// The rotated-away access token must leave resource server caches:
 		// the script publishes this when, and only when, it rotates.
-		ev, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll([]string{oldA, h}),
-			Reason: "rotation", At: now.Unix()})
+		rotated = revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll([]string{oldA, h}),
+			Reason: "rotation", At: now.Unix()}
+		ev, err := revocation.Encode(rotated)
 		if err != nil {
 			return Issued{}, fmt.Errorf("tokens: rotate: %w", err)
 		}
@@ -365,6 +379,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	}
 	switch res[0] {
 	case "ok":
+		s.cache.apply(rotated)
 		s.revoked("rotation") // the script published it
 		return out, nil
 	case "replayed":
@@ -395,6 +410,9 @@ func (s *Store) publish(ctx context.Context, e revocation.Event) error {
 	if err != nil {
 		return fmt.Errorf("tokens: publish: %w", err)
 	}
+	// Evict here first: this process must not answer from what it revoked,
+	// even when the event cannot be sent.
+	s.cache.apply(e)
 	if err := s.rdb.Publish(ctx, revocation.Channel(s.prefix), b).Err(); err != nil {
 		return unavailable("publish", err)
 	}

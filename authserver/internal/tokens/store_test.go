@@ -3,6 +3,7 @@ package tokens
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,6 +55,7 @@ func forEachBackend(t *testing.T, f func(t *testing.T, e *env)) {
 		e := &env{rdb: rdb, prefix: testenv.Prefix(), mr: mr}
 		e.s = New(rdb, e.prefix, testLife)
 		e.s.now = e.now
+		watch(t, e.s)
 		f(t, e)
 	})
 	t.Run("redis", func(t *testing.T) {
@@ -62,6 +64,7 @@ func forEachBackend(t *testing.T, f func(t *testing.T, e *env)) {
 		e.s = New(rdb, prefix, testLife)
 		e.s.now = e.now
 		t.Cleanup(func() { testenv.DeletePrefix(rdb, prefix) })
+		watch(t, e.s)
 		f(t, e)
 	})
 	// Skipped loudly without TEST_REDIS_CLUSTER_ADDRS (`make test-cluster`
@@ -72,8 +75,27 @@ func forEachBackend(t *testing.T, f func(t *testing.T, e *env)) {
 		e.s = New(rdb, prefix, testLife)
 		e.s.now = e.now
 		t.Cleanup(func() { testenv.DeletePrefix(rdb, prefix) })
+		watch(t, e.s)
 		f(t, e)
 	})
+}
+
+// watch turns on the access-token cache, as serve does, so that every
+// contract test also holds with it, and waits until it is in use.
+func watch(t testing.TB, s *Store) {
+	t.Helper()
+	s.CacheAccessTokens(1000, time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.WatchRevocations(ctx, slog.New(slog.DiscardHandler)); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(5 * time.Second)
+	for !s.cache.live.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the revocation subscription did not start within 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func (e *env) keys(t *testing.T) []string {

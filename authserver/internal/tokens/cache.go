@@ -1,0 +1,217 @@
+package tokens
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-oauth/portcullis/shared/revocation"
+)
+
+// accessCache keeps access-token records this process has read, so that
+// introspecting a live token again costs no Redis round trip. Records never
+// change once written; they only disappear (revocation, expiry). So the
+// cache stays coherent with Redis through the revocation events:
+//
+//   - a revocation made by this process evicts here before its event is
+//     published, so this process never answers from a record it revoked;
+//   - a revocation made by another process arrives on the subscription that
+//     WatchRevocations keeps (about a millisecond on loopback);
+//   - while that subscription is down the cache is empty and unused, and
+//     every lookup reads Redis;
+//   - an entry lives at most the cache TTL, which bounds staleness should an
+//     event be lost while the subscription looked healthy, and is never
+//     served past its token's expiry.
+//
+// A read that started before an eviction is not cached (gen), so a slow
+// read cannot put back a record that a revocation has just evicted.
+type accessCache struct {
+	lru  *expirable.LRU[string, record] // by key-form hash
+	mu   sync.Mutex                     // orders adds against evictions
+	gen  atomic.Uint64                  // bumped by every eviction, under mu
+	live atomic.Bool                    // the subscription is up
+}
+
+func newAccessCache(size int, ttl time.Duration) *accessCache {
+	return &accessCache{lru: expirable.NewLRU[string, record](size, nil, ttl)}
+}
+
+// get returns a cached record. A nil cache holds nothing.
+func (c *accessCache) get(h string) (record, bool) {
+	if c == nil || !c.live.Load() {
+		return record{}, false
+	}
+	return c.lru.Get(h)
+}
+
+// begin is called before a Redis read whose result may be cached; ok is
+// false when nothing may be cached now.
+func (c *accessCache) begin() (gen uint64, ok bool) {
+	if c == nil || !c.live.Load() {
+		return 0, false
+	}
+	return c.gen.Load(), true
+}
+
+// add caches r unless an eviction happened since begin returned gen.
+func (c *accessCache) add(gen uint64, h string, r record) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen.Load() == gen && c.live.Load() {
+		c.lru.Add(h, r)
+	}
+}
+
+// apply evicts what e revokes. A kind it does not know purges everything.
+func (c *accessCache) apply(e revocation.Event) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen.Add(1)
+	switch e.Kind {
+	case revocation.KindTokens:
+		for _, x := range e.TokenHashes {
+			var raw [32]byte
+			if n, err := hex.Decode(raw[:], []byte(x)); err != nil || n != len(raw) {
+				c.lru.Purge()
+				return
+			}
+			c.lru.Remove(b64.EncodeToString(raw[:]))
+		}
+	case revocation.KindSubject:
+		uid, err := strconv.ParseInt(e.Subject, 10, 64)
+		if err != nil {
+			c.lru.Purge()
+			return
+		}
+		c.removeWhere(func(r record) bool { return r.UserID == uid })
+	case revocation.KindClient:
+		c.removeWhere(func(r record) bool { return r.ClientID == e.ClientID })
+	default:
+		c.lru.Purge()
+	}
+}
+
+// removeWhere scans the cache, under mu: O(size), for rare events.
+func (c *accessCache) removeWhere(match func(record) bool) {
+	for _, k := range c.lru.Keys() {
+		if r, ok := c.lru.Peek(k); ok && match(r) {
+			c.lru.Remove(k)
+		}
+	}
+}
+
+// setLive empties the cache and turns it on or off. Off takes effect
+// before the purge and on after it, so no entry outlives a gap.
+func (c *accessCache) setLive(on bool) {
+	if !on {
+		c.live.Store(false)
+	}
+	c.mu.Lock()
+	c.gen.Add(1)
+	c.lru.Purge()
+	c.mu.Unlock()
+	if on {
+		c.live.Store(true)
+	}
+}
+
+// CacheAccessTokens makes the store keep up to size access-token records in
+// process for at most ttl each. The cache is used only while
+// WatchRevocations runs and is subscribed; without it every lookup reads
+// Redis. Call it before the Store is shared.
+func (s *Store) CacheAccessTokens(size int, ttl time.Duration) {
+	if size > 0 && ttl > 0 {
+		s.cache = newAccessCache(size, ttl)
+	}
+}
+
+// watchPing is how long the revocation subscription may stay silent before
+// it is pinged; an unanswered ping counts as a drop.
+const watchPing = 15 * time.Second
+
+// WatchRevocations subscribes to the deployment's revocation channel and
+// evicts what other processes revoke from the access-token cache, until ctx
+// ends. When the subscription drops, the cache is emptied and switched off
+// until a new subscription is confirmed. Without CacheAccessTokens it
+// returns at once.
+func (s *Store) WatchRevocations(ctx context.Context, log *slog.Logger) {
+	if s.cache == nil {
+		return
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		err := s.watchOnce(ctx, func() { backoff = 100 * time.Millisecond })
+		s.cache.setLive(false)
+		if ctx.Err() != nil {
+			return
+		}
+		log.LogAttrs(ctx, slog.LevelWarn, "revocation subscription lost; token cache off until it is back",
+			slog.String("error", err.Error()))
+		t := time.NewTimer(backoff/2 + rand.N(backoff/2+1))
+		backoff = min(2*backoff, 10*time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// watchOnce runs one subscription until it fails; it always returns an error.
+func (s *Store) watchOnce(ctx context.Context, subscribed func()) error {
+	channel := revocation.Channel(s.prefix)
+	ps := s.rdb.Subscribe(ctx, channel)
+	defer func() { _ = ps.Close() }()
+	// A blocked read does not watch ctx: closing the PubSub ends it.
+	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
+	defer stop()
+	awaitingPong := false
+	for {
+		msg, err := ps.ReceiveTimeout(ctx, watchPing)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && !awaitingPong {
+				if err := ps.Ping(ctx); err != nil {
+					return fmt.Errorf("tokens: watch: ping: %w", err)
+				}
+				awaitingPong = true
+				continue
+			}
+			return fmt.Errorf("tokens: watch: %w", err)
+		}
+		awaitingPong = false
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" && m.Channel == channel {
+				s.cache.setLive(true)
+				subscribed()
+			} else if m.Kind == "unsubscribe" {
+				return errors.New("tokens: watch: unsubscribed by the server")
+			}
+		case *redis.Message:
+			e, err := revocation.Decode([]byte(m.Payload))
+			if err != nil {
+				e = revocation.Event{} // unknown kind: purge
+			}
+			s.cache.apply(e)
+		}
+	}
+}
