@@ -13,38 +13,16 @@ import (
 // (ARGV prefixes + hash) are in the same slot as the declared ones, which
 // Redis Cluster allows.
 
-// issueScript writes a new family's access key and, with 3 keys, its
-// refresh key and family hash.
-// KEYS: at, [rt, fam]. ARGV: atVal, atTTLms, rtVal, rtTTLms, famTTLms,
-// client, atH, rtH.
+// issueScript writes a new family with a refresh token: its access key,
+// refresh key and family hash, all or none. (An access token alone is one
+// SET and needs no script.)
+// KEYS: at, rt, fam. ARGV: atVal, atTTLms, rtVal, rtTTLms, famTTLms,
+// client, atH, rtH, index horizon.
 var issueScript = redis.NewScript(`
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-if #KEYS > 1 then
-  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
-  redis.call('HSET', KEYS[3], 'c', ARGV[6], 'a', ARGV[7], 'r', ARGV[8], 'x', ARGV[9])
-  redis.call('PEXPIRE', KEYS[3], ARGV[5])
-end
-return 1
-`)
-
-// indexScript prunes expired members of one index, adds (or, in "bump"
-// mode, raises the score of an existing) member, and makes the key live as
-// long as its newest member.
-// KEYS: idx. ARGV: nowMs, scoreMs, member, mode ("add" | "bump").
-var indexScript = redis.NewScript(`
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
-if ARGV[4] == 'bump' then
-  redis.call('ZADD', KEYS[1], 'XX', 'GT', ARGV[2], ARGV[3])
-else
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-end
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  local want = tonumber(ARGV[2]) - tonumber(ARGV[1])
-  if want < 1000 then want = 1000 end
-  if redis.call('PTTL', KEYS[1]) < want then
-    redis.call('PEXPIRE', KEYS[1], want)
-  end
-end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+redis.call('HSET', KEYS[3], 'c', ARGV[6], 'a', ARGV[7], 'r', ARGV[8], 'x', ARGV[9])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
 return 1
 `)
 
@@ -100,7 +78,7 @@ redis.call('DEL', KEYS[1], KEYS[2])
 return out
 `)
 
-var allScripts = []*redis.Script{issueScript, indexScript, rotateScript, revokeFamilyScript}
+var allScripts = []*redis.Script{issueScript, rotateScript, revokeFamilyScript}
 
 // pipelined runs fn's commands in one round trip. Scripts must be queued
 // with EvalSha; if Redis lost its script cache (a restart, a failover), the

@@ -158,8 +158,12 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 		args = append(args, rtVal, s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), g.ClientID, atH, rtH, famExp.UnixMilli())
 	}
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
-		s.queueIndex(ctx, p, g, member, famExp, "add")
-		issueScript.EvalSha(ctx, p, keys, args...)
+		s.queueIndex(ctx, p, g, member, famExp, false)
+		if withRefresh {
+			issueScript.EvalSha(ctx, p, keys, args...)
+		} else { // one key: no script needed
+			p.Set(ctx, keys[0], atVal, s.life.Access)
+		}
 	})
 	if err == nil {
 		err = firstErr(cmds)
@@ -175,13 +179,31 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 // once a family could outlive them.
 func (s *Store) indexHorizon() time.Time { return s.now().Add(2 * s.famTTL()) }
 
-// queueIndex queues the index updates of a family of g.
-func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g Grant, member string, exp time.Time, mode string) {
-	nowMs := s.now().UnixMilli()
+// queueIndex queues the index updates of a family of g, for each of its
+// indexes (the user's, when it has one, and the client's): drop members that
+// have expired, add member with score exp (or, when bump, only raise the
+// score of a member already there), and make the index live at least until
+// exp. Plain commands, not a script: this runs on every issue.
+func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g Grant, member string, exp time.Time, bump bool) {
+	now := strconv.FormatInt(s.now().UnixMilli(), 10)
+	until := exp.UnixMilli()
+	z := redis.Z{Score: float64(until), Member: member}
+	idx := []string{s.keyClient(g.ClientID)}
 	if g.UserID != 0 {
-		indexScript.EvalSha(ctx, p, []string{s.keyUser(g.UserID)}, nowMs, exp.UnixMilli(), member, mode)
+		idx = append(idx, s.keyUser(g.UserID))
 	}
-	indexScript.EvalSha(ctx, p, []string{s.keyClient(g.ClientID)}, nowMs, exp.UnixMilli(), member, mode)
+	for _, k := range idx {
+		p.ZRemRangeByScore(ctx, k, "-inf", "("+now)
+		if bump {
+			p.ZAddArgs(ctx, k, redis.ZAddArgs{XX: true, GT: true, Members: []redis.Z{z}})
+		} else {
+			p.ZAdd(ctx, k, z)
+		}
+		// NX sets an expiry on a new index, GT raises an older one; the key
+		// may be missing (bump, or a prune that emptied it): both no-ops then.
+		p.Do(ctx, "PEXPIREAT", k, until, "NX")
+		p.Do(ctx, "PEXPIREAT", k, until, "GT")
+	}
 }
 
 func firstErr(cmds []redis.Cmder) error {
@@ -360,7 +382,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	var rot *redis.Cmd
 	cmds, err = s.pipelined(ctx, func(p redis.Pipeliner) {
 		if bump.ClientID != "" {
-			s.queueIndex(ctx, p, bump, fam, s.indexHorizon(), "bump")
+			s.queueIndex(ctx, p, bump, fam, s.indexHorizon(), true)
 		}
 		rot = rotateScript.EvalSha(ctx, p, keys, args...)
 	})

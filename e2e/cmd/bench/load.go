@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -173,6 +174,16 @@ func truncate(s string, n int) string {
 func staticTargeter(method, url string, body []byte, hdr http.Header) vegeta.Targeter {
 	return func(t *vegeta.Target) error {
 		t.Method, t.URL, t.Body, t.Header = method, url, body, hdr
+		return nil
+	}
+}
+
+// poolTargeter cycles through bodies, one request each, in order.
+func poolTargeter(method, url string, bodies [][]byte, hdr http.Header) vegeta.Targeter {
+	var next atomic.Uint64
+	return func(t *vegeta.Target) error {
+		i := next.Add(1) - 1
+		t.Method, t.URL, t.Body, t.Header = method, url, bodies[i%uint64(len(bodies))], hdr
 		return nil
 	}
 }

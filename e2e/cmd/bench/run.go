@@ -441,24 +441,59 @@ func contains(s string) check {
 	return func(r *vegeta.Result) bool { return bytes.Contains(r.Body, []byte(s)) }
 }
 
+// introspectPool is how many live tokens the introspection workloads cycle
+// through, so that no figure rests on one hot key.
+const introspectPool = 1000
+
+// measureIntrospection introspects a pool of live tokens on the auth server
+// as configured by default (token cache on), then, for comparison, on a
+// second auth server with TOKEN_CACHE_TTL=0, where every introspection is
+// one Redis GET.
 func (b *bench) measureIntrospection(ctx context.Context) error {
-	tok, err := b.issueCC(ctx)
-	if err != nil {
-		return err
+	bodies := make([][]byte, introspectPool)
+	for i := range bodies {
+		tok, err := b.issueCC(ctx)
+		if err != nil {
+			return err
+		}
+		bodies[i] = []byte(url.Values{"token": {tok}}.Encode())
 	}
-	body := []byte(url.Values{"token": {tok}}.Encode())
 	active := func(r *vegeta.Result) bool {
 		return bytes.Contains(r.Body, []byte(`"active":true`)) || bytes.Contains(r.Body, []byte(`"active": true`))
 	}
-	base, err := b.adjacentBare(ctx)
+	run := func(c *child, name string) (result, float64, error) {
+		base, err := b.adjacentBare(ctx)
+		if err != nil {
+			return result{}, 0, err
+		}
+		res, err := attack(ctx, b.load, name, poolTargeter("POST", c.URL+"/o/introspect/", bodies, basicHeader(b.ccID, b.ccSecret)), active, nil, b.sampler(c))
+		return res, base, err
+	}
+	res, base, err := run(b.authChild, "introspect")
 	if err != nil {
 		return err
 	}
-	res, err := attack(ctx, b.load, "introspect", staticTargeter("POST", b.authURL+"/o/introspect/", body, basicHeader(b.ccID, b.ccSecret)), active, nil, b.sampler(b.authChild))
+	b.ratioRow(fmt.Sprintf("introspection of a valid token (POST /o/introspect/, Basic auth, generated secret; %d live tokens in turn; token cache on, the default)", introspectPool),
+		"introspect", res, base, "bare handler (measured just before)", 0.60)
+
+	env := b.authEnv()
+	env["TOKEN_CACHE_TTL"] = "0"
+	uncached, err := b.start(ctx, "authserver (TOKEN_CACHE_TTL=0)", b.authBin, []string{"serve"}, env)
 	if err != nil {
 		return err
 	}
-	b.ratioRow("introspection of a valid token (POST /o/introspect/, Basic auth, generated secret)", "introspect", res, base, "bare handler (measured just before)", 0.60)
+	defer uncached.stop()
+	res, base, err = run(uncached, "introspect-nocache")
+	if err != nil {
+		return err
+	}
+	ratio := res.rps() / base
+	b.addChecked(res, "introspect-nocache", row{
+		figure:   "the same with `TOKEN_CACHE_TTL=0` (a second auth server: one Redis GET per introspection)",
+		measured: b.perf(res, "introspect-nocache"),
+		baseline: fmt.Sprintf("bare handler (measured just before): %.0f req/s → **%.0f%%**", base, 100*ratio),
+		target:   "— (for comparison)", verdict: "—",
+	})
 	return nil
 }
 
