@@ -48,7 +48,17 @@ type Event struct {
 	ClientID    string   `json:"client_id,omitempty"`
 	Reason      string   `json:"reason,omitempty"`
 	At          int64    `json:"at"`
+	// Origin names the publishing process (opaque, optional), so that a
+	// publisher that has already applied its own revocation can recognise
+	// the echo with OriginTag, without decoding it. Consumers ignore it.
+	Origin string `json:"origin,omitempty"`
 }
+
+// OriginTag is how an event published with this Origin shows it in its
+// encoded form. origin must need no JSON escaping (use letters and digits):
+// then the tag cannot occur inside any other field's value, where a quote
+// is always escaped.
+func OriginTag(origin string) string { return `"origin":"` + origin + `"` }
 
 // ErrMalformed is returned by Decode for a payload that is not a valid event.
 var ErrMalformed = errors.New("revocation: malformed event")

@@ -3,6 +3,7 @@ package revocation
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -47,5 +48,23 @@ func TestHashHexIsSHA256(t *testing.T) {
 func TestChannel(t *testing.T) {
 	if got := Channel("t1:"); got != "t1:portcullis:revocations" {
 		t.Fatal(got)
+	}
+}
+
+func TestOriginTag(t *testing.T) {
+	b, err := Encode(Event{Kind: KindTokens, TokenHashes: []string{HashHex("x")}, Origin: "a1b2c3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), OriginTag("a1b2c3")) {
+		t.Fatalf("%s does not carry %s", b, OriginTag("a1b2c3"))
+	}
+	// The tag cannot be forged inside another field: quotes are escaped.
+	b, err = Encode(Event{Kind: KindClient, ClientID: `x","origin":"a1b2c3"`, Reason: `"origin":"a1b2c3"`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), OriginTag("a1b2c3")) {
+		t.Fatalf("%s: the tag appeared without an Origin", b)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -175,6 +176,7 @@ func (s *Store) WatchRevocations(ctx context.Context, log *slog.Logger) {
 // watchOnce runs one subscription until it fails; it always returns an error.
 func (s *Store) watchOnce(ctx context.Context, subscribed func()) error {
 	channel := revocation.Channel(s.prefix)
+	tag := revocation.OriginTag(s.origin)
 	ps := s.rdb.Subscribe(ctx, channel)
 	defer func() { _ = ps.Close() }()
 	// A blocked read does not watch ctx: closing the PubSub ends it.
@@ -207,6 +209,9 @@ func (s *Store) watchOnce(ctx context.Context, subscribed func()) error {
 				return errors.New("tokens: watch: unsubscribed by the server")
 			}
 		case *redis.Message:
+			if strings.Contains(m.Payload, tag) {
+				continue // this Store's own: applied before it was sent
+			}
 			e, err := revocation.Decode([]byte(m.Payload))
 			if err != nil {
 				e = revocation.Event{} // unknown kind: purge

@@ -32,26 +32,28 @@ return 1
 // KEYS: fam, rt, tomb, newAT, newRT, oldAT.
 // ARGV: 1 rtH, 2 client, 3 nowMs, 4 graceMs, 5 newATval ("" = check only),
 // 6 atTTLms, 7 newRTval, 8 rtTTLms, 9 famTTLms, 10 newATH, 11 newRTH,
-// 12 oldATH, 13 maxTombstones, 14 at key prefix, 15 rt key prefix,
+// 12 oldATH, 13 trim the tombstones to this many ("" = not now), 14 at key prefix, 15 rt key prefix,
 // 16 revocation channel, 17 the rotation's revocation event (published on
 // success, so that the rotated-away access token leaves caches in the same
 // round trip), 18 the family's new index horizon ("" = unchanged).
 var rotateScript = redis.NewScript(`
-local c = redis.call('HGET', KEYS[1], 'c')
+local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a')
+local c, r, a = f[1], f[2], f[3]
 if (not c) or c ~= ARGV[2] then return {'notfound'} end
-local r = redis.call('HGET', KEYS[1], 'r')
-local a = redis.call('HGET', KEYS[1], 'a')
 if r == ARGV[1] and ARGV[5] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then
   if a ~= ARGV[12] then return {'notfound'} end
   redis.call('DEL', KEYS[2], KEYS[6])
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[13]))
+  if ARGV[13] ~= '' then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[13])) end
   redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[6])
   redis.call('SET', KEYS[5], ARGV[7], 'PX', ARGV[8])
-  redis.call('HSET', KEYS[1], 'a', ARGV[10], 'r', ARGV[11])
+  if ARGV[18] ~= '' then
+    redis.call('HSET', KEYS[1], 'a', ARGV[10], 'r', ARGV[11], 'x', ARGV[18])
+  else
+    redis.call('HSET', KEYS[1], 'a', ARGV[10], 'r', ARGV[11])
+  end
   redis.call('PEXPIRE', KEYS[1], ARGV[9])
   redis.call('PEXPIRE', KEYS[3], ARGV[9])
-  if ARGV[18] ~= '' then redis.call('HSET', KEYS[1], 'x', ARGV[18]) end
   if ARGV[17] ~= '' then redis.call('PUBLISH', ARGV[16], ARGV[17]) end
   return {'ok'}
 end

@@ -2,8 +2,11 @@ package tokens
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -76,9 +79,12 @@ const (
 	// (a client retrying, two tabs): ErrNotFound, the family lives. Later
 	// than that it is a replay: ErrReplayed, the family is revoked.
 	defaultReuseGrace = 2 * time.Second
-	// maxTombstones caps the rotated-away refresh hashes kept per family;
+	// maxTombstones is about how many rotated-away refresh hashes a family keeps;
 	// a replay of an older one gives ErrNotFound instead of ErrReplayed.
 	maxTombstones = 256
+	// trimEvery: the tombstones are trimmed back to maxTombstones on about
+	// one rotation in trimEvery, so a family holds at most a few more.
+	trimEvery = 16
 	// revokeBatch is how many index members one revocation round handles.
 	revokeBatch = 500
 	// maxEventHashes caps TokenHashes in subject and client events; the
@@ -95,13 +101,16 @@ type Store struct {
 	grace    time.Duration
 	onRevoke func(reason string)
 	cache    *accessCache // nil unless CacheAccessTokens
+	origin   string       // this Store's revocation.Event Origin
 }
 
 // New returns a Store. prefix is REDIS_PREFIX and goes on every key and on
 // the revocation channel; it must not contain '{' or '}' (Redis Cluster hash
 // tags). Both lifetimes must be positive.
 func New(rdb redis.UniversalClient, prefix string, life Lifetimes) *Store {
-	return &Store{rdb: rdb, prefix: prefix, life: life, now: time.Now, grace: defaultReuseGrace}
+	var id [8]byte
+	_, _ = crand.Read(id[:]) // never fails (crypto/rand)
+	return &Store{rdb: rdb, prefix: prefix, life: life, now: time.Now, grace: defaultReuseGrace, origin: hex.EncodeToString(id[:])}
 }
 
 // unavailable wraps a Redis failure.
@@ -310,7 +319,13 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 		return Issued{}, unavailable("rotate", err)
 	}
 	keys := []string{s.keyFam(fam), s.keyRT(fam, h), s.keyTomb(fam), s.keyFam(fam), s.keyFam(fam), s.keyFam(fam)}
-	args := []any{h, clientID, s.now().UnixMilli(), s.grace.Milliseconds(), "", 0, "", 0, 0, "", "", "", maxTombstones, s.keyAT(fam, ""), s.keyRT(fam, ""),
+	// Trimming the tombstones costs a command; once in trimEvery rotations
+	// keeps them near maxTombstones.
+	trim := ""
+	if rand.N(trimEvery) == 0 {
+		trim = strconv.Itoa(maxTombstones)
+	}
+	args := []any{h, clientID, s.now().UnixMilli(), s.grace.Milliseconds(), "", 0, "", 0, 0, "", "", "", trim, s.keyAT(fam, ""), s.keyRT(fam, ""),
 		revocation.Channel(s.prefix), "", ""}
 	var out Issued
 	var rotated revocation.Event // what a successful rotation revokes
@@ -361,7 +376,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 		// The rotated-away access token must leave resource server caches:
 		// the script publishes this when, and only when, it rotates.
 		rotated = revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll([]string{oldA, h}),
-			Reason: "rotation", At: now.Unix()}
+			Reason: "rotation", At: now.Unix(), Origin: s.origin}
 		ev, err := revocation.Encode(rotated)
 		if err != nil {
 			return Issued{}, fmt.Errorf("tokens: rotate: %w", err)
@@ -427,7 +442,7 @@ func hexAll(hs []string) []string {
 
 // publish sends e on the deployment's revocation channel.
 func (s *Store) publish(ctx context.Context, e revocation.Event) error {
-	e.At = s.now().Unix()
+	e.At, e.Origin = s.now().Unix(), s.origin
 	b, err := revocation.Encode(e)
 	if err != nil {
 		return fmt.Errorf("tokens: publish: %w", err)
