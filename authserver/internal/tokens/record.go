@@ -24,21 +24,33 @@ var errBadRecord = errors.New("tokens: malformed record")
 
 func encodeRecord(r record) string {
 	b := make([]byte, 0, 48+len(r.ClientID)+len(r.Username)+len(r.Scope))
+	b = appendTimes(b, r.IssuedAt, r.ExpiresAt)
+	b = appendGrantBody(b, r.Grant)
+	return string(append(b, r.Scope...))
+}
+
+// appendTimes appends a record's head: the version and the two times,
+// "1|<iat>|<exp>|". The rotation script builds records as
+// head + grant body + scope, so these two functions are the whole format.
+func appendTimes(b []byte, iat, exp time.Time) []byte {
 	b = append(b, "1|"...)
-	b = strconv.AppendInt(b, r.IssuedAt.Unix(), 10)
+	b = strconv.AppendInt(b, iat.Unix(), 10)
 	b = append(b, '|')
-	b = strconv.AppendInt(b, r.ExpiresAt.Unix(), 10)
+	b = strconv.AppendInt(b, exp.Unix(), 10)
+	return append(b, '|')
+}
+
+// appendGrantBody appends what follows the times, up to the scope:
+// "<uid>|<len>:<client_id><len>:<username>".
+func appendGrantBody(b []byte, g Grant) []byte {
+	b = strconv.AppendInt(b, g.UserID, 10)
 	b = append(b, '|')
-	b = strconv.AppendInt(b, r.UserID, 10)
-	b = append(b, '|')
-	b = strconv.AppendInt(b, int64(len(r.ClientID)), 10)
+	b = strconv.AppendInt(b, int64(len(g.ClientID)), 10)
 	b = append(b, ':')
-	b = append(b, r.ClientID...)
-	b = strconv.AppendInt(b, int64(len(r.Username)), 10)
+	b = append(b, g.ClientID...)
+	b = strconv.AppendInt(b, int64(len(g.Username)), 10)
 	b = append(b, ':')
-	b = append(b, r.Username...)
-	b = append(b, r.Scope...)
-	return string(b)
+	return append(b, g.Username...)
 }
 
 func decodeRecord(s string) (record, error) {

@@ -15,56 +15,100 @@ import (
 
 // issueScript writes a new family with a refresh token: its access key,
 // refresh key and family hash, all or none. (An access token alone is one
-// SET and needs no script.)
-// KEYS: at, rt, fam. ARGV: atVal, atTTLms, rtVal, rtTTLms, famTTLms,
-// client, atH, rtH, index horizon.
+// SET and needs no script.) The family hash holds: c the client, a and r
+// the live access and refresh hashes (key form), A the access hash in hex
+// (for revocation events), g the grant body and s the granted scope (from
+// which the rotation script builds new records), and x the horizon of the
+// family's index entries (Unix ms).
+// KEYS: at, rt, fam. ARGV: 1 atVal, 2 atTTLms, 3 rtVal, 4 rtTTLms,
+// 5 famTTLms, 6 client, 7 atH, 8 rtH, 9 horizon, 10 atHex, 11 grant body,
+// 12 scope.
 var issueScript = redis.NewScript(`
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
-redis.call('HSET', KEYS[3], 'c', ARGV[6], 'a', ARGV[7], 'r', ARGV[8], 'x', ARGV[9])
+redis.call('HSET', KEYS[3], 'c', ARGV[6], 'a', ARGV[7], 'r', ARGV[8], 'x', ARGV[9], 'A', ARGV[10], 'g', ARGV[11], 's', ARGV[12])
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
 return 1
 `)
 
-// rotateScript consumes a refresh token. Replies: {"ok"}, {"notfound"},
-// {"race"} (rotated away within the grace period: a concurrent loser), or
-// {"replayed", h...} (family revoked; h are the deleted keys' hashes).
-// KEYS: fam, rt, tomb, newAT, newRT, oldAT.
-// ARGV: 1 rtH, 2 client, 3 nowMs, 4 graceMs, 5 newATval ("" = check only),
-// 6 atTTLms, 7 newRTval, 8 rtTTLms, 9 famTTLms, 10 newATH, 11 newRTH,
-// 12 oldATH, 13 trim the tombstones to this many ("" = not now), 14 at key prefix, 15 rt key prefix,
-// 16 revocation channel, 17 the rotation's revocation event (published on
-// success, so that the rotated-away access token leaves caches in the same
-// round trip), 18 the family's new index horizon ("" = unchanged).
+// rotateScript consumes a refresh token in one round trip. Replies:
+//
+//	{"ok", scope, old access hex, bump, grant body}  rotated; bump is "1"
+//	    when the family now reaches its index horizon: its keys then live
+//	    no longer than the index entries until Rotate raises them
+//	{"scope"}     the asked scope is wider than the family's: nothing changed
+//	{"notfound"}  unknown, or another client's
+//	{"race"}      rotated away within the grace period: a concurrent loser
+//	{"replayed", h...}  rotated away earlier: family revoked; h are the
+//	    deleted keys' hashes
+//
+// New records are head .. grant body .. scope (see appendTimes).
+// KEYS: fam, rt, tomb, newAT, newRT.
+// ARGV: 1 rtH, 2 client, 3 nowMs, 4 graceMs, 5 newATH, 6 newRTH,
+// 7 newAT hex, 8 access record head, 9 refresh record head, 10 asked scope
+// ("" = the family's), 11 atTTLms, 12 rtTTLms, 13 famTTLms, 14 trim the
+// tombstones to this many ("" = not now), 15 at key prefix, 16 rt key
+// prefix, 17 revocation channel, 18 and 19 the rotation's revocation event
+// around the old access hash (published on success, so that the
+// rotated-away access token leaves caches in the same round trip).
 var rotateScript = redis.NewScript(`
-local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a')
+local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a', 'x', 'A', 'g', 's')
 local c, r, a = f[1], f[2], f[3]
 if (not c) or c ~= ARGV[2] then return {'notfound'} end
-if r == ARGV[1] and ARGV[5] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then
-  if a ~= ARGV[12] then return {'notfound'} end
-  redis.call('DEL', KEYS[2], KEYS[6])
-  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-  if ARGV[13] ~= '' then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[13])) end
-  redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[6])
-  redis.call('SET', KEYS[5], ARGV[7], 'PX', ARGV[8])
-  if ARGV[18] ~= '' then
-    redis.call('HSET', KEYS[1], 'a', ARGV[10], 'r', ARGV[11], 'x', ARGV[18])
+if r == ARGV[1] and a and f[4] and f[5] and f[6] and f[7] and redis.call('EXISTS', KEYS[2]) == 1 then
+  local old, g, s = f[5], f[6], f[7]
+  local scope = ARGV[10]
+  if scope == '' then
+    scope = s
   else
-    redis.call('HSET', KEYS[1], 'a', ARGV[10], 'r', ARGV[11])
+    local have = {}
+    for w in string.gmatch(s, '%S+') do have[w] = true end
+    for w in string.gmatch(scope, '%S+') do
+      if not have[w] then return {'scope'} end
+    end
   end
-  redis.call('PEXPIRE', KEYS[1], ARGV[9])
-  redis.call('PEXPIRE', KEYS[3], ARGV[9])
-  if ARGV[17] ~= '' then redis.call('PUBLISH', ARGV[16], ARGV[17]) end
-  return {'ok'}
+  local atTTL, rtTTL, famTTL = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
+  local bump = '0'
+  local room = tonumber(f[4]) - tonumber(ARGV[3])
+  if room < famTTL then
+    bump = '1'
+    if room < 1000 then room = 1000 end
+    atTTL, rtTTL, famTTL = math.min(atTTL, room), math.min(rtTTL, room), room
+  end
+  redis.call('DEL', KEYS[2], ARGV[15] .. a)
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+  if ARGV[14] ~= '' then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[14])) end
+  redis.call('SET', KEYS[4], ARGV[8] .. g .. scope, 'PX', atTTL)
+  redis.call('SET', KEYS[5], ARGV[9] .. g .. s, 'PX', rtTTL)
+  redis.call('HSET', KEYS[1], 'a', ARGV[5], 'r', ARGV[6], 'A', ARGV[7])
+  redis.call('PEXPIRE', KEYS[1], famTTL)
+  redis.call('PEXPIRE', KEYS[3], famTTL)
+  redis.call('PUBLISH', ARGV[17], ARGV[18] .. old .. ARGV[19])
+  return {'ok', scope, old, bump, g}
 end
 local ts = redis.call('ZSCORE', KEYS[3], ARGV[1])
 if not ts then return {'notfound'} end
 if tonumber(ARGV[3]) - tonumber(ts) < tonumber(ARGV[4]) then return {'race'} end
 local out = {'replayed'}
-if a and redis.call('DEL', ARGV[14] .. a) == 1 then table.insert(out, a) end
-if r and redis.call('DEL', ARGV[15] .. r) == 1 then table.insert(out, r) end
+if a and redis.call('DEL', ARGV[15] .. a) == 1 then table.insert(out, a) end
+if r and redis.call('DEL', ARGV[16] .. r) == 1 then table.insert(out, r) end
 redis.call('DEL', KEYS[1], KEYS[3])
 return out
+`)
+
+// extendScript gives a family that reached its index horizon its full
+// lifetime back, once Rotate has raised the index entries: it records the
+// new horizon and sets the expiry of every key the rotation capped. It does
+// nothing to a family that is gone (revoked meanwhile).
+// KEYS: fam, tomb, at, rt. ARGV: horizon, fam, at and rt expiry (Unix ms).
+var extendScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'x', ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('PEXPIREAT', KEYS[2], ARGV[2])
+redis.call('PEXPIREAT', KEYS[3], ARGV[3])
+redis.call('PEXPIREAT', KEYS[4], ARGV[4])
+return 1
 `)
 
 // revokeFamilyScript deletes a family's live tokens, the family hash and
@@ -80,7 +124,7 @@ redis.call('DEL', KEYS[1], KEYS[2])
 return out
 `)
 
-var allScripts = []*redis.Script{issueScript, rotateScript, revokeFamilyScript}
+var allScripts = []*redis.Script{issueScript, rotateScript, extendScript, revokeFamilyScript}
 
 // pipelined runs fn's commands in one round trip. Scripts must be queued
 // with EvalSha; if Redis lost its script cache (a restart, a failover), the

@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
-	"github.com/portcullis-oauth/portcullis/shared/scope"
 )
 
 // Errors returned by Store. Callers map them to OAuth errors.
@@ -164,7 +164,8 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 		// so that rotations within the next famTTL need not touch the
 		// indexes; the horizon is kept in the family hash ('x').
 		member, famExp = fam, s.indexHorizon()
-		args = append(args, rtVal, s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), g.ClientID, atH, rtH, famExp.UnixMilli())
+		args = append(args, rtVal, s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), g.ClientID, atH, rtH, famExp.UnixMilli(),
+			hexHash(atH), string(appendGrantBody(nil, g)), g.Scope)
 	}
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
 		s.queueIndex(ctx, p, g, member, famExp, false)
@@ -203,8 +204,8 @@ func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g Grant, memb
 	}
 	for _, k := range idx {
 		p.ZRemRangeByScore(ctx, k, "-inf", "("+now)
-		if bump {
-			p.ZAddArgs(ctx, k, redis.ZAddArgs{XX: true, GT: true, Members: []redis.Z{z}})
+		if bump { // raise, or put back an entry pruned meanwhile
+			p.ZAddArgs(ctx, k, redis.ZAddArgs{GT: true, Members: []redis.Z{z}})
 		} else {
 			p.ZAdd(ctx, k, z)
 		}
@@ -282,13 +283,6 @@ func (s *Store) LookupRefresh(ctx context.Context, token string) (Refresh, error
 	return Refresh{Grant: rec.Grant, Family: fam, IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt}, nil
 }
 
-// narrows reports whether every scope token of asked is in granted.
-func narrows(asked, granted string) bool {
-	a, err1 := scope.Parse(asked)
-	g, err2 := scope.Parse(granted)
-	return err1 == nil && err2 == nil && g.HasAll(a)
-}
-
 // Rotate atomically consumes refreshToken (which must belong to clientID)
 // and issues a new access and refresh token in the same family with scope
 // newScope ("" means the family's scope; a scope wider than what the family
@@ -298,107 +292,52 @@ func narrows(asked, granted string) bool {
 // succeeds; the others get ErrNotFound. A token rotated away earlier (more
 // than a two-second grace ago) gives ErrReplayed and revokes the family.
 // A refresh token of another client gives ErrNotFound and changes nothing.
-// Two round trips: a read, then the index bump and the rotation script in
-// one pipeline. Errors: ErrNotFound, ErrReplayed, ErrScope, ErrUnavailable.
+// One round trip; a second, about once per family lifetime, when the family
+// reaches the horizon of its index entries and they must be raised.
+// Errors: ErrNotFound, ErrReplayed, ErrScope, ErrUnavailable.
 func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope string) (Issued, error) {
 	fam, h, ok := parseToken(refreshToken, refreshPrefix)
 	if !ok {
 		return Issued{}, ErrNotFound
 	}
-	var getCmd *redis.StringCmd
-	var famCmd *redis.SliceCmd
-	var bump Grant // the live token's grant, whose index entries to raise
-	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
-		getCmd = p.Get(ctx, s.keyRT(fam, h))
-		famCmd = p.HMGet(ctx, s.keyFam(fam), "a", "x")
-	})
-	if err == nil {
-		err = firstErr(cmds)
-	}
+	now := s.now()
+	iat := now.Truncate(time.Second)
+	at, err := newToken(accessPrefix, fam)
 	if err != nil {
-		return Issued{}, unavailable("rotate", err)
+		return Issued{}, err
 	}
-	keys := []string{s.keyFam(fam), s.keyRT(fam, h), s.keyTomb(fam), s.keyFam(fam), s.keyFam(fam), s.keyFam(fam)}
+	rt, err := newToken(refreshPrefix, fam)
+	if err != nil {
+		return Issued{}, err
+	}
+	out := Issued{
+		AccessToken: at, AccessExpiresAt: iat.Add(s.life.Access),
+		RefreshToken: rt, RefreshExpiresAt: iat.Add(s.life.Refresh),
+		Family: fam,
+	}
+	atH, rtH := keyHash(at), keyHash(rt)
+	// The event names the rotated-away access token, which only the script
+	// knows: it goes between evHead and evTail.
+	const slot = "0000000000000000000000000000000000000000000000000000000000000000"
+	ev, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{slot, hexHash(h)},
+		Reason: "rotation", At: iat.Unix(), Origin: s.origin})
+	if err != nil {
+		return Issued{}, fmt.Errorf("tokens: rotate: %w", err)
+	}
+	evHead, evTail, _ := strings.Cut(string(ev), slot)
 	// Trimming the tombstones costs a command; once in trimEvery rotations
 	// keeps them near maxTombstones.
 	trim := ""
 	if rand.N(trimEvery) == 0 {
 		trim = strconv.Itoa(maxTombstones)
 	}
-	args := []any{h, clientID, s.now().UnixMilli(), s.grace.Milliseconds(), "", 0, "", 0, 0, "", "", "", trim, s.keyAT(fam, ""), s.keyRT(fam, ""),
-		revocation.Channel(s.prefix), "", ""}
-	var out Issued
-	var rotated revocation.Event // what a successful rotation revokes
-	if v, err := getCmd.Result(); err == nil {
-		rec, err := decodeRecord(v)
-		if err != nil {
-			return Issued{}, fmt.Errorf("tokens: rotate: %w", err)
-		}
-		if rec.ClientID != clientID {
-			return Issued{}, ErrNotFound
-		}
-		fv := famCmd.Val()
-		oldA, _ := fv[0].(string)
-		horizon := int64(0)
-		if x, ok := fv[1].(string); ok {
-			horizon, _ = strconv.ParseInt(x, 10, 64)
-		}
-		if newScope == "" {
-			newScope = rec.Scope
-		} else if !narrows(newScope, rec.Scope) {
-			return Issued{}, ErrScope
-		}
-		now := s.now().Truncate(time.Second)
-		at, err := newToken(accessPrefix, fam)
-		if err != nil {
-			return Issued{}, err
-		}
-		rt, err := newToken(refreshPrefix, fam)
-		if err != nil {
-			return Issued{}, err
-		}
-		out = Issued{
-			AccessToken: at, AccessExpiresAt: now.Add(s.life.Access),
-			RefreshToken: rt, RefreshExpiresAt: now.Add(s.life.Refresh),
-			Family: fam, Scope: newScope,
-		}
-		atGrant := rec.Grant
-		atGrant.Scope = newScope
-		atH, rtH := keyHash(at), keyHash(rt)
-		keys[3], keys[4], keys[5] = s.keyAT(fam, atH), s.keyRT(fam, rtH), s.keyAT(fam, oldA)
-		args[4] = encodeRecord(record{Grant: atGrant, IssuedAt: now, ExpiresAt: out.AccessExpiresAt})
-		args[5] = s.life.Access.Milliseconds()
-		// The refresh record keeps the family's original scope: the ceiling.
-		args[6] = encodeRecord(record{Grant: rec.Grant, IssuedAt: now, ExpiresAt: out.RefreshExpiresAt})
-		args[7] = s.life.Refresh.Milliseconds()
-		args[8] = s.famTTL().Milliseconds()
-		args[9], args[10], args[11] = atH, rtH, oldA
-		// The rotated-away access token must leave resource server caches:
-		// the script publishes this when, and only when, it rotates.
-		rotated = revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll([]string{oldA, h}),
-			Reason: "rotation", At: now.Unix(), Origin: s.origin}
-		ev, err := revocation.Encode(rotated)
-		if err != nil {
-			return Issued{}, fmt.Errorf("tokens: rotate: %w", err)
-		}
-		args[16] = string(ev)
-		// The rotation extends the family to now+famTTL: raise its index
-		// entries only if they would expire before that.
-		if horizon < s.now().Add(s.famTTL()).UnixMilli() {
-			bump = rec.Grant
-			args[17] = strconv.FormatInt(s.indexHorizon().UnixMilli(), 10)
-		}
-	} else if !errors.Is(err, redis.Nil) {
-		return Issued{}, unavailable("rotate", err)
-	}
-	// One round trip: raise the index scores before the family can outlive
-	// them (a bump for a rotation that then loses is harmless), and run the
-	// rotation script.
+	keys := []string{s.keyFam(fam), s.keyRT(fam, h), s.keyTomb(fam), s.keyAT(fam, atH), s.keyRT(fam, rtH)}
+	args := []any{h, clientID, now.UnixMilli(), s.grace.Milliseconds(), atH, rtH, hexHash(atH),
+		string(appendTimes(nil, iat, out.AccessExpiresAt)), string(appendTimes(nil, iat, out.RefreshExpiresAt)), newScope,
+		s.life.Access.Milliseconds(), s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), trim,
+		s.keyAT(fam, ""), s.keyRT(fam, ""), revocation.Channel(s.prefix), evHead, evTail}
 	var rot *redis.Cmd
-	cmds, err = s.pipelined(ctx, func(p redis.Pipeliner) {
-		if bump.ClientID != "" {
-			s.queueIndex(ctx, p, bump, fam, s.indexHorizon(), true)
-		}
+	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
 		rot = rotateScript.EvalSha(ctx, p, keys, args...)
 	})
 	if err == nil {
@@ -416,9 +355,18 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	}
 	switch res[0] {
 	case "ok":
-		s.cache.apply(rotated)
+		if len(res) != 5 {
+			return Issued{}, fmt.Errorf("tokens: rotate: bad script reply")
+		}
+		out.Scope = res[1]
+		s.cache.apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{res[2], hexHash(h)}})
 		s.revoked("rotation") // the script published it
+		if res[3] == "1" {
+			s.extend(ctx, fam, atH, rtH, res[4], out)
+		}
 		return out, nil
+	case "scope":
+		return Issued{}, ErrScope
 	case "replayed":
 		if err := s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(res[1:]), Reason: "replay"}); err != nil {
 			return Issued{}, fmt.Errorf("%w (%w)", ErrReplayed, err)
@@ -427,6 +375,26 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	default: // "notfound", "race"
 		return Issued{}, ErrNotFound
 	}
+}
+
+// extend raises the index entries of a family that reached their horizon,
+// then gives its keys their full lifetime back (the rotation capped them at
+// the old horizon, so the family never outlives its index entries). body is
+// the family's grant body, which names its indexes. A failure is left for
+// the family's next rotation, which asks again: the tokens just issued
+// stand, only living no longer than the old horizon until then.
+func (s *Store) extend(ctx context.Context, fam, atH, rtH, body string, out Issued) {
+	rec, err := decodeRecord(string(appendTimes(nil, out.AccessExpiresAt, out.AccessExpiresAt)) + body)
+	if err != nil {
+		return
+	}
+	horizon := s.indexHorizon()
+	famExp := s.now().Add(s.famTTL())
+	_, _ = s.pipelined(ctx, func(p redis.Pipeliner) {
+		s.queueIndex(ctx, p, rec.Grant, fam, horizon, true)
+		extendScript.EvalSha(ctx, p, []string{s.keyFam(fam), s.keyTomb(fam), s.keyAT(fam, atH), s.keyRT(fam, rtH)},
+			horizon.UnixMilli(), famExp.UnixMilli(), out.AccessExpiresAt.UnixMilli(), out.RefreshExpiresAt.UnixMilli())
+	})
 }
 
 // hexAll converts key-form hashes to event form, dropping empty ones.

@@ -746,6 +746,41 @@ func TestRotateBumpsIndexOnlyWhenNeeded(t *testing.T) {
 	})
 }
 
+// TestRotateRestoresALostIndexEntry: a family whose index entry is gone
+// (an auth server stopped between a rotation and the raise that follows)
+// gets it back on its next rotation, with its full lifetime, and is still
+// revoked with its user.
+func TestRotateRestoresALostIndexEntry(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		iss := mustIssue(t, e, userGrant(12), true)
+		idx := e.prefix + "u:12"
+		soon := e.now().Add(5 * time.Second).UnixMilli()
+		if err := e.rdb.HSet(ctx, e.s.keyFam(iss.Family), "x", soon).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.rdb.ZRem(ctx, idx, iss.Family).Err(); err != nil {
+			t.Fatal(err)
+		}
+		r, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		score, err := e.rdb.ZScore(ctx, idx, iss.Family).Result()
+		if err != nil || int64(score) <= soon {
+			t.Fatalf("index entry after the rotation: %v, %v", score, err)
+		}
+		if ttl := e.rdb.PTTL(ctx, e.s.keyFam(iss.Family)).Val(); ttl < e.s.famTTL()-time.Minute {
+			t.Fatalf("family TTL %v, want about %v", ttl, e.s.famTTL())
+		}
+		if err := e.s.RevokeUser(ctx, 12, "", "test"); err != nil {
+			t.Fatal(err)
+		}
+		wantRefreshLive(t, e, r.RefreshToken, false)
+		wantLive(t, e, r.AccessToken, false)
+	})
+}
+
 func TestObserveRevocations(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
