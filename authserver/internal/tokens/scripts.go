@@ -67,13 +67,16 @@ if r == ARGV[1] and a and f[4] and f[5] and f[6] and f[7] and redis.call('EXISTS
       if not have[w] then return {'scope'} end
     end
   end
-  local atTTL, rtTTL, famTTL = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
+  local atTTL, rtTTL, famTTL = ARGV[11], ARGV[12], ARGV[13]
   local bump = '0'
   local room = tonumber(f[4]) - tonumber(ARGV[3])
-  if room < famTTL then
+  if room < tonumber(famTTL) then
     bump = '1'
     if room < 1000 then room = 1000 end
-    atTTL, rtTTL, famTTL = math.min(atTTL, room), math.min(rtTTL, room), room
+    room = string.format('%d', room)
+    famTTL = room
+    if tonumber(atTTL) > tonumber(room) then atTTL = room end
+    if tonumber(rtTTL) > tonumber(room) then rtTTL = room end
   end
   redis.call('DEL', KEYS[2], ARGV[15] .. a)
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
