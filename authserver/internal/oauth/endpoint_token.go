@@ -22,15 +22,19 @@ type TokenRequest struct {
 // authentication.
 type grantHandler func(ctx context.Context, c clients.Client, r TokenRequest) (tokens.Issued, *Error)
 
-// grants maps grant_type to its handler. authorization_code joins it with
-// the browser flow.
-func (s *Server) grants() map[string]grantHandler {
-	return map[string]grantHandler{
-		clients.GrantPassword:          s.grantPassword,
-		clients.GrantClientCredentials: s.grantClientCredentials,
-		clients.GrantRefreshToken:      s.grantRefresh,
-		clients.GrantAuthorizationCode: s.grantAuthorizationCode,
+// grant returns the handler of a grant_type, or nil.
+func (s *Server) grant(grantType string) grantHandler {
+	switch grantType {
+	case clients.GrantPassword:
+		return s.grantPassword
+	case clients.GrantClientCredentials:
+		return s.grantClientCredentials
+	case clients.GrantRefreshToken:
+		return s.grantRefresh
+	case clients.GrantAuthorizationCode:
+		return s.grantAuthorizationCode
 	}
+	return nil
 }
 
 // GrantTypes lists the grant types the token endpoint supports.
@@ -48,8 +52,8 @@ func (s *Server) Token(ctx context.Context, r TokenRequest) (wire.TokenResponse,
 	if oerr != nil {
 		return wire.TokenResponse{}, oerr
 	}
-	h, ok := s.grants()[r.Form.Get("grant_type")]
-	if !ok {
+	h := s.grant(r.Form.Get("grant_type"))
+	if h == nil {
 		return wire.TokenResponse{}, ErrUnsupportedGrantType()
 	}
 	iss, oerr := h(ctx, c, r)

@@ -85,6 +85,9 @@ const (
 	// trimEvery: the tombstones are trimmed back to maxTombstones on about
 	// one rotation in trimEvery, so a family holds at most a few more.
 	trimEvery = 16
+	// pruneEvery: an index drops its expired members on about one write in
+	// pruneEvery (and before every revocation that reads it).
+	pruneEvery = 16
 	// revokeBatch is how many index members one revocation round handles.
 	revokeBatch = 500
 	// maxEventHashes caps TokenHashes in subject and client events; the
@@ -102,6 +105,8 @@ type Store struct {
 	onRevoke func(reason string)
 	cache    *accessCache // nil unless CacheAccessTokens
 	origin   string       // this Store's revocation.Event Origin
+	// pruneEvery is the pruneEvery constant; tests set it to 1.
+	pruneEvery int
 }
 
 // New returns a Store. prefix is REDIS_PREFIX and goes on every key and on
@@ -110,7 +115,8 @@ type Store struct {
 func New(rdb redis.UniversalClient, prefix string, life Lifetimes) *Store {
 	var id [8]byte
 	_, _ = crand.Read(id[:]) // never fails (crypto/rand)
-	return &Store{rdb: rdb, prefix: prefix, life: life, now: time.Now, grace: defaultReuseGrace, origin: hex.EncodeToString(id[:])}
+	return &Store{rdb: rdb, prefix: prefix, life: life, now: time.Now, grace: defaultReuseGrace, origin: hex.EncodeToString(id[:]),
+		pruneEvery: pruneEvery}
 }
 
 // unavailable wraps a Redis failure.
@@ -190,10 +196,10 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 func (s *Store) indexHorizon() time.Time { return s.now().Add(2 * s.famTTL()) }
 
 // queueIndex queues the index updates of a family of g, for each of its
-// indexes (the user's, when it has one, and the client's): drop members that
-// have expired, add member with score exp (or, when bump, only raise the
-// score of a member already there), and make the index live at least until
-// exp. Plain commands, not a script: this runs on every issue.
+// indexes (the user's, when it has one, and the client's): add member with
+// score exp (when bump, raise it, or put it back), make the index live at
+// least until exp, and, on about one call in pruneEvery, drop the members
+// that have expired. Plain commands, not a script: this runs on every issue.
 func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g Grant, member string, exp time.Time, bump bool) {
 	now := strconv.FormatInt(s.now().UnixMilli(), 10)
 	until := exp.UnixMilli()
@@ -202,8 +208,11 @@ func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g Grant, memb
 	if g.UserID != 0 {
 		idx = append(idx, s.keyUser(g.UserID))
 	}
+	prune := rand.N(s.pruneEvery) == 0
 	for _, k := range idx {
-		p.ZRemRangeByScore(ctx, k, "-inf", "("+now)
+		if prune {
+			p.ZRemRangeByScore(ctx, k, "-inf", "("+now)
+		}
 		if bump { // raise, or put back an entry pruned meanwhile
 			p.ZAddArgs(ctx, k, redis.ZAddArgs{GT: true, Members: []redis.Z{z}})
 		} else {

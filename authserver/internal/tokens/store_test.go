@@ -374,13 +374,21 @@ func TestIndexesArePruned(t *testing.T) {
 			t.Skip("SKIPPED on real Redis: needs miniredis FastForward")
 		}
 		ctx := context.Background()
+		// A refresh family keeps the index key alive past the access tokens.
+		mustIssue(t, e, Grant{ClientID: "cc-id", UserID: 5, Username: "u@x", Scope: "read"}, true)
 		for range 20 {
 			mustIssue(t, e, Grant{ClientID: "cc-id"}, false)
 		}
 		e.advance(testLife.Access + time.Second)
+		e.s.pruneEvery = 1000000 // this write does not prune
 		mustIssue(t, e, Grant{ClientID: "cc-id"}, false)
-		if n := e.rdb.ZCard(ctx, e.s.keyClient("cc-id")).Val(); n != 1 {
-			t.Fatalf("client index holds %d members, want 1", n)
+		if n := e.rdb.ZCard(ctx, e.s.keyClient("cc-id")).Val(); n != 22 {
+			t.Fatalf("client index holds %d members before a prune, want 22", n)
+		}
+		e.s.pruneEvery = 1 // this one does
+		mustIssue(t, e, Grant{ClientID: "cc-id"}, false)
+		if n := e.rdb.ZCard(ctx, e.s.keyClient("cc-id")).Val(); n != 3 {
+			t.Fatalf("client index holds %d members after a prune, want 3 (the family and two live tokens)", n)
 		}
 	})
 }

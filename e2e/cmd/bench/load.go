@@ -27,6 +27,21 @@ type result struct {
 	elapsed  time.Duration
 	p50, p99 time.Duration
 	errs     map[string]int
+	lat      []time.Duration // of the good answers, sorted
+}
+
+// merge adds r2's requests to r, as one run of both lengths.
+func (r result) merge(r2 result) result {
+	out := result{ok: r.ok + r2.ok, bad: r.bad + r2.bad, elapsed: r.elapsed + r2.elapsed, errs: map[string]int{}}
+	for _, m := range []map[string]int{r.errs, r2.errs} {
+		for k, n := range m {
+			out.errs[k] += n
+		}
+	}
+	out.lat = append(append(make([]time.Duration, 0, len(r.lat)+len(r2.lat)), r.lat...), r2.lat...)
+	sort.Slice(out.lat, func(i, j int) bool { return out.lat[i] < out.lat[j] })
+	out.p50, out.p99 = percentile(out.lat, 50), percentile(out.lat, 99)
+	return out
 }
 
 func (r result) rps() float64 {
@@ -146,6 +161,7 @@ func attackOnce(ctx context.Context, cfg loadConfig, name string, du time.Durati
 		res.elapsed = time.Since(start)
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	res.lat = lat
 	res.p50, res.p99 = percentile(lat, 50), percentile(lat, 99)
 	return res, nil
 }

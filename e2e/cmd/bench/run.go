@@ -327,19 +327,48 @@ func (b *bench) measureBare(ctx context.Context) error {
 	return nil // it stays up, idle, for the adjacent baselines
 }
 
-// adjacentBare measures the bare handler again just before a workload, so
-// that a ratio compares two figures taken under the same machine noise.
-func (b *bench) adjacentBare(ctx context.Context) (float64, error) {
-	cfg := loadConfig{conns: b.load.conns, warmup: 500 * time.Millisecond, duration: 3 * time.Second}
-	res, err := attack(ctx, cfg, "bare-adjacent", staticTargeter("GET", b.bareChild.URL+"/", nil, nil), nil, nil, nil)
-	if err != nil {
-		return 0, err
+// baselineRounds is how many bare/workload slice pairs againstBare runs.
+const baselineRounds = 4
+
+// againstBare measures a workload against the bare handler in alternating
+// slices (bare, workload, bare, workload, …; baselineRounds of each, the
+// workload's adding up to the configured duration), so that the two
+// figures of a ratio share the machine's drift instead of standing a few
+// seconds apart on a shared, noisy machine. It returns the workload's
+// merged result and the bare handler's rate over its slices. c is the
+// process whose memory is sampled.
+func (b *bench) againstBare(ctx context.Context, name string, tr vegeta.Targeter, ok check, each func(*vegeta.Result), c *child) (result, float64, error) {
+	slice := b.load.duration / baselineRounds
+	bareTr := staticTargeter("GET", b.bareChild.URL+"/", nil, nil)
+	if b.load.warmup > 0 {
+		if _, err := attackOnce(ctx, b.load, name+"-warmup", b.load.warmup, tr, ok, each); err != nil {
+			return result{}, 0, err
+		}
 	}
-	if res.errRate() > 0.01 {
-		return 0, fmt.Errorf("bare handler: %d of %d requests failed: %s", res.bad, res.ok+res.bad, res.errSummary())
+	stop, finished := make(chan struct{}), make(chan struct{})
+	go func() { b.rss.sample(c, stop); close(finished) }()
+	defer func() { close(stop); <-finished }()
+	var work, bare result
+	for i := range baselineRounds {
+		br, err := attackOnce(ctx, b.load, "bare-"+name, slice, bareTr, nil, nil)
+		if err != nil {
+			return result{}, 0, err
+		}
+		if br.errRate() > 0.01 {
+			return result{}, 0, fmt.Errorf("bare handler: %d of %d requests failed: %s", br.bad, br.ok+br.bad, br.errSummary())
+		}
+		wr, err := attackOnce(ctx, b.load, name, slice, tr, ok, each)
+		if err != nil {
+			return result{}, 0, err
+		}
+		if i == 0 {
+			work, bare = wr, br
+		} else {
+			work, bare = work.merge(wr), bare.merge(br)
+		}
 	}
-	fmt.Fprintf(os.Stderr, "bench:   %-20s %.0f req/s\n", "bare (adjacent)", res.rps())
-	return res.rps(), nil
+	fmt.Fprintf(os.Stderr, "bench:   %-20s %.0f req/s (over its %d slices)\n", "bare (interleaved)", bare.rps(), baselineRounds)
+	return work, bare.rps(), nil
 }
 
 func (b *bench) startAuth(ctx context.Context) error {
@@ -460,19 +489,14 @@ func (b *bench) measureIntrospection(ctx context.Context) error {
 		return bytes.Contains(r.Body, []byte(`"active":true`)) || bytes.Contains(r.Body, []byte(`"active": true`))
 	}
 	run := func(c *child, name string) (result, float64, error) {
-		base, err := b.adjacentBare(ctx)
-		if err != nil {
-			return result{}, 0, err
-		}
-		res, err := attack(ctx, b.load, name, poolTargeter("POST", c.URL+"/o/introspect/", bodies, basicHeader(b.ccID, b.ccSecret)), active, nil, b.sampler(c))
-		return res, base, err
+		return b.againstBare(ctx, name, poolTargeter("POST", c.URL+"/o/introspect/", bodies, basicHeader(b.ccID, b.ccSecret)), active, nil, c)
 	}
 	res, base, err := run(b.authChild, "introspect")
 	if err != nil {
 		return err
 	}
 	b.ratioRow(fmt.Sprintf("introspection of a valid token (POST /o/introspect/, Basic auth, generated secret; %d live tokens in turn; token cache on, the default)", introspectPool),
-		"introspect", res, base, "bare handler (measured just before)", 0.60)
+		"introspect", res, base, "bare handler (interleaved with it)", 0.60)
 
 	env := b.authEnv()
 	env["TOKEN_CACHE_TTL"] = "0"
@@ -489,7 +513,7 @@ func (b *bench) measureIntrospection(ctx context.Context) error {
 	b.addChecked(res, "introspect-nocache", row{
 		figure:   "the same with `TOKEN_CACHE_TTL=0` (a second auth server: one Redis GET per introspection)",
 		measured: b.perf(res, "introspect-nocache"),
-		baseline: fmt.Sprintf("bare handler (measured just before): %.0f req/s → **%.0f%%**", base, 100*ratio),
+		baseline: fmt.Sprintf("bare handler (interleaved with it): %.0f req/s → **%.0f%%**", base, 100*ratio),
 		target:   "— (for comparison)", verdict: "—",
 	})
 	return nil
@@ -497,15 +521,11 @@ func (b *bench) measureIntrospection(ctx context.Context) error {
 
 func (b *bench) measureClientCredentials(ctx context.Context) error {
 	body := []byte("grant_type=client_credentials")
-	base, err := b.adjacentBare(ctx)
+	res, base, err := b.againstBare(ctx, "client_credentials", staticTargeter("POST", b.authURL+"/o/token/", body, basicHeader(b.ccID, b.ccSecret)), contains(`"access_token"`), nil, b.authChild)
 	if err != nil {
 		return err
 	}
-	res, err := attack(ctx, b.load, "client_credentials", staticTargeter("POST", b.authURL+"/o/token/", body, basicHeader(b.ccID, b.ccSecret)), contains(`"access_token"`), nil, b.sampler(b.authChild))
-	if err != nil {
-		return err
-	}
-	b.ratioRow("client_credentials issuance (server-generated secret)", "client_credentials", res, base, "bare handler (measured just before)", 0.40)
+	b.ratioRow("client_credentials issuance (server-generated secret)", "client_credentials", res, base, "bare handler (interleaved with it)", 0.40)
 	return nil
 }
 
@@ -565,10 +585,6 @@ func (b *bench) measureRefresh(ctx context.Context) error {
 		pool <- s
 	}
 	hdr := basicHeader(b.pwID, b.pwSecret)
-	base, err := b.adjacentBare(ctx)
-	if err != nil {
-		return err
-	}
 	tr := func(t *vegeta.Target) error {
 		select {
 		case rt := <-pool:
@@ -587,11 +603,11 @@ func (b *bench) measureRefresh(ctx context.Context) error {
 			}
 		}
 	}
-	res, err := attack(ctx, b.load, "refresh", tr, contains(`"refresh_token"`), recycle, b.sampler(b.authChild))
+	res, base, err := b.againstBare(ctx, "refresh", tr, contains(`"refresh_token"`), recycle, b.authChild)
 	if err != nil {
 		return err
 	}
-	b.ratioRow(fmt.Sprintf("refresh with rotation (pool of %d live families; each new refresh_token goes back in)", len(seed)), "refresh", res, base, "bare handler (measured just before)", 0.30)
+	b.ratioRow(fmt.Sprintf("refresh with rotation (pool of %d live families; each new refresh_token goes back in)", len(seed)), "refresh", res, base, "bare handler (interleaved with it)", 0.30)
 	return nil
 }
 
@@ -795,8 +811,8 @@ func sortDurations(d []time.Duration) {
 func (b *bench) render() string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "Portcullis `make bench`, %s, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version())
-	fmt.Fprintf(&s, "Machine: %d cores (%s). **The load generator (vegeta, %d keep-alive connections at max rate, %s warm-up then %s per workload) and every server share this %d-core machine**, so each figure is bounded by the load generator's own CPU use; ratios in the same run are the fair comparison.\n\n",
-		runtime.NumCPU(), cpuModel(), b.load.conns, b.load.warmup, b.load.duration, runtime.NumCPU())
+	fmt.Fprintf(&s, "Machine: %d cores (%s). **The load generator (vegeta, %d keep-alive connections at max rate, %s warm-up then %s per workload) and every server share this %d-core machine**, so each figure is bounded by the load generator's own CPU use; ratios in the same run are the fair comparison. A ratio to the bare handler takes that baseline in %d slices interleaved with the workload's own %d (bare, workload, bare, …, %s each), so that both share the machine's drift.\n\n",
+		runtime.NumCPU(), cpuModel(), b.load.conns, b.load.warmup, b.load.duration, runtime.NumCPU(), baselineRounds, baselineRounds, b.load.duration/baselineRounds)
 	s.WriteString("| figure | measured | baseline in the same run | target | verdict |\n| --- | --- | --- | --- | --- |\n")
 	for _, r := range b.rows {
 		fmt.Fprintf(&s, "| %s | %s | %s | %s | %s |\n", r.figure, r.measured, r.baseline, r.target, r.verdict)
