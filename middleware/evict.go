@@ -101,15 +101,25 @@ func (v *Verifier) revokeInflight() {
 func (v *Verifier) Apply(e revocation.Event) {
 	switch e.Kind {
 	case revocation.KindTokens:
-		for _, h := range e.TokenHashes {
-			v.EvictTokenHash(h)
-		}
+		v.evictHashes(e.TokenHashes)
 	case revocation.KindSubject:
+		v.evictHashes(e.TokenHashes)
 		v.EvictSubject(e.Subject)
 	case revocation.KindClient:
+		v.evictHashes(e.TokenHashes)
 		v.EvictClient(e.ClientID)
 	default:
 		v.Purge()
+	}
+}
+
+// evictHashes evicts (and so refuses for the negative TTL) each token an
+// event names. Subject and client events name them too, so that a token
+// stays refused even if the auth server asked next has not applied the
+// event yet.
+func (v *Verifier) evictHashes(hs []string) {
+	for _, h := range hs {
+		v.EvictTokenHash(h)
 	}
 }
 

@@ -385,6 +385,31 @@ func TestEvictionDuringFlightIsNotUndone(t *testing.T) {
 	}
 }
 
+// TestSubjectEventRefusesTheTokensItNames: a subject (or client) event's
+// hashes are refused like a tokens event's, while the subject's other
+// tokens are only evicted and asked about again.
+func TestSubjectEventRefusesTheTokensItNames(t *testing.T) {
+	rg := newRig(t)
+	rg.fake.Register("gone", active("read", time.Now().Add(time.Hour)))
+	rg.fake.Register("kept", active("read", time.Now().Add(time.Hour)))
+	for _, tok := range []string{"gone", "kept"} {
+		if _, err := rg.v.Verify(bg(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rg.v.Apply(revocation.Event{Kind: revocation.KindSubject, Subject: "42", TokenHashes: []string{revocation.HashHex("gone")}})
+	calls := rg.fake.Calls()
+	if _, err := rg.v.Verify(bg(), "gone"); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("named token: err = %v, want ErrInvalidToken", err)
+	}
+	if _, err := rg.v.Verify(bg(), "kept"); err != nil {
+		t.Fatalf("the subject's other token: %v", err)
+	}
+	if got := rg.fake.Calls() - calls; got != 1 {
+		t.Fatalf("%d introspection calls after the event, want 1 (for the token it did not name)", got)
+	}
+}
+
 // TestEvictedTokenStaysRefused: an auth server that has not yet heard of a
 // revocation may still call the token active; the middleware, which has,
 // neither asks it again nor believes it within the negative TTL.

@@ -12,8 +12,8 @@ import (
 // grantRefresh is RFC 6749 §6 with rotation: every use returns a new
 // refresh token, a scope may narrow but never widen past what the family was
 // first granted, and a rotated-away token presented again revokes its whole
-// family (RFC 9700 §4.14). The token store checks all of that in two Redis
-// round trips and no SQL: a user who is deactivated or changes password has
+// family (RFC 9700 §4.14). The token store checks all of that in one Redis
+// round trip and no SQL: a user who is deactivated or changes password has
 // their token families revoked at that moment, so a live refresh token
 // always belongs to an active user.
 func (s *Server) grantRefresh(ctx context.Context, c clients.Client, r TokenRequest) (tokens.Issued, *Error) {

@@ -115,16 +115,24 @@ func (c *accessCache) removeWhere(match func(record) bool) {
 	}
 }
 
+// purge empties the cache. A nil cache holds nothing.
+func (c *accessCache) purge() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.gen.Add(1)
+	c.lru.Purge()
+	c.mu.Unlock()
+}
+
 // setLive empties the cache and turns it on or off. Off takes effect
 // before the purge and on after it, so no entry outlives a gap.
 func (c *accessCache) setLive(on bool) {
 	if !on {
 		c.live.Store(false)
 	}
-	c.mu.Lock()
-	c.gen.Add(1)
-	c.lru.Purge()
-	c.mu.Unlock()
+	c.purge()
 	if on {
 		c.live.Store(true)
 	}

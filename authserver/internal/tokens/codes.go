@@ -84,7 +84,7 @@ func (s *Store) IssueCode(ctx context.Context, c Code) (string, error) {
 		return "", fmt.Errorf("tokens: issue code: %w", err)
 	}
 	if err := s.rdb.Set(ctx, s.keyCode(fam, keyHash(code)), b, CodeLifetime).Err(); err != nil {
-		return "", unavailable("issue code", err)
+		return "", s.unavailable("issue code", err)
 	}
 	return code, nil
 }
@@ -101,7 +101,7 @@ func (s *Store) ConsumeCode(ctx context.Context, code string) (Code, error) {
 	}
 	res, err := consumeCodeScript.Run(ctx, s.rdb, []string{s.keyCode(fam, h), s.keyCodeUT(fam, h)}, s.famTTL().Milliseconds()).StringSlice()
 	if err != nil {
-		return Code{}, unavailable("consume code", err)
+		return Code{}, s.unavailable("consume code", err)
 	}
 	switch {
 	case len(res) == 2 && res[0] == "ok":
@@ -140,7 +140,7 @@ func (s *Store) IssueForCode(ctx context.Context, code string, g Grant) (Issued,
 	// of the family survives it.
 	m, err := s.rdb.Get(ctx, s.keyCodeUT(fam, h)).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return Issued{}, unavailable("issue for code", err)
+		return Issued{}, s.unavailable("issue for code", err)
 	}
 	if m == "revoked" {
 		_ = s.revokeFamily(ctx, fam, "code replay")
@@ -154,7 +154,7 @@ func (s *Store) IssueForCode(ctx context.Context, code string, g Grant) (Issued,
 func (s *Store) revokeFamily(ctx context.Context, fam, reason string) error {
 	hs, err := revokeFamilyScript.Run(ctx, s.rdb, []string{s.keyFam(fam), s.keyTomb(fam)}, s.keyAT(fam, ""), s.keyRT(fam, "")).StringSlice()
 	if err != nil {
-		return unavailable("revoke family", err)
+		return s.unavailable("revoke family", err)
 	}
 	if len(hs) == 0 {
 		return nil

@@ -18,7 +18,7 @@ func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID, re
 	idx := s.keyUser(userID)
 	members, err := s.rdb.ZRange(ctx, idx, 0, -1).Result()
 	if err != nil {
-		return unavailable("revoke user client", err)
+		return s.unavailable("revoke user client", err)
 	}
 	type probe struct {
 		member string
@@ -42,7 +42,7 @@ func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID, re
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return unavailable("revoke user client", err)
+		return s.unavailable("revoke user client", err)
 	}
 	var hashes []string
 	var gone []any
@@ -54,7 +54,7 @@ func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID, re
 			}
 			hs, err := revokeFamilyScript.Run(ctx, s.rdb, []string{s.keyFam(fam), s.keyTomb(fam)}, s.keyAT(fam, ""), s.keyRT(fam, "")).StringSlice()
 			if err != nil {
-				return unavailable("revoke user client", err)
+				return s.unavailable("revoke user client", err)
 			}
 			hashes = append(hashes, hexAll(hs)...)
 		} else {
@@ -63,7 +63,7 @@ func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID, re
 				continue
 			}
 			if err := s.rdb.Del(ctx, s.keyAT(fam, pr.member[famLen:])).Err(); err != nil {
-				return unavailable("revoke user client", err)
+				return s.unavailable("revoke user client", err)
 			}
 			hashes = append(hashes, hexAll([]string{pr.member[famLen:]})...)
 		}
@@ -71,20 +71,16 @@ func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID, re
 	}
 	if len(gone) > 0 {
 		if err := s.rdb.ZRem(ctx, idx, gone...).Err(); err != nil {
-			return unavailable("revoke user client", err)
+			return s.unavailable("revoke user client", err)
 		}
 	}
 	if len(hashes) == 0 {
 		return nil
 	}
 	// A tokens event is the only thing that names these tokens, so every
-	// hash must go out: in events of at most maxEventHashes each.
-	for len(hashes) > 0 {
-		n := min(len(hashes), maxEventHashes)
-		if err := s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hashes[:n], Reason: reason}); err != nil {
-			return fmt.Errorf("tokens: revoke user client: %w", err)
-		}
-		hashes = hashes[n:]
+	// hash must go out.
+	if err := s.publishAll(ctx, revocation.Event{Kind: revocation.KindTokens, Reason: reason}, hashes); err != nil {
+		return fmt.Errorf("tokens: revoke user client: %w", err)
 	}
 	return nil
 }

@@ -16,17 +16,15 @@ import (
 // issueScript writes a new family with a refresh token: its access key,
 // refresh key and family hash, all or none. (An access token alone is one
 // SET and needs no script.) The family hash holds: c the client, a and r
-// the live access and refresh hashes (key form), A the access hash in hex
-// (for revocation events), g the grant body and s the granted scope (from
-// which the rotation script builds new records), and x the horizon of the
-// family's index entries (Unix ms).
+// the live access and refresh hashes (key form), g the grant body and s the
+// granted scope (from which the rotation script builds new records), and x
+// the horizon of the family's index entries (Unix ms).
 // KEYS: at, rt, fam. ARGV: 1 atVal, 2 atTTLms, 3 rtVal, 4 rtTTLms,
-// 5 famTTLms, 6 client, 7 atH, 8 rtH, 9 horizon, 10 atHex, 11 grant body,
-// 12 scope.
+// 5 famTTLms, 6 client, 7 atH, 8 rtH, 9 horizon, 10 grant body, 11 scope.
 var issueScript = redis.NewScript(`
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
-redis.call('HSET', KEYS[3], 'c', ARGV[6], 'a', ARGV[7], 'r', ARGV[8], 'x', ARGV[9], 'A', ARGV[10], 'g', ARGV[11], 's', ARGV[12])
+redis.call('HSET', KEYS[3], 'c', ARGV[6], 'a', ARGV[7], 'r', ARGV[8], 'x', ARGV[9], 'g', ARGV[10], 's', ARGV[11])
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
 return 1
 `)
@@ -37,27 +35,54 @@ return 1
 //	    when the family now reaches its index horizon: its keys then live
 //	    no longer than the index entries until Rotate raises them
 //	{"scope"}     the asked scope is wider than the family's: nothing changed
+//	{"legacy"}    the family predates g and s: nothing changed; call again
+//	    with them (ARGV 19, 20), read from the refresh record
 //	{"notfound"}  unknown, or another client's
 //	{"race"}      rotated away within the grace period: a concurrent loser
 //	{"replayed", h...}  rotated away earlier: family revoked; h are the
 //	    deleted keys' hashes
 //
-// New records are head .. grant body .. scope (see appendTimes).
+// New records are head .. grant body .. scope (see appendTimes). The event
+// names the rotated-away access token by the hex form of the family's a,
+// the very key the script deletes.
 // KEYS: fam, rt, tomb, newAT, newRT.
-// ARGV: 1 rtH, 2 client, 3 nowMs, 4 graceMs, 5 newATH, 6 newRTH,
-// 7 newAT hex, 8 access record head, 9 refresh record head, 10 asked scope
-// ("" = the family's), 11 atTTLms, 12 rtTTLms, 13 famTTLms, 14 trim the
-// tombstones to this many ("" = not now), 15 at key prefix, 16 rt key
-// prefix, 17 revocation channel, 18 and 19 the rotation's revocation event
+// ARGV: 1 rtH, 2 client, 3 nowMs, 4 graceMs, 5 newATH, 6 newRTH, 7 access
+// record head, 8 refresh record head, 9 asked scope ("" = the family's;
+// already parsed), 10 atTTLms, 11 rtTTLms, 12 famTTLms, 13 trim the
+// tombstones to this many ("" = not now), 14 at key prefix, 15 rt key
+// prefix, 16 revocation channel, 17 and 18 the rotation's revocation event
 // around the old access hash (published on success, so that the
-// rotated-away access token leaves caches in the same round trip).
+// rotated-away access token leaves caches in the same round trip), 19 and
+// 20 the grant body and scope of a family that lacks them ("" = none).
 var rotateScript = redis.NewScript(`
-local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a', 'x', 'A', 'g', 's')
+local function hex(h)
+  local out, acc, n = {}, 0, 0
+  for i = 1, #h do
+    local c = string.byte(h, i)
+    local v = 63
+    if c >= 65 and c <= 90 then v = c - 65
+    elseif c >= 97 and c <= 122 then v = c - 71
+    elseif c >= 48 and c <= 57 then v = c + 4
+    elseif c == 45 then v = 62 end
+    acc, n = acc * 64 + v, n + 1
+    if n == 4 then
+      out[#out + 1] = string.format('%06x', acc)
+      acc, n = 0, 0
+    end
+  end
+  if n == 3 then out[#out + 1] = string.format('%04x', math.floor(acc / 4)) end
+  return table.concat(out)
+end
+local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a', 'x', 'g', 's')
 local c, r, a = f[1], f[2], f[3]
 if (not c) or c ~= ARGV[2] then return {'notfound'} end
-if r == ARGV[1] and a and f[4] and f[5] and f[6] and f[7] and redis.call('EXISTS', KEYS[2]) == 1 then
-  local old, g, s = f[5], f[6], f[7]
-  local scope = ARGV[10]
+if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
+  local g, s, upgrade = f[5], f[6], false
+  if not (g and s) then
+    if ARGV[19] == '' then return {'legacy'} end
+    g, s, upgrade = ARGV[19], ARGV[20], true
+  end
+  local scope = ARGV[9]
   if scope == '' then
     scope = s
   else
@@ -67,9 +92,9 @@ if r == ARGV[1] and a and f[4] and f[5] and f[6] and f[7] and redis.call('EXISTS
       if not have[w] then return {'scope'} end
     end
   end
-  local atTTL, rtTTL, famTTL = ARGV[11], ARGV[12], ARGV[13]
+  local atTTL, rtTTL, famTTL = ARGV[10], ARGV[11], ARGV[12]
   local bump = '0'
-  local room = tonumber(f[4]) - tonumber(ARGV[3])
+  local room = (tonumber(f[4]) or 0) - tonumber(ARGV[3])
   if room < tonumber(famTTL) then
     bump = '1'
     if room < 1000 then room = 1000 end
@@ -78,23 +103,28 @@ if r == ARGV[1] and a and f[4] and f[5] and f[6] and f[7] and redis.call('EXISTS
     if tonumber(atTTL) > tonumber(room) then atTTL = room end
     if tonumber(rtTTL) > tonumber(room) then rtTTL = room end
   end
-  redis.call('DEL', KEYS[2], ARGV[15] .. a)
+  redis.call('DEL', KEYS[2], ARGV[14] .. a)
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-  if ARGV[14] ~= '' then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[14])) end
-  redis.call('SET', KEYS[4], ARGV[8] .. g .. scope, 'PX', atTTL)
-  redis.call('SET', KEYS[5], ARGV[9] .. g .. s, 'PX', rtTTL)
-  redis.call('HSET', KEYS[1], 'a', ARGV[5], 'r', ARGV[6], 'A', ARGV[7])
+  if ARGV[13] ~= '' then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[13])) end
+  redis.call('SET', KEYS[4], ARGV[7] .. g .. scope, 'PX', atTTL)
+  redis.call('SET', KEYS[5], ARGV[8] .. g .. s, 'PX', rtTTL)
+  if upgrade then
+    redis.call('HSET', KEYS[1], 'a', ARGV[5], 'r', ARGV[6], 'g', g, 's', s)
+  else
+    redis.call('HSET', KEYS[1], 'a', ARGV[5], 'r', ARGV[6])
+  end
   redis.call('PEXPIRE', KEYS[1], famTTL)
   redis.call('PEXPIRE', KEYS[3], famTTL)
-  redis.call('PUBLISH', ARGV[17], ARGV[18] .. old .. ARGV[19])
+  local old = hex(a)
+  redis.call('PUBLISH', ARGV[16], ARGV[17] .. old .. ARGV[18])
   return {'ok', scope, old, bump, g}
 end
 local ts = redis.call('ZSCORE', KEYS[3], ARGV[1])
 if not ts then return {'notfound'} end
 if tonumber(ARGV[3]) - tonumber(ts) < tonumber(ARGV[4]) then return {'race'} end
 local out = {'replayed'}
-if a and redis.call('DEL', ARGV[15] .. a) == 1 then table.insert(out, a) end
-if r and redis.call('DEL', ARGV[16] .. r) == 1 then table.insert(out, r) end
+if a and redis.call('DEL', ARGV[14] .. a) == 1 then table.insert(out, a) end
+if r and redis.call('DEL', ARGV[15] .. r) == 1 then table.insert(out, r) end
 redis.call('DEL', KEYS[1], KEYS[3])
 return out
 `)

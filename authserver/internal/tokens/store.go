@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
+	"github.com/portcullis-oauth/portcullis/shared/scope"
 )
 
 // Errors returned by Store. Callers map them to OAuth errors.
@@ -90,8 +91,8 @@ const (
 	pruneEvery = 16
 	// revokeBatch is how many index members one revocation round handles.
 	revokeBatch = 500
-	// maxEventHashes caps TokenHashes in subject and client events; the
-	// subject or client id already covers every token.
+	// maxEventHashes caps TokenHashes in one event; more go out in
+	// several (publishAll).
 	maxEventHashes = 1000
 )
 
@@ -119,8 +120,12 @@ func New(rdb redis.UniversalClient, prefix string, life Lifetimes) *Store {
 		pruneEvery: pruneEvery}
 }
 
-// unavailable wraps a Redis failure.
-func unavailable(op string, err error) error {
+// unavailable wraps a Redis failure. The command may still have run (a
+// lost reply, a half-done batch), deleting tokens without this process
+// evicting them and with its own echo skipped: so the access-token cache is
+// emptied, which is always safe.
+func (s *Store) unavailable(op string, err error) error {
+	s.cache.purge()
 	return fmt.Errorf("tokens: %s: %w: %w", op, ErrUnavailable, err)
 }
 
@@ -171,7 +176,7 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 		// indexes; the horizon is kept in the family hash ('x').
 		member, famExp = fam, s.indexHorizon()
 		args = append(args, rtVal, s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), g.ClientID, atH, rtH, famExp.UnixMilli(),
-			hexHash(atH), string(appendGrantBody(nil, g)), g.Scope)
+			string(appendGrantBody(nil, g)), g.Scope)
 	}
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
 		s.queueIndex(ctx, p, g, member, famExp, false)
@@ -185,7 +190,7 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 		err = firstErr(cmds)
 	}
 	if err != nil {
-		return Issued{}, unavailable("issue", err)
+		return Issued{}, s.unavailable("issue", err)
 	}
 	return out, nil
 }
@@ -210,6 +215,10 @@ func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g Grant, memb
 	}
 	prune := rand.N(s.pruneEvery) == 0
 	for _, k := range idx {
+		// GT first raises the expiry of an index that exists, so that it
+		// cannot expire between here and the ZADD; NX then gives one that
+		// the ZADD created its first expiry.
+		p.Do(ctx, "PEXPIREAT", k, until, "GT")
 		if prune {
 			p.ZRemRangeByScore(ctx, k, "-inf", "("+now)
 		}
@@ -218,10 +227,7 @@ func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g Grant, memb
 		} else {
 			p.ZAdd(ctx, k, z)
 		}
-		// NX sets an expiry on a new index, GT raises an older one; the key
-		// may be missing (bump, or a prune that emptied it): both no-ops then.
 		p.Do(ctx, "PEXPIREAT", k, until, "NX")
-		p.Do(ctx, "PEXPIREAT", k, until, "GT")
 	}
 }
 
@@ -241,7 +247,7 @@ func (s *Store) get(ctx context.Context, op, key string) (record, error) {
 		return record{}, ErrNotFound
 	}
 	if err != nil {
-		return record{}, unavailable(op, err)
+		return record{}, s.unavailable(op, err)
 	}
 	rec, err := decodeRecord(v)
 	if err != nil {
@@ -309,6 +315,13 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	if !ok {
 		return Issued{}, ErrNotFound
 	}
+	if newScope != "" { // the script compares words: give it a clean set
+		asked, err := scope.Parse(newScope)
+		if err != nil {
+			return Issued{}, ErrScope
+		}
+		newScope = asked.String()
+	}
 	now := s.now()
 	iat := now.Truncate(time.Second)
 	at, err := newToken(accessPrefix, fam)
@@ -341,26 +354,23 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 		trim = strconv.Itoa(maxTombstones)
 	}
 	keys := []string{s.keyFam(fam), s.keyRT(fam, h), s.keyTomb(fam), s.keyAT(fam, atH), s.keyRT(fam, rtH)}
-	args := []any{h, clientID, now.UnixMilli(), s.grace.Milliseconds(), atH, rtH, hexHash(atH),
+	args := []any{h, clientID, now.UnixMilli(), s.grace.Milliseconds(), atH, rtH,
 		string(appendTimes(nil, iat, out.AccessExpiresAt)), string(appendTimes(nil, iat, out.RefreshExpiresAt)), newScope,
 		s.life.Access.Milliseconds(), s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), trim,
-		s.keyAT(fam, ""), s.keyRT(fam, ""), revocation.Channel(s.prefix), evHead, evTail}
-	var rot *redis.Cmd
-	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
-		rot = rotateScript.EvalSha(ctx, p, keys, args...)
-	})
-	if err == nil {
-		err = firstErr(cmds)
+		s.keyAT(fam, ""), s.keyRT(fam, ""), revocation.Channel(s.prefix), evHead, evTail, "", ""}
+	res, err := s.runRotate(ctx, keys, args)
+	if err == nil && res[0] == "legacy" {
+		// A family issued before the family hash kept its grant: read it
+		// from the refresh record, once; the script stores it.
+		rec, gerr := s.get(ctx, "rotate", s.keyRT(fam, h))
+		if gerr != nil {
+			return Issued{}, gerr
+		}
+		args[18], args[19] = string(appendGrantBody(nil, rec.Grant)), rec.Scope
+		res, err = s.runRotate(ctx, keys, args)
 	}
 	if err != nil {
-		return Issued{}, unavailable("rotate", err)
-	}
-	res, err := rot.StringSlice()
-	if err != nil {
-		return Issued{}, unavailable("rotate", err)
-	}
-	if len(res) == 0 {
-		return Issued{}, fmt.Errorf("tokens: rotate: empty script reply")
+		return Issued{}, err
 	}
 	switch res[0] {
 	case "ok":
@@ -381,26 +391,56 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 			return Issued{}, fmt.Errorf("%w (%w)", ErrReplayed, err)
 		}
 		return Issued{}, ErrReplayed
-	default: // "notfound", "race"
+	default: // "notfound", "race", and "legacy" twice
 		return Issued{}, ErrNotFound
 	}
 }
 
+// runRotate runs rotateScript; its reply has at least one element.
+func (s *Store) runRotate(ctx context.Context, keys []string, args []any) ([]string, error) {
+	var rot *redis.Cmd
+	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
+		rot = rotateScript.EvalSha(ctx, p, keys, args...)
+	})
+	if err == nil {
+		err = firstErr(cmds)
+	}
+	if err != nil {
+		return nil, s.unavailable("rotate", err)
+	}
+	res, err := rot.StringSlice()
+	if err != nil {
+		return nil, s.unavailable("rotate", err)
+	}
+	if len(res) == 0 {
+		return nil, fmt.Errorf("tokens: rotate: empty script reply")
+	}
+	return res, nil
+}
+
 // extend raises the index entries of a family that reached their horizon,
-// then gives its keys their full lifetime back (the rotation capped them at
-// the old horizon, so the family never outlives its index entries). body is
-// the family's grant body, which names its indexes. A failure is left for
-// the family's next rotation, which asks again: the tokens just issued
-// stand, only living no longer than the old horizon until then.
+// then, once they are raised, gives the family's keys their full lifetime
+// back (the rotation capped them at the old horizon, so that the family
+// never outlives its index entries). body is the family's grant body,
+// which names its indexes. It runs to the end even if the caller goes
+// away. A failure is left for the family's next rotation, which asks
+// again: the tokens just issued stand, living no longer than the old
+// horizon until then.
 func (s *Store) extend(ctx context.Context, fam, atH, rtH, body string, out Issued) {
+	ctx = context.WithoutCancel(ctx)
 	rec, err := decodeRecord(string(appendTimes(nil, out.AccessExpiresAt, out.AccessExpiresAt)) + body)
 	if err != nil {
 		return
 	}
 	horizon := s.indexHorizon()
+	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
+		s.queueIndex(ctx, p, rec.Grant, fam, horizon, true)
+	})
+	if err != nil || firstErr(cmds) != nil {
+		return
+	}
 	famExp := s.now().Add(s.famTTL())
 	_, _ = s.pipelined(ctx, func(p redis.Pipeliner) {
-		s.queueIndex(ctx, p, rec.Grant, fam, horizon, true)
 		extendScript.EvalSha(ctx, p, []string{s.keyFam(fam), s.keyTomb(fam), s.keyAT(fam, atH), s.keyRT(fam, rtH)},
 			horizon.UnixMilli(), famExp.UnixMilli(), out.AccessExpiresAt.UnixMilli(), out.RefreshExpiresAt.UnixMilli())
 	})
@@ -428,7 +468,7 @@ func (s *Store) publish(ctx context.Context, e revocation.Event) error {
 	// even when the event cannot be sent.
 	s.cache.apply(e)
 	if err := s.rdb.Publish(ctx, revocation.Channel(s.prefix), b).Err(); err != nil {
-		return unavailable("publish", err)
+		return s.unavailable("publish", err)
 	}
 	s.revoked(e.Reason)
 	return nil
@@ -464,7 +504,7 @@ func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (
 		}
 		n, err := s.rdb.Del(ctx, s.keyAT(fam, h)).Result()
 		if err != nil {
-			return false, unavailable("revoke", err)
+			return false, s.unavailable("revoke", err)
 		}
 		if n == 0 {
 			return false, nil
@@ -481,7 +521,7 @@ func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (
 		}
 		hs, err := revokeFamilyScript.Run(ctx, s.rdb, []string{s.keyFam(fam), s.keyTomb(fam)}, s.keyAT(fam, ""), s.keyRT(fam, "")).StringSlice()
 		if err != nil {
-			return false, unavailable("revoke", err)
+			return false, s.unavailable("revoke", err)
 		}
 		if len(hs) == 0 {
 			return false, nil
@@ -500,7 +540,7 @@ func (s *Store) RevokeUser(ctx context.Context, userID int64, exceptFamily, reas
 	if err != nil {
 		return fmt.Errorf("tokens: revoke user: %w", err)
 	}
-	return s.publish(ctx, revocation.Event{Kind: revocation.KindSubject, Subject: strconv.FormatInt(userID, 10), TokenHashes: capHashes(hs), Reason: reason})
+	return s.publishAll(ctx, revocation.Event{Kind: revocation.KindSubject, Subject: strconv.FormatInt(userID, 10), Reason: reason}, hs)
 }
 
 // RevokeClient revokes every family of clientID, then publishes a
@@ -510,14 +550,29 @@ func (s *Store) RevokeClient(ctx context.Context, clientID, reason string) error
 	if err != nil {
 		return fmt.Errorf("tokens: revoke client: %w", err)
 	}
-	return s.publish(ctx, revocation.Event{Kind: revocation.KindClient, ClientID: clientID, TokenHashes: capHashes(hs), Reason: reason})
+	return s.publishAll(ctx, revocation.Event{Kind: revocation.KindClient, ClientID: clientID, Reason: reason}, hs)
 }
 
-func capHashes(hs []string) []string {
-	if len(hs) > maxEventHashes {
+// publishAll publishes e naming every hash of hs: in e itself when they
+// fit in one event, else in KindTokens events of at most maxEventHashes
+// (then e, unless it is itself a KindTokens event). A resource server then
+// refuses each revoked token by its hash, even when the auth server it asks
+// next has not heard of e yet.
+func (s *Store) publishAll(ctx context.Context, e revocation.Event, hs []string) error {
+	if len(hs) <= maxEventHashes {
+		e.TokenHashes = hs
+		return s.publish(ctx, e)
+	}
+	for i := 0; i < len(hs); i += maxEventHashes {
+		batch := revocation.Event{Kind: revocation.KindTokens, TokenHashes: hs[i:min(i+maxEventHashes, len(hs))], Reason: e.Reason}
+		if err := s.publish(ctx, batch); err != nil {
+			return err
+		}
+	}
+	if e.Kind == revocation.KindTokens {
 		return nil
 	}
-	return hs
+	return s.publish(ctx, e)
 }
 
 // revokeIndex revokes every family in the index idx but except, in batches,
@@ -525,13 +580,13 @@ func capHashes(hs []string) []string {
 // returns the event-form hashes of the tokens it deleted.
 func (s *Store) revokeIndex(ctx context.Context, idx, except string) ([]string, error) {
 	if err := s.rdb.ZRemRangeByScore(ctx, idx, "-inf", "("+strconv.FormatInt(s.now().UnixMilli(), 10)).Err(); err != nil {
-		return nil, unavailable("index", err)
+		return nil, s.unavailable("index", err)
 	}
 	var out []string
 	for {
 		members, err := s.rdb.ZRange(ctx, idx, 0, revokeBatch-1).Result()
 		if err != nil {
-			return out, unavailable("index", err)
+			return out, s.unavailable("index", err)
 		}
 		todo := members[:0]
 		for _, m := range members {
@@ -560,7 +615,7 @@ func (s *Store) revokeIndex(ctx context.Context, idx, except string) ([]string, 
 			err = firstErr(cmds)
 		}
 		if err != nil {
-			return out, unavailable("revoke", err)
+			return out, s.unavailable("revoke", err)
 		}
 		for i, c := range cmds {
 			switch c := c.(type) {
@@ -578,7 +633,7 @@ func (s *Store) revokeIndex(ctx context.Context, idx, except string) ([]string, 
 			rm[i] = m
 		}
 		if err := s.rdb.ZRem(ctx, idx, rm...).Err(); err != nil {
-			return out, unavailable("index", err)
+			return out, s.unavailable("index", err)
 		}
 	}
 }
@@ -586,7 +641,7 @@ func (s *Store) revokeIndex(ctx context.Context, idx, except string) ([]string, 
 // Ping checks that Redis answers. Errors: ErrUnavailable.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
-		return unavailable("ping", err)
+		return s.unavailable("ping", err)
 	}
 	return nil
 }

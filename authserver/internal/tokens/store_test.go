@@ -781,11 +781,109 @@ func TestRotateRestoresALostIndexEntry(t *testing.T) {
 		if ttl := e.rdb.PTTL(ctx, e.s.keyFam(iss.Family)).Val(); ttl < e.s.famTTL()-time.Minute {
 			t.Fatalf("family TTL %v, want about %v", ttl, e.s.famTTL())
 		}
+		// The new tokens' keys were capped at the old horizon too, then
+		// given their own lifetimes back.
+		_, atH, _ := parseToken(r.AccessToken, accessPrefix)
+		_, rtH, _ := parseToken(r.RefreshToken, refreshPrefix)
+		if ttl := e.rdb.PTTL(ctx, e.s.keyAT(iss.Family, atH)).Val(); ttl < testLife.Access-time.Minute {
+			t.Fatalf("new access token TTL %v, want about %v", ttl, testLife.Access)
+		}
+		if ttl := e.rdb.PTTL(ctx, e.s.keyRT(iss.Family, rtH)).Val(); ttl < testLife.Refresh-time.Minute {
+			t.Fatalf("new refresh token TTL %v, want about %v", ttl, testLife.Refresh)
+		}
 		if err := e.s.RevokeUser(ctx, 12, "", "test"); err != nil {
 			t.Fatal(err)
 		}
 		wantRefreshLive(t, e, r.RefreshToken, false)
 		wantLive(t, e, r.AccessToken, false)
+	})
+}
+
+// TestRotateLegacyFamily: a family written before the family hash kept its
+// grant body and scope still rotates (read once from the refresh record),
+// still refuses a wider scope, and is upgraded in place.
+func TestRotateLegacyFamily(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		g := userGrant(13)
+		g.Scope = "read write"
+		iss := mustIssue(t, e, g, true)
+		if err := e.rdb.HDel(ctx, e.s.keyFam(iss.Family), "g", "s").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read introspection"); !errors.Is(err, ErrScope) {
+			t.Fatalf("wider scope on a legacy family: %v, want ErrScope", err)
+		}
+		r, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Scope != "read" {
+			t.Fatalf("scope %q", r.Scope)
+		}
+		wantLive(t, e, iss.AccessToken, false)
+		got, err := e.s.LookupAccess(ctx, r.AccessToken)
+		if err != nil || got.Grant.UserID != 13 || got.Grant.Username != g.Username || got.Grant.Scope != "read" {
+			t.Fatalf("new access token: %+v, %v", got, err)
+		}
+		fv := e.rdb.HMGet(ctx, e.s.keyFam(iss.Family), "g", "s").Val()
+		if fv[0] != string(appendGrantBody(nil, g)) || fv[1] != "read write" {
+			t.Fatalf("family not upgraded: %v", fv)
+		}
+		if _, err := e.s.Rotate(ctx, r.RefreshToken, "rs-id", ""); err != nil {
+			t.Fatalf("rotation after the upgrade: %v", err)
+		}
+	})
+}
+
+// TestRotateNormalisesScope: the store parses an asked scope itself.
+func TestRotateNormalisesScope(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		iss := mustIssue(t, e, userGrant(14), true)
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read\twrite"); !errors.Is(err, ErrScope) {
+			t.Fatalf("a tab in the scope: %v, want ErrScope", err)
+		}
+		r, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read read")
+		if err != nil || r.Scope != "read" {
+			t.Fatalf("duplicate words: %q, %v", r.Scope, err)
+		}
+	})
+}
+
+// TestSubjectEventsNameEveryToken: a user revocation names every token it
+// revoked, in batches when there are more than one event holds.
+func TestSubjectEventsNameEveryToken(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		if e.mr == nil && testing.Short() {
+			t.Skip("SKIPPED in -short: issues over a thousand tokens")
+		}
+		ctx := context.Background()
+		n := maxEventHashes + 5
+		want := map[string]bool{}
+		for range n {
+			iss := mustIssue(t, e, Grant{ClientID: "rs-id", UserID: 15, Username: "u@x", Scope: "read"}, false)
+			want[revocation.HashHex(iss.AccessToken)] = true
+		}
+		next := e.subscribe(t)
+		if err := e.s.RevokeUser(ctx, 15, "", "deactivated"); err != nil {
+			t.Fatal(err)
+		}
+		for len(want) > 0 {
+			ev := next()
+			if len(ev.TokenHashes) > maxEventHashes {
+				t.Fatalf("an event with %d hashes", len(ev.TokenHashes))
+			}
+			for _, h := range ev.TokenHashes {
+				delete(want, h)
+			}
+			if ev.Kind == revocation.KindSubject && len(want) > 0 {
+				t.Fatalf("the subject event came before %d hashes were named", len(want))
+			}
+		}
+		if ev := next(); ev.Kind != revocation.KindSubject || ev.Subject != "15" {
+			t.Fatalf("last event %+v, want the subject event", ev)
+		}
 	})
 }
 

@@ -83,11 +83,13 @@ func hexHash(keyForm string) string {
 //
 //	<p>a{F}H   access record (string), TTL = access lifetime
 //	<p>r{F}H   refresh record (string), TTL = refresh lifetime
-//	<p>f{F}    family (hash: c client, a current access H, r current refresh H),
-//	           only for families with a refresh token; TTL = family lifetime
+//	<p>f{F}    family (hash: c client, a current access H, r current refresh H,
+//	           g grant body and s granted scope (see appendGrantBody), x the
+//	           horizon of its index entries in Unix ms), only for families
+//	           with a refresh token; TTL = family lifetime, never past x
 //	<p>o{F}    tombstones: zset of rotated-away refresh H scored by rotation ms
 //	<p>u:<id>  per-user index, <p>c:<id> per-client index: zsets of members
-//	           scored by family expiry (ms), pruned on write, TTL'd. A member is
+//	           scored by family expiry (ms), pruned on some writes, TTL'd. A member is
 //	           F for a family with a refresh token, F+H(access) otherwise.
 //
 // The prefix must not contain '{' or '}', or the hash tags would move.
