@@ -40,6 +40,23 @@ func BenchmarkLookupAccess(b *testing.B) {
 	}
 }
 
+// BenchmarkLookupAccessCached is a lookup answered by the access-token
+// cache (as serve runs it: subscribed to the revocation channel).
+func BenchmarkLookupAccessCached(b *testing.B) {
+	s := benchStore(b)
+	watch(b, s)
+	ctx := context.Background()
+	iss, err := s.Issue(ctx, userGrant(1), false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := s.LookupAccess(ctx, iss.AccessToken); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkLookupAccessParallel(b *testing.B) {
 	s := benchStore(b)
 	ctx := context.Background()
