@@ -3,12 +3,8 @@ package tokens
 import (
 	"context"
 	"errors"
-	"os"
-	"strconv"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
@@ -194,19 +190,7 @@ func TestCacheApplyKinds(t *testing.T) {
 // store: the cache empties and stops answering, and comes back (empty) with
 // the subscription.
 func TestCacheOffWhileRedisIsDown(t *testing.T) {
-	if _, err := os.Stat(redisServerBin); err != nil {
-		if testenv.InCI() {
-			t.Fatalf("%s missing under CI=true", redisServerBin)
-		}
-		t.Skipf("SKIPPED: %s not installed", redisServerBin)
-	}
-	port := freePort(t)
-	cmd := startRedis(t, port)
-	rdb := redis.NewClient(&redis.Options{
-		Addr: "127.0.0.1:" + strconv.Itoa(port), MaxRetries: -1,
-		DialTimeout: 200 * time.Millisecond, ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond,
-	})
-	defer rdb.Close()
+	port, cmd, rdb := privateRedis(t)
 	e := &env{rdb: rdb, prefix: testenv.Prefix()}
 	e.s = New(rdb, e.prefix, testLife)
 	e.s.now = e.now

@@ -47,6 +47,28 @@ func stopRedis(cmd *exec.Cmd) {
 	_ = cmd.Wait()
 }
 
+// privateRedis starts a redis-server of the test's own (skipped loudly when
+// it is not installed, a failure under CI=true) and a client of it that
+// fails fast and never retries. The server can be stopped with stopRedis
+// and started again on port with startRedis.
+func privateRedis(t *testing.T) (port int, cmd *exec.Cmd, rdb *redis.Client) {
+	t.Helper()
+	if _, err := os.Stat(redisServerBin); err != nil {
+		if testenv.InCI() {
+			t.Fatalf("%s missing under CI=true", redisServerBin)
+		}
+		t.Skipf("SKIPPED: %s not installed", redisServerBin)
+	}
+	port = freePort(t)
+	cmd = startRedis(t, port)
+	rdb = redis.NewClient(&redis.Options{
+		Addr: "127.0.0.1:" + strconv.Itoa(port), MaxRetries: -1,
+		DialTimeout: 200 * time.Millisecond, ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond,
+	})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return port, cmd, rdb
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -61,19 +83,7 @@ func freePort(t *testing.T) int {
 // fails with ErrUnavailable, starts it again on the same port and checks
 // the same client recovers (including reloading the lost Lua scripts).
 func TestRedisDown(t *testing.T) {
-	if _, err := os.Stat(redisServerBin); err != nil {
-		if testenv.InCI() {
-			t.Fatalf("%s missing under CI=true", redisServerBin)
-		}
-		t.Skipf("SKIPPED: %s not installed", redisServerBin)
-	}
-	port := freePort(t)
-	cmd := startRedis(t, port)
-	rdb := redis.NewClient(&redis.Options{
-		Addr: "127.0.0.1:" + strconv.Itoa(port), MaxRetries: -1,
-		DialTimeout: 200 * time.Millisecond, ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond,
-	})
-	defer rdb.Close()
+	port, cmd, rdb := privateRedis(t)
 	s := New(rdb, testenv.Prefix(), testLife)
 	ctx := context.Background()
 	iss, err := s.Issue(ctx, userGrant(1), true)
