@@ -30,15 +30,16 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 		return err
 	}
 	defer a.db.Close()
-	rdb, closeRedis, err := openRedis(ctx, cfg, log)
+	rc, closeRedis, err := openRedis(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer closeRedis()
 
 	mx := metrics.New()
+	rdb := rc.rdb
 	limiter := throttle.New(rdb, cfg.RedisPrefix, cfg.ThrottleLimit, cfg.ThrottleWindow)
-	store := tokens.New(rdb, cfg.RedisPrefix, tokens.Lifetimes{Access: cfg.AccessTTL, Refresh: cfg.RefreshTTL})
+	store := tokens.New(rc.tokens, cfg.RedisPrefix, tokens.Lifetimes{Access: cfg.AccessTTL, Refresh: cfg.RefreshTTL})
 	store.ObserveRevocations(mx.Revoked)
 	if cfg.TokenCacheTTL > 0 {
 		store.CacheAccessTokens(cfg.TokenCacheSize, cfg.TokenCacheTTL)

@@ -65,7 +65,7 @@ func newCodeEnv(t testing.TB, rdb redis.UniversalClient, prefix string) *codeEnv
 		"pw":  {ClientID: "pw", SecretHash: "pw-secret", Type: clients.Confidential, GrantTypesRaw: "password", RedirectURIsRaw: webCB},
 		"ro":  {ClientID: "ro", Type: clients.Public, GrantTypesRaw: "authorization_code", RedirectURIsRaw: spaCB, ScopesRaw: "read"},
 	}
-	store := tokens.New(rdb, prefix, tokens.Lifetimes{Access: 3600e9, Refresh: 7200e9})
+	store := tokens.New(testenv.TokenClient(t, rdb, tokens.Dial), prefix, tokens.Lifetimes{Access: 3600e9, Refresh: 7200e9})
 	users := fakeUsers{7: {ID: 7, Email: "user1@email.com", IsActive: true}, 8: {ID: 8, Email: "gone@email.com"}}
 	s := NewServer(Config{Scopes: scope.Set{"read", "write", "introspection"}, DefaultScopes: scope.Set{"read", "write", "introspection"}}, Deps{
 		Clients: cl, Finder: users, Tokens: store, Codes: store, Lookup: cl, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -26,7 +26,7 @@ func TestClientCredentialsScopes(t *testing.T) {
 		"pub":  {ClientID: "pub", Type: clients.Public, GrantTypesRaw: "authorization_code", RedirectURIsRaw: webCB},
 		"pass": {ClientID: "pass", SecretHash: "s", Type: clients.Confidential, GrantTypesRaw: "password"},
 	}
-	store := tokens.New(rdb, testenv.Prefix(), tokens.Lifetimes{Access: 3600e9, Refresh: 7200e9})
+	store := tokens.New(testenv.TokenClient(t, rdb, tokens.Dial), testenv.Prefix(), tokens.Lifetimes{Access: 3600e9, Refresh: 7200e9})
 	s := NewServer(Config{Scopes: scope.Set{"read", "write", "introspection"}, DefaultScopes: scope.Set{"read"}},
 		Deps{Clients: cl, Tokens: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	for _, tt := range []struct {

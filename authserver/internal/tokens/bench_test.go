@@ -13,7 +13,7 @@ func benchStore(b *testing.B) *Store {
 	b.Helper()
 	rdb, prefix := testenv.Redis(b)
 	b.Cleanup(func() { testenv.DeletePrefix(rdb, prefix) })
-	return New(rdb, prefix, testLife)
+	return New(tokenClient(b, rdb), prefix, testLife)
 }
 
 func BenchmarkIssue(b *testing.B) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,7 +14,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
-	"github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
@@ -185,46 +184,48 @@ func (s *Store) WatchRevocations(ctx context.Context, log *slog.Logger) {
 func (s *Store) watchOnce(ctx context.Context, subscribed func()) error {
 	channel := revocation.Channel(s.prefix)
 	tag := revocation.OriginTag(s.origin)
-	ps := s.rdb.Subscribe(ctx, channel)
-	defer func() { _ = ps.Close() }()
-	// A blocked read does not watch ctx: closing the PubSub ends it.
-	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
-	defer stop()
-	awaitingPong := false
-	for {
-		msg, err := ps.ReceiveTimeout(ctx, watchPing)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() && !awaitingPong {
-				if err := ps.Ping(ctx); err != nil {
-					return fmt.Errorf("tokens: watch: ping: %w", err)
-				}
-				awaitingPong = true
-				continue
-			}
-			return fmt.Errorf("tokens: watch: %w", err)
-		}
-		awaitingPong = false
-		switch m := msg.(type) {
-		case *redis.Subscription:
+	c, release := s.rc.Dedicate()
+	defer release()
+	closed := c.SetPubSubHooks(rueidis.PubSubHooks{
+		OnSubscription: func(m rueidis.PubSubSubscription) {
 			if m.Kind == "subscribe" && m.Channel == channel {
 				s.cache.setLive(true)
 				subscribed()
-			} else if m.Kind == "unsubscribe" {
-				return errors.New("tokens: watch: unsubscribed by the server")
 			}
-		case *redis.Message:
-			if strings.Contains(m.Payload, tag) {
-				continue // this Store's own: applied before it was sent
+		},
+		OnMessage: func(m rueidis.PubSubMessage) {
+			if strings.Contains(m.Message, tag) {
+				return // this Store's own: applied before it was sent
 			}
-			e, err := revocation.Decode([]byte(m.Payload))
+			e, err := revocation.Decode([]byte(m.Message))
 			if err != nil {
 				e = revocation.Event{} // unknown kind: purge
 			}
 			s.cache.apply(e)
+		},
+	})
+	if err := c.Do(ctx, c.B().Subscribe().Channel(channel).Build()).Error(); err != nil {
+		return fmt.Errorf("tokens: watch: subscribe: %w", err)
+	}
+	// A connection that went silent (half-open) fails the next ping.
+	t := time.NewTicker(watchPing)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-closed:
+			if err == nil {
+				err = errors.New("subscription closed")
+			}
+			return fmt.Errorf("tokens: watch: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			pctx, cancel := context.WithTimeout(ctx, watchPing)
+			err := c.Do(pctx, c.B().Ping().Build()).Error()
+			cancel()
+			if err != nil {
+				return fmt.Errorf("tokens: watch: ping: %w", err)
+			}
 		}
 	}
 }

@@ -39,7 +39,7 @@ func TestCacheAnswersRepeatLookups(t *testing.T) {
 func TestCacheOffWithoutSubscription(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
 	t.Cleanup(func() { testenv.DeletePrefix(rdb, prefix) })
-	s := New(rdb, prefix, testLife)
+	s := New(tokenClient(t, rdb), prefix, testLife)
 	s.CacheAccessTokens(1000, time.Minute) // but no WatchRevocations
 	e := &env{s: s, rdb: rdb, prefix: prefix}
 	s.now = e.now
@@ -70,7 +70,7 @@ func TestCacheHearsOtherProcesses(t *testing.T) {
 	t.Cleanup(func() { testenv.DeletePrefix(rdb, prefix) })
 	newReplica := func() *env {
 		e := &env{rdb: rdb, prefix: prefix}
-		e.s = New(rdb, prefix, testLife)
+		e.s = New(tokenClient(t, rdb), prefix, testLife)
 		e.s.now = e.now
 		watch(t, e.s)
 		return e
@@ -192,7 +192,7 @@ func TestCacheApplyKinds(t *testing.T) {
 func TestCacheOffWhileRedisIsDown(t *testing.T) {
 	port, cmd, rdb := privateRedis(t)
 	e := &env{rdb: rdb, prefix: testenv.Prefix()}
-	e.s = New(rdb, e.prefix, testLife)
+	e.s = New(tokenClient(t, rdb), e.prefix, testLife)
 	e.s.now = e.now
 	watch(t, e.s)
 	iss := mustIssue(t, e, userGrant(3), false)

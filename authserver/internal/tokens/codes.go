@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	redis "github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
@@ -53,7 +53,7 @@ func (s *Store) keyCodeUT(fam, h string) string { return s.prefix + "K{" + fam +
 // consumeCodeScript takes a code once. Replies {"ok", record},
 // {"replayed"} (the marker is now "revoked") or {"notfound"}.
 // KEYS: code, marker. ARGV: markerTTLms.
-var consumeCodeScript = redis.NewScript(`
+var consumeCodeScript = newScript(`
 local v = redis.call('GET', KEYS[1])
 if v then
   redis.call('DEL', KEYS[1])

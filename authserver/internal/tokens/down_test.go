@@ -84,7 +84,7 @@ func freePort(t *testing.T) int {
 // the same client recovers (including reloading the lost Lua scripts).
 func TestRedisDown(t *testing.T) {
 	port, cmd, rdb := privateRedis(t)
-	s := New(rdb, testenv.Prefix(), testLife)
+	s := New(tokenClient(t, rdb), testenv.Prefix(), testLife)
 	ctx := context.Background()
 	iss, err := s.Issue(ctx, userGrant(1), true)
 	if err != nil {

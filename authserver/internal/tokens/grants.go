@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/redis/go-redis/v9"
+	redis "github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )

@@ -5,7 +5,8 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
+	redis "github.com/redis/rueidis/rueidiscompat"
 )
 
 // Every script touches only keys of one family (one hash slot), or one
@@ -21,7 +22,7 @@ import (
 // the horizon of the family's index entries (Unix ms).
 // KEYS: at, rt, fam. ARGV: 1 atVal, 2 atTTLms, 3 rtVal, 4 rtTTLms,
 // 5 famTTLms, 6 client, 7 atH, 8 rtH, 9 horizon, 10 grant body, 11 scope.
-var issueScript = redis.NewScript(`
+var issueScript = newScript(`
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
 redis.call('HSET', KEYS[3], 'c', ARGV[6], 'a', ARGV[7], 'r', ARGV[8], 'x', ARGV[9], 'g', ARGV[10], 's', ARGV[11])
@@ -54,7 +55,7 @@ return 1
 // around the old access hash (published on success, so that the
 // rotated-away access token leaves caches in the same round trip), 19 and
 // 20 the grant body and scope of a family that lacks them ("" = none).
-var rotateScript = redis.NewScript(`
+var rotateScript = newScript(`
 local function hex(h)
   local out, acc, n = {}, 0, 0
   for i = 1, #h do
@@ -134,7 +135,7 @@ return out
 // new horizon and sets the expiry of every key the rotation capped. It does
 // nothing to a family that is gone (revoked meanwhile).
 // KEYS: fam, tomb, at, rt. ARGV: horizon, fam, at and rt expiry (Unix ms).
-var extendScript = redis.NewScript(`
+var extendScript = newScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'x', ARGV[1])
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
@@ -147,7 +148,7 @@ return 1
 // revokeFamilyScript deletes a family's live tokens, the family hash and
 // its tombstones, and returns the hashes of the token keys it deleted.
 // KEYS: fam, tomb. ARGV: at key prefix, rt key prefix.
-var revokeFamilyScript = redis.NewScript(`
+var revokeFamilyScript = newScript(`
 local out = {}
 local a = redis.call('HGET', KEYS[1], 'a')
 local r = redis.call('HGET', KEYS[1], 'r')
@@ -157,7 +158,14 @@ redis.call('DEL', KEYS[1], KEYS[2])
 return out
 `)
 
-var allScripts = []*redis.Script{issueScript, rotateScript, extendScript, revokeFamilyScript}
+var allScripts = []*redis.Script{issueScript, rotateScript, extendScript, revokeFamilyScript, consumeCodeScript}
+
+// newScript is redis.NewScript, remembering the source for loadScripts.
+func newScript(src string) *redis.Script {
+	sc := redis.NewScript(src)
+	scriptSource[sc.Hash()] = src
+	return sc
+}
 
 // pipelined runs fn's commands in one round trip. Scripts must be queued
 // with EvalSha; if Redis lost its script cache (a restart, a failover), the
@@ -169,10 +177,8 @@ func (s *Store) pipelined(ctx context.Context, fn func(redis.Pipeliner)) ([]redi
 	for attempt := 0; ; attempt++ {
 		cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { fn(p); return nil })
 		if attempt == 0 && hasNoScript(cmds) {
-			for _, sc := range allScripts {
-				if err := sc.Load(ctx, s.rdb).Err(); err != nil {
-					return nil, err
-				}
+			if err := s.loadScripts(ctx); err != nil {
+				return nil, err
 			}
 			continue
 		}
@@ -182,6 +188,26 @@ func (s *Store) pipelined(ctx context.Context, fn func(redis.Pipeliner)) ([]redi
 		return cmds, nil
 	}
 }
+
+// loadScripts loads every script on every primary (SCRIPT LOAD through the
+// adapter, which finds the primaries with ROLE), or, on a server without
+// ROLE (the embedded Redis, a single node), on the one server.
+func (s *Store) loadScripts(ctx context.Context) error {
+	for _, sc := range allScripts {
+		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+			if _, ok := rueidis.IsRedisErr(err); !ok {
+				return err
+			}
+			if err := s.rc.Do(ctx, s.rc.B().ScriptLoad().Script(scriptSource[sc.Hash()]).Build()).Error(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// scriptSource maps each script's SHA-1 to its source.
+var scriptSource = map[string]string{}
 
 func hasNoScript(cmds []redis.Cmder) bool {
 	for _, c := range cmds {
@@ -200,8 +226,7 @@ func isCommandErr(cmds []redis.Cmder) bool {
 		if err == nil || errors.Is(err, redis.Nil) {
 			continue
 		}
-		var re redis.Error
-		if !errors.As(err, &re) {
+		if _, ok := rueidis.IsRedisErr(err); !ok {
 			return false
 		}
 	}

@@ -11,7 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
+	redis "github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
@@ -98,7 +99,8 @@ const (
 
 // Store keeps tokens in Redis, hashed. Safe for concurrent use.
 type Store struct {
-	rdb      redis.UniversalClient
+	rc       rueidis.Client // pipelines the commands of concurrent callers
+	rdb      redis.Cmdable  // rc, shaped like go-redis
 	prefix   string
 	life     Lifetimes
 	now      func() time.Time
@@ -113,10 +115,10 @@ type Store struct {
 // New returns a Store. prefix is REDIS_PREFIX and goes on every key and on
 // the revocation channel; it must not contain '{' or '}' (Redis Cluster hash
 // tags). Both lifetimes must be positive.
-func New(rdb redis.UniversalClient, prefix string, life Lifetimes) *Store {
+func New(rc rueidis.Client, prefix string, life Lifetimes) *Store {
 	var id [8]byte
 	_, _ = crand.Read(id[:]) // never fails (crypto/rand)
-	return &Store{rdb: rdb, prefix: prefix, life: life, now: time.Now, grace: defaultReuseGrace, origin: hex.EncodeToString(id[:]),
+	return &Store{rc: rc, rdb: redis.NewAdapter(rc), prefix: prefix, life: life, now: time.Now, grace: defaultReuseGrace, origin: hex.EncodeToString(id[:]),
 		pruneEvery: pruneEvery}
 }
 
@@ -644,4 +646,24 @@ func (s *Store) Ping(ctx context.Context) error {
 		return s.unavailable("ping", err)
 	}
 	return nil
+}
+
+// Dial creates the client a Store takes, from opt with the store's settings
+// added: no server-assisted client cache (the Store keeps its own), and
+// RetryOnce. For a single server not up yet it still returns a client,
+// which connects when Redis is back, together with the dial error.
+func Dial(opt rueidis.ClientOption) (rueidis.Client, error) {
+	opt.DisableCache, opt.DisableRetry, opt.RetryDelay = true, false, RetryOnce
+	return rueidis.NewClient(opt)
+}
+
+// RetryOnce is the store's rueidis retry policy: a read-only command that
+// met a network error (a connection Redis closed) is tried once more, at
+// once, on a new connection; nothing is retried while Redis stays down, so
+// that callers get ErrUnavailable (503) at once instead of waiting.
+func RetryOnce(attempts int, _ rueidis.Completed, _ error) time.Duration {
+	if attempts <= 1 {
+		return 0
+	}
+	return -1
 }

@@ -53,7 +53,7 @@ func forEachBackend(t *testing.T, f func(t *testing.T, e *env)) {
 		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 		t.Cleanup(func() { _ = rdb.Close() })
 		e := &env{rdb: rdb, prefix: testenv.Prefix(), mr: mr}
-		e.s = New(rdb, e.prefix, testLife)
+		e.s = New(tokenClient(t, rdb), e.prefix, testLife)
 		e.s.now = e.now
 		watch(t, e.s)
 		f(t, e)
@@ -61,7 +61,7 @@ func forEachBackend(t *testing.T, f func(t *testing.T, e *env)) {
 	t.Run("redis", func(t *testing.T) {
 		rdb, prefix := testenv.Redis(t)
 		e := &env{rdb: rdb, prefix: prefix}
-		e.s = New(rdb, prefix, testLife)
+		e.s = New(tokenClient(t, rdb), prefix, testLife)
 		e.s.now = e.now
 		t.Cleanup(func() { testenv.DeletePrefix(rdb, prefix) })
 		watch(t, e.s)
@@ -72,7 +72,7 @@ func forEachBackend(t *testing.T, f func(t *testing.T, e *env)) {
 	t.Run("cluster", func(t *testing.T) {
 		rdb, prefix := testenv.RedisCluster(t)
 		e := &env{rdb: rdb, prefix: prefix}
-		e.s = New(rdb, prefix, testLife)
+		e.s = New(tokenClient(t, rdb), prefix, testLife)
 		e.s.now = e.now
 		t.Cleanup(func() { testenv.DeletePrefix(rdb, prefix) })
 		watch(t, e.s)
@@ -307,7 +307,7 @@ func TestMalformedTokensSkipRedis(t *testing.T) {
 	// with ErrUnavailable.
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
 	defer rdb.Close()
-	s := New(rdb, "x:", testLife)
+	s := New(tokenClient(t, rdb), "x:", testLife)
 	good := "pcat_" + strings.Repeat("A", famLen+secretLen)
 	ctx := context.Background()
 	for _, tt := range []struct {

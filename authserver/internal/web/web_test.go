@@ -72,7 +72,7 @@ func newSite(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix strin
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := accounts.NewService(accounts.NewStore(db), h, passwords.Validate, log)
 	reg := clients.NewRegistry(clients.NewStore(db), h, time.Minute)
-	store := tokens.New(rdb, prefix, tokens.Lifetimes{Access: time.Hour, Refresh: 24 * time.Hour})
+	store := tokens.New(testenv.TokenClient(t, rdb, tokens.Dial), prefix, tokens.Lifetimes{Access: time.Hour, Refresh: 24 * time.Hour})
 	lim := throttle.New(rdb, prefix, 5, time.Minute)
 	all := scope.Set{"read", "write", "introspection"}
 	srv := oauth.NewServer(oauth.Config{Scopes: all, DefaultScopes: all}, oauth.Deps{
