@@ -557,7 +557,8 @@ func (s *Store) RevokeClient(ctx context.Context, clientID, reason string) error
 
 // publishAll publishes e naming every hash of hs: in e itself when they
 // fit in one event, else in KindTokens events of at most maxEventHashes
-// (then e, unless it is itself a KindTokens event). A resource server then
+// (then e, unless it is itself a KindTokens event; a cluster's nodes may
+// deliver them in another order). A resource server then
 // refuses each revoked token by its hash, even when the auth server it asks
 // next has not heard of e yet.
 func (s *Store) publishAll(ctx context.Context, e revocation.Event, hs []string) error {

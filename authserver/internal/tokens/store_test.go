@@ -869,7 +869,10 @@ func TestSubjectEventsNameEveryToken(t *testing.T) {
 		if err := e.s.RevokeUser(ctx, 15, "", "deactivated"); err != nil {
 			t.Fatal(err)
 		}
-		for len(want) > 0 {
+		// A cluster's nodes may deliver the events in another order than
+		// they were published in.
+		subject := false
+		for len(want) > 0 || !subject {
 			ev := next()
 			if len(ev.TokenHashes) > maxEventHashes {
 				t.Fatalf("an event with %d hashes", len(ev.TokenHashes))
@@ -877,12 +880,12 @@ func TestSubjectEventsNameEveryToken(t *testing.T) {
 			for _, h := range ev.TokenHashes {
 				delete(want, h)
 			}
-			if ev.Kind == revocation.KindSubject && len(want) > 0 {
-				t.Fatalf("the subject event came before %d hashes were named", len(want))
+			if ev.Kind == revocation.KindSubject {
+				if ev.Subject != "15" || subject {
+					t.Fatalf("subject event %+v", ev)
+				}
+				subject = true
 			}
-		}
-		if ev := next(); ev.Kind != revocation.KindSubject || ev.Subject != "15" {
-			t.Fatalf("last event %+v, want the subject event", ev)
 		}
 	})
 }
