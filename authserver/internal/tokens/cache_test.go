@@ -68,14 +68,7 @@ func eventually(t *testing.T, what string, f func() bool) {
 func TestCacheHearsOtherProcesses(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
 	t.Cleanup(func() { testenv.DeletePrefix(rdb, prefix) })
-	newReplica := func() *env {
-		e := &env{rdb: rdb, prefix: prefix}
-		e.s = New(tokenClient(t, rdb), prefix, testLife)
-		e.s.now = e.now
-		watch(t, e.s)
-		return e
-	}
-	a, b := newReplica(), newReplica()
+	a, b := newEnv(t, rdb, prefix, nil), newEnv(t, rdb, prefix, nil)
 	ctx := context.Background()
 	gone := func(e *env, at string) func() bool {
 		return func() bool {
@@ -191,10 +184,7 @@ func TestCacheApplyKinds(t *testing.T) {
 // the subscription.
 func TestCacheOffWhileRedisIsDown(t *testing.T) {
 	port, cmd, rdb := privateRedis(t)
-	e := &env{rdb: rdb, prefix: testenv.Prefix()}
-	e.s = New(tokenClient(t, rdb), e.prefix, testLife)
-	e.s.now = e.now
-	watch(t, e.s)
+	e := newEnv(t, rdb, testenv.Prefix(), nil)
 	iss := mustIssue(t, e, userGrant(3), false)
 	wantLive(t, e, iss.AccessToken, true) // cached now
 

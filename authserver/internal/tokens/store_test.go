@@ -52,32 +52,29 @@ func forEachBackend(t *testing.T, f func(t *testing.T, e *env)) {
 		mr := miniredis.RunT(t)
 		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 		t.Cleanup(func() { _ = rdb.Close() })
-		e := &env{rdb: rdb, prefix: testenv.Prefix(), mr: mr}
-		e.s = New(tokenClient(t, rdb), e.prefix, testLife)
-		e.s.now = e.now
-		watch(t, e.s)
-		f(t, e)
+		f(t, newEnv(t, rdb, testenv.Prefix(), mr))
 	})
 	t.Run("redis", func(t *testing.T) {
 		rdb, prefix := testenv.Redis(t)
-		e := &env{rdb: rdb, prefix: prefix}
-		e.s = New(tokenClient(t, rdb), prefix, testLife)
-		e.s.now = e.now
 		t.Cleanup(func() { testenv.DeletePrefix(rdb, prefix) })
-		watch(t, e.s)
-		f(t, e)
+		f(t, newEnv(t, rdb, prefix, nil))
 	})
 	// Skipped loudly without TEST_REDIS_CLUSTER_ADDRS (`make test-cluster`
 	// and .ci/run set it); a failure under CI=true.
 	t.Run("cluster", func(t *testing.T) {
 		rdb, prefix := testenv.RedisCluster(t)
-		e := &env{rdb: rdb, prefix: prefix}
-		e.s = New(tokenClient(t, rdb), prefix, testLife)
-		e.s.now = e.now
 		t.Cleanup(func() { testenv.DeletePrefix(rdb, prefix) })
-		watch(t, e.s)
-		f(t, e)
+		f(t, newEnv(t, rdb, prefix, nil))
 	})
+}
+
+// newEnv is a watching Store on rdb's Redis, on the env's clock.
+func newEnv(t *testing.T, rdb redis.UniversalClient, prefix string, mr *miniredis.Miniredis) *env {
+	e := &env{rdb: rdb, prefix: prefix, mr: mr}
+	e.s = New(tokenClient(t, rdb), prefix, testLife)
+	e.s.now = e.now
+	watch(t, e.s)
+	return e
 }
 
 // watch turns on the access-token cache, as serve does, so that every
