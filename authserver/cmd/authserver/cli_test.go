@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"os"
@@ -19,13 +18,6 @@ import (
 )
 
 const strongPW = "S3cure-Passw0rd!x"
-
-func ctxT(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // envFor is a getenv for run: the database, cheap argon2id, and extra.
 func envFor(dbURL string, extra ...string) func(string) string {
@@ -53,7 +45,7 @@ func runCLI(t *testing.T, getenv func(string) string, stdin io.Reader, args ...s
 		stdin = strings.NewReader("")
 	}
 	var out, errb bytes.Buffer
-	code := run(ctxT(t), args, stdin, &out, &errb, getenv)
+	code := run(testenv.Context(t), args, stdin, &out, &errb, getenv)
 	r := result{code, out.String(), errb.String()}
 	for _, s := range []string{r.stdout, r.stderr} {
 		if strings.Contains(s, "panic") || strings.Contains(s, "goroutine ") {
@@ -65,7 +57,7 @@ func runCLI(t *testing.T, getenv func(string) string, stdin io.Reader, args ...s
 
 func openDB(t *testing.T, url string) *database.DB {
 	t.Helper()
-	db, err := database.Open(ctxT(t), url)
+	db, err := database.Open(testenv.Context(t), url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +67,7 @@ func openDB(t *testing.T, url string) *database.DB {
 
 func userByEmail(t *testing.T, url, email string) accounts.User {
 	t.Helper()
-	u, err := accounts.NewStore(openDB(t, url)).ByEmail(ctxT(t), email)
+	u, err := accounts.NewStore(openDB(t, url)).ByEmail(testenv.Context(t), email)
 	if err != nil {
 		t.Fatalf("user %s: %v", email, err)
 	}
@@ -189,7 +181,7 @@ func TestCreateSuperuserInteractiveRetries(t *testing.T) {
 			}
 		})
 	}
-	if _, err := accounts.NewStore(openDB(t, url)).ByEmail(ctxT(t), "early@example.com"); !errors.Is(err, accounts.ErrNotFound) {
+	if _, err := accounts.NewStore(openDB(t, url)).ByEmail(testenv.Context(t), "early@example.com"); !errors.Is(err, accounts.ErrNotFound) {
 		t.Fatalf("an interrupted prompt created a user: %v", err)
 	}
 }
@@ -228,7 +220,7 @@ func TestCreateSuperuserNoInput(t *testing.T) {
 			}
 			checkSuperuser(t, b.URL, "ops@example.com", strongPW)
 			for _, e := range []string{"weak@example.com", "x@example.com"} {
-				if _, err := accounts.NewStore(openDB(t, b.URL)).ByEmail(ctxT(t), e); !errors.Is(err, accounts.ErrNotFound) {
+				if _, err := accounts.NewStore(openDB(t, b.URL)).ByEmail(testenv.Context(t), e); !errors.Is(err, accounts.ErrNotFound) {
 					t.Errorf("refused superuser %s exists: %v", e, err)
 				}
 			}
@@ -258,7 +250,7 @@ func TestCreateClientReproducesTheTutorial(t *testing.T) {
 				t.Error("a chosen secret was echoed back")
 			}
 			reg := registry(t, b.URL)
-			ctx := ctxT(t)
+			ctx := testenv.Context(t)
 			c, err := reg.Authenticate(ctx, "rs-id", "rs-secret", true)
 			if err != nil {
 				t.Fatalf("rs-id/rs-secret does not authenticate: %v", err)
@@ -308,7 +300,7 @@ func TestCreateClientGeneratesSecretOnce(t *testing.T) {
 		t.Errorf("generated secret %q lacks the prefix", secret)
 	}
 	reg := registry(t, url)
-	c, err := reg.Authenticate(ctxT(t), clientID, secret, true)
+	c, err := reg.Authenticate(testenv.Context(t), clientID, secret, true)
 	if err != nil {
 		t.Fatalf("the printed secret does not authenticate: %v", err)
 	}
@@ -368,7 +360,7 @@ func TestCreateClientPublic(t *testing.T) {
 	if secretLine.MatchString(r.stdout) {
 		t.Fatal("a public client got a secret")
 	}
-	c, err := registry(t, url).Authenticate(ctxT(t), "spa-id", "", false)
+	c, err := registry(t, url).Authenticate(testenv.Context(t), "spa-id", "", false)
 	if err != nil || c.SecretHash != "" || c.RedirectURIsRaw != "http://localhost:3000/cb" {
 		t.Fatalf("public client %+v, %v", c, err)
 	}

@@ -110,7 +110,7 @@ func TestCreateSuperuserThroughAPty(t *testing.T) {
 	var stderr bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctxT(t), []string{"createsuperuser"}, tty, tty, &stderr, envFor(url))
+		done <- run(testenv.Context(t), []string{"createsuperuser"}, tty, tty, &stderr, envFor(url))
 	}()
 
 	term.expect("Email: ")

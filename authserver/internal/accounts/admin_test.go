@@ -25,7 +25,7 @@ func insertUsers(t *testing.T, db *database.DB, n int) {
 			SELECT 'u' || printf('%%06d', i) || '@example.com', 'u' || printf('%%06d', i) || '@example.com', '!',
 			       i %% 7 <> 0, i %% 10 = 0, 0, datetime('now') FROM seq`, n-1)
 	}
-	if _, err := db.ExecContext(ctxT(t), q); err != nil {
+	if _, err := db.ExecContext(testenv.Context(t), q); err != nil {
 		t.Fatalf("bulk insert: %v", err)
 	}
 }
@@ -38,7 +38,7 @@ func TestListUsersPagination100k(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFixture(t, b.URL)
 			insertUsers(t, f.db, n)
-			ctx := ctxT(t)
+			ctx := testenv.Context(t)
 			first, err := f.store.ListUsers(ctx, accounts.UserQuery{Limit: 100})
 			if err != nil {
 				t.Fatal(err)
@@ -87,7 +87,7 @@ func TestGroupsAndAdminUsers(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFixture(t, b.URL)
-			ctx := ctxT(t)
+			ctx := testenv.Context(t)
 			g1, err := f.store.CreateGroup(ctx, " editors ")
 			if err != nil || g1.Name != "editors" {
 				t.Fatalf("create: %+v %v", g1, err)

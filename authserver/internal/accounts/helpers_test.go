@@ -1,42 +1,16 @@
 package accounts_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 )
-
-// cheap are argon2id parameters that cost next to nothing, for tests.
-var cheap = passwords.Params{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32, SaltLen: 16}
-
-func ctxT(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// openDB opens and migrates a database for one test.
-func openDB(t testing.TB, url string) *database.DB {
-	t.Helper()
-	db, err := database.Open(ctxT(t), url)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(ctxT(t)); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return db
-}
 
 func newHasher(t testing.TB, p passwords.Params) *passwords.Hasher {
 	t.Helper()
@@ -79,9 +53,9 @@ type fixture struct {
 
 func newFixture(t testing.TB, url string) *fixture {
 	t.Helper()
-	db := openDB(t, url)
+	db := testenv.DB(t, url)
 	st := accounts.NewStore(db)
-	h := &countingHasher{Hasher: newHasher(t, cheap)}
+	h := &countingHasher{Hasher: newHasher(t, testenv.CheapArgon)}
 	return &fixture{db: db, store: st, hasher: h, svc: accounts.NewService(st, h, passwords.Validate, discard)}
 }
 

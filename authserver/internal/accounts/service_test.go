@@ -81,12 +81,12 @@ func TestSignupValidation(t *testing.T) {
 			accounts.FieldErrors{"email": {unique}, "password": {tooCommon}}},
 	}
 	f := sqliteFixture(t)
-	if _, err := f.svc.Signup(ctxT(t), accounts.SignupInput{Email: set("taken@example.com"), Password: set(goodPW), Password2: set(goodPW)}); err != nil {
+	if _, err := f.svc.Signup(testenv.Context(t), accounts.SignupInput{Email: set("taken@example.com"), Password: set(goodPW), Password2: set(goodPW)}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := f.svc.Signup(ctxT(t), tt.in)
+			_, err := f.svc.Signup(testenv.Context(t), tt.in)
 			if got := fieldErrors(t, err); !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("errors = %#v\nwant     %#v", got, tt.want)
 			}
@@ -100,7 +100,7 @@ func TestSignupValidation(t *testing.T) {
 
 func TestSignupCreatesActiveUser(t *testing.T) {
 	f := sqliteFixture(t)
-	ctx := ctxT(t)
+	ctx := testenv.Context(t)
 	u, err := f.svc.Signup(ctx, accounts.SignupInput{Email: set("  Jane.Doe@EXAMPLE.Com "), Password: set(goodPW), Password2: set(goodPW)})
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +125,7 @@ func TestSignupCreatesActiveUser(t *testing.T) {
 
 func TestCreateSuperuser(t *testing.T) {
 	f := sqliteFixture(t)
-	ctx := ctxT(t)
+	ctx := testenv.Context(t)
 	u, err := f.svc.CreateSuperuser(ctx, "root@Example.com", goodPW, goodPW)
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func TestCreateSuperuser(t *testing.T) {
 
 func TestAuthenticate(t *testing.T) {
 	f := sqliteFixture(t)
-	ctx := ctxT(t)
+	ctx := testenv.Context(t)
 	if _, err := f.svc.Signup(ctx, accounts.SignupInput{Email: set("alice@example.com"), Password: set(goodPW), Password2: set(goodPW)}); err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestLegacyHashesAreUpgradedOnLogin(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := sqliteFixture(t)
-			ctx := ctxT(t)
+			ctx := testenv.Context(t)
 			u := accounts.User{Email: "moved@example.com", Password: tt.hash, IsActive: true}
 			if err := f.store.Create(ctx, &u); err != nil {
 				t.Fatal(err)
@@ -292,7 +292,7 @@ func TestLegacyHashesAreUpgradedOnLogin(t *testing.T) {
 
 func TestChangePassword(t *testing.T) {
 	f := sqliteFixture(t)
-	ctx := ctxT(t)
+	ctx := testenv.Context(t)
 	u, err := f.svc.Signup(ctx, accounts.SignupInput{Email: set("pat@example.com"), Password: set(goodPW), Password2: set(goodPW)})
 	if err != nil {
 		t.Fatal(err)
@@ -357,7 +357,7 @@ func TestSignupRaceSameEmail(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFixture(t, b.URL)
-			ctx := ctxT(t)
+			ctx := testenv.Context(t)
 			const n = 12
 			errs := make(chan error, n)
 			for i := 0; i < n; i++ {

@@ -13,15 +13,15 @@ import (
 func TestStoreContract(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			db := openDB(t, b.URL)
+			db := testenv.DB(t, b.URL)
 			// Migrating an already migrated database changes nothing.
-			if err := db.Migrate(ctxT(t)); err != nil {
+			if err := db.Migrate(testenv.Context(t)); err != nil {
 				t.Fatalf("second migrate: %v", err)
 			}
 			st := accounts.NewStore(db)
 
 			t.Run("create and read back", func(t *testing.T) {
-				ctx := ctxT(t)
+				ctx := testenv.Context(t)
 				joined := time.Date(2024, 2, 29, 13, 14, 15, 123456000, time.FixedZone("CET", 3600))
 				u := accounts.User{Email: "Alice@example.com", Password: "$argon2id$fake", IsActive: true, IsStaff: true, DateJoined: joined}
 				if err := st.Create(ctx, &u); err != nil {
@@ -56,7 +56,7 @@ func TestStoreContract(t *testing.T) {
 			})
 
 			t.Run("zero date_joined is set to now", func(t *testing.T) {
-				ctx := ctxT(t)
+				ctx := testenv.Context(t)
 				before := time.Now().Add(-time.Second)
 				u := accounts.User{Email: "zero@example.com", Password: "h", IsActive: true}
 				if err := st.Create(ctx, &u); err != nil {
@@ -72,7 +72,7 @@ func TestStoreContract(t *testing.T) {
 			})
 
 			t.Run("email unique case-insensitively", func(t *testing.T) {
-				ctx := ctxT(t)
+				ctx := testenv.Context(t)
 				first := accounts.User{Email: "User@x.com", Password: "h", IsActive: true}
 				if err := st.Create(ctx, &first); err != nil {
 					t.Fatal(err)
@@ -100,7 +100,7 @@ func TestStoreContract(t *testing.T) {
 			})
 
 			t.Run("not found", func(t *testing.T) {
-				ctx := ctxT(t)
+				ctx := testenv.Context(t)
 				if _, err := st.ByID(ctx, 987654); !errors.Is(err, accounts.ErrNotFound) {
 					t.Errorf("ByID = %v", err)
 				}
@@ -122,7 +122,7 @@ func TestStoreContract(t *testing.T) {
 			})
 
 			t.Run("set password, record login, set active", func(t *testing.T) {
-				ctx := ctxT(t)
+				ctx := testenv.Context(t)
 				u := accounts.User{Email: "bob@example.com", Password: "old", IsActive: true}
 				if err := st.Create(ctx, &u); err != nil {
 					t.Fatal(err)
@@ -191,7 +191,7 @@ func TestStoreContract(t *testing.T) {
 			})
 
 			t.Run("setting an unchanged value is not ErrNotFound", func(t *testing.T) {
-				ctx := ctxT(t)
+				ctx := testenv.Context(t)
 				u := accounts.User{Email: "same@example.com", Password: "h", IsActive: true}
 				if err := st.Create(ctx, &u); err != nil {
 					t.Fatal(err)

@@ -1,7 +1,6 @@
 package clients_test
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"strings"
@@ -10,32 +9,9 @@ import (
 	"time"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 )
-
-var cheap = passwords.Params{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32, SaltLen: 16}
-
-func ctxT(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func openDB(t testing.TB, url string) *database.DB {
-	t.Helper()
-	db, err := database.Open(ctxT(t), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
 
 // countingSlow is a SlowHasher fake: real argon2id underneath, every call
 // counted, so a test can see whether the slow path ran.
@@ -45,7 +21,7 @@ type countingSlow struct {
 }
 
 func newCountingSlow(t testing.TB) *countingSlow {
-	h, err := passwords.NewHasher(cheap)
+	h, err := passwords.NewHasher(testenv.CheapArgon)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,14 +45,14 @@ type regFixture struct {
 
 func newReg(t testing.TB, ttl time.Duration) *regFixture {
 	t.Helper()
-	st := clients.NewStore(openDB(t, testenv.SQLiteURL(t)))
+	st := clients.NewStore(testenv.DB(t, testenv.SQLiteURL(t)))
 	slow := newCountingSlow(t)
 	return &regFixture{store: st, slow: slow, reg: clients.NewRegistry(st, slow, ttl)}
 }
 
 func (f *regFixture) add(t testing.TB, c clients.Client) clients.Client {
 	t.Helper()
-	if err := f.store.Create(ctxT(t), &c); err != nil {
+	if err := f.store.Create(testenv.Context(t), &c); err != nil {
 		t.Fatalf("create %s: %v", c.ClientID, err)
 	}
 	return c
@@ -84,7 +60,7 @@ func (f *regFixture) add(t testing.TB, c clients.Client) clients.Client {
 
 func TestRegistryAuthenticate(t *testing.T) {
 	f := newReg(t, time.Minute)
-	ctx := ctxT(t)
+	ctx := testenv.Context(t)
 	generated := clients.GenerateSecret()
 	f.add(t, clients.Client{ClientID: "gen", Name: "gen", Type: clients.Confidential, GrantTypesRaw: "client_credentials",
 		SecretHash: clients.HashGeneratedSecret(generated)})
@@ -147,10 +123,10 @@ func TestGeneratedSecretNeverUsesTheSlowHasher(t *testing.T) {
 	}
 	f.add(t, clients.Client{ClientID: "gen", Name: "gen", Type: clients.Confidential, GrantTypesRaw: "password", SecretHash: h})
 	for i := 0; i < 3; i++ {
-		if _, err := f.reg.Authenticate(ctxT(t), "gen", s, true); err != nil {
+		if _, err := f.reg.Authenticate(testenv.Context(t), "gen", s, true); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.reg.Authenticate(ctxT(t), "gen", s+"x", true); !errors.Is(err, clients.ErrInvalidClient) {
+		if _, err := f.reg.Authenticate(testenv.Context(t), "gen", s+"x", true); !errors.Is(err, clients.ErrInvalidClient) {
 			t.Fatal(err)
 		}
 	}
@@ -161,7 +137,7 @@ func TestGeneratedSecretNeverUsesTheSlowHasher(t *testing.T) {
 
 func TestChosenSecretPositiveCache(t *testing.T) {
 	f := newReg(t, time.Minute)
-	ctx := ctxT(t)
+	ctx := testenv.Context(t)
 	h, _ := f.reg.HashSecret("rs-secret", false)
 	f.add(t, clients.Client{ClientID: "rs-id", Name: "rs", Type: clients.Confidential, GrantTypesRaw: "password", SecretHash: h})
 
@@ -238,7 +214,7 @@ func TestChosenSecretPositiveCache(t *testing.T) {
 
 func TestRegistryCachesAndForgets(t *testing.T) {
 	f := newReg(t, time.Minute)
-	ctx := ctxT(t)
+	ctx := testenv.Context(t)
 	f.add(t, clients.Client{ClientID: "spa", Name: "spa", Type: clients.Public, GrantTypesRaw: "password"})
 	if _, err := f.reg.Get(ctx, "spa"); err != nil {
 		t.Fatal(err)
@@ -262,7 +238,7 @@ func TestRegistryCachesAndForgets(t *testing.T) {
 // forever": a client deleted by another process must stop authenticating.
 func TestRegistryZeroTTLDoesNotCache(t *testing.T) {
 	f := newReg(t, 0)
-	ctx := ctxT(t)
+	ctx := testenv.Context(t)
 	f.add(t, clients.Client{ClientID: "spa", Name: "spa", Type: clients.Public, GrantTypesRaw: "password"})
 	if _, err := f.reg.Authenticate(ctx, "spa", "", false); err != nil {
 		t.Fatal(err)
@@ -277,10 +253,10 @@ func TestRegistryZeroTTLDoesNotCache(t *testing.T) {
 }
 
 func TestRegistryStoreErrorIsNotInvalidClient(t *testing.T) {
-	db := openDB(t, testenv.SQLiteURL(t))
+	db := testenv.DB(t, testenv.SQLiteURL(t))
 	reg := clients.NewRegistry(clients.NewStore(db), newCountingSlow(t), time.Minute)
 	_ = db.Close()
-	_, err := reg.Authenticate(ctxT(t), "any", "x", true)
+	_, err := reg.Authenticate(testenv.Context(t), "any", "x", true)
 	if err == nil || errors.Is(err, clients.ErrInvalidClient) {
 		t.Fatalf("a database failure gave %v; want a store error, not ErrInvalidClient", err)
 	}
@@ -289,9 +265,9 @@ func TestRegistryStoreErrorIsNotInvalidClient(t *testing.T) {
 func TestStoreContract(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			db := openDB(t, b.URL)
+			db := testenv.DB(t, b.URL)
 			st := clients.NewStore(db)
-			ctx := ctxT(t)
+			ctx := testenv.Context(t)
 
 			var userID int64
 			if err := db.GetContext(ctx, &userID, db.Rebind("INSERT INTO users (email, email_key, password, date_joined) VALUES (?, ?, ?, ?) RETURNING id"),

@@ -1,7 +1,6 @@
 package database_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -14,16 +13,9 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 )
 
-func ctxT(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 func open(t *testing.T, url string) *database.DB {
 	t.Helper()
-	db, err := database.Open(ctxT(t), url)
+	db, err := database.Open(testenv.Context(t), url)
 	if err != nil {
 		t.Fatalf("Open(%q): %v", database.Redact(url), err)
 	}
@@ -34,7 +26,7 @@ func open(t *testing.T, url string) *database.DB {
 func TestOpenRejectsUnsupportedURLs(t *testing.T) {
 	for _, u := range []string{"mysql://root@localhost/x", "sqlite:", "sqlite://", "file:x.db", "postgres:/nope", "  postgres://x"} {
 		t.Run(u, func(t *testing.T) {
-			db, err := database.Open(ctxT(t), u)
+			db, err := database.Open(testenv.Context(t), u)
 			if db != nil {
 				_ = db.Close()
 			}
@@ -51,7 +43,7 @@ func TestOpenSQLiteCreatesDirectory(t *testing.T) {
 	if db.Dialect != database.SQLite {
 		t.Fatalf("dialect %q, want sqlite", db.Dialect)
 	}
-	if err := db.Migrate(ctxT(t)); err != nil {
+	if err := db.Migrate(testenv.Context(t)); err != nil {
 		t.Fatal(err)
 	}
 	// The same file, opened again, sees the schema.
@@ -64,7 +56,7 @@ func TestOpenSQLiteCreatesDirectory(t *testing.T) {
 
 func TestOpenUnreachablePostgresIsCleanAndRedacted(t *testing.T) {
 	u := "postgres://postgres:hunter2@127.0.0.1:1/x?sslmode=disable"
-	db, err := database.Open(ctxT(t), u)
+	db, err := database.Open(testenv.Context(t), u)
 	if err == nil {
 		_ = db.Close()
 		t.Fatal("Open of an unreachable PostgreSQL succeeded")
@@ -97,7 +89,7 @@ var tables = []string{"users", "groups", "user_groups", "clients"}
 func TestMigrateIsIdempotent(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			ctx := ctxT(t)
+			ctx := testenv.Context(t)
 			db := open(t, b.URL)
 			for i := 0; i < 3; i++ {
 				if err := db.Migrate(ctx); err != nil {
@@ -134,7 +126,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 // Several replicas starting at once (serve migrates first) must all come up.
 func TestConcurrentMigrateOnPostgres(t *testing.T) {
 	url := testenv.PostgresURL(t)
-	ctx := ctxT(t)
+	ctx := testenv.Context(t)
 	const n = 4
 	dbs := make([]*database.DB, n)
 	for i := range dbs {
@@ -160,7 +152,7 @@ func TestConcurrentMigrateOnPostgres(t *testing.T) {
 func TestIsUniqueViolation(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			ctx := ctxT(t)
+			ctx := testenv.Context(t)
 			db := open(t, b.URL)
 			if err := db.Migrate(ctx); err != nil {
 				t.Fatal(err)
@@ -216,7 +208,7 @@ func TestIsUniqueViolation(t *testing.T) {
 func TestIsNoRows(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			ctx := ctxT(t)
+			ctx := testenv.Context(t)
 			db := open(t, b.URL)
 			if err := db.Migrate(ctx); err != nil {
 				t.Fatal(err)

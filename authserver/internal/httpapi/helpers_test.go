@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -23,16 +22,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 )
 
-var cheap = passwords.Params{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32, SaltLen: 16}
-
 const goodPW = "correct-Horse-battery-9"
-
-func ctxT(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // logBuf is a concurrency-safe log sink, so tests can check what was logged.
 type logBuf struct {
@@ -66,15 +56,15 @@ func (p pinger) Ping(context.Context) error { return p.err }
 
 func newAPI(t testing.TB, dbURL string, ready map[string]httpapi.Pinger) *api {
 	t.Helper()
-	db, err := database.Open(ctxT(t), dbURL)
+	db, err := database.Open(testenv.Context(t), dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(ctxT(t)); err != nil {
+	if err := db.Migrate(testenv.Context(t)); err != nil {
 		t.Fatal(err)
 	}
-	h, err := passwords.NewHasher(cheap)
+	h, err := passwords.NewHasher(testenv.CheapArgon)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func raceSignups(t *testing.T, dbURL string, n int) {
 		go func() {
 			defer wg.Done()
 			form := url.Values{"email": {emails[i%len(emails)]}, "password": {goodPW}, "password2": {goodPW}}
-			req, err := http.NewRequestWithContext(ctxT(t), http.MethodPost, srv.URL+"/users/signup/", strings.NewReader(form.Encode()))
+			req, err := http.NewRequestWithContext(testenv.Context(t), http.MethodPost, srv.URL+"/users/signup/", strings.NewReader(form.Encode()))
 			if err != nil {
 				results[i].err = err
 				return

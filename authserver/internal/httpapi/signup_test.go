@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -89,7 +90,7 @@ func TestSignupAcceptsJSONFormAndMultipart(t *testing.T) {
 				if loc := w.Header().Get("Location"); loc != "" {
 					t.Fatalf("unexpected Location %q", loc)
 				}
-				u, err := a.store.ByEmail(ctxT(t), want)
+				u, err := a.store.ByEmail(testenv.Context(t), want)
 				if err != nil || !u.IsActive || u.IsStaff {
 					t.Fatalf("stored user %+v, %v", u, err)
 				}
@@ -305,7 +306,7 @@ func TestSignupBodyLimitOverTheWire(t *testing.T) {
 			if !tt.length {
 				body = struct{ io.Reader }{body}
 			}
-			req, err := http.NewRequestWithContext(ctxT(t), http.MethodPost, srv.URL+"/users/signup/", body)
+			req, err := http.NewRequestWithContext(testenv.Context(t), http.MethodPost, srv.URL+"/users/signup/", body)
 			if err != nil {
 				t.Fatal(err)
 			}
