@@ -116,46 +116,45 @@ func (m *manifests) add(doc []byte) error {
 	if err := yaml.Unmarshal(doc, &head); err != nil {
 		return err
 	}
-	var name string
 	var err error
 	switch head.APIVersion + " " + head.Kind {
 	case "apps/v1 Deployment":
-		v := &appsv1.Deployment{}
-		err, name = strictDecode(doc, v), v.Name
-		m.deployments[name] = v
+		err = decodeNamed(doc, m.deployments)
 	case "v1 Service":
-		v := &corev1.Service{}
-		err, name = strictDecode(doc, v), v.Name
-		m.services[name] = v
+		err = decodeNamed(doc, m.services)
 	case "v1 ConfigMap":
-		v := &corev1.ConfigMap{}
-		err, name = strictDecode(doc, v), v.Name
-		m.configMaps[name] = v
+		err = decodeNamed(doc, m.configMaps)
 	case "v1 Secret":
-		v := &corev1.Secret{}
-		err, name = strictDecode(doc, v), v.Name
-		m.secrets[name] = v
+		err = decodeNamed(doc, m.secrets)
 	case "autoscaling/v2 HorizontalPodAutoscaler":
-		v := &autoscalingv2.HorizontalPodAutoscaler{}
-		err, name = strictDecode(doc, v), v.Name
-		m.hpas[name] = v
+		err = decodeNamed(doc, m.hpas)
 	case "policy/v1 PodDisruptionBudget":
-		v := &policyv1.PodDisruptionBudget{}
-		err, name = strictDecode(doc, v), v.Name
-		m.pdbs[name] = v
+		err = decodeNamed(doc, m.pdbs)
 	case "batch/v1 Job":
-		v := &batchv1.Job{}
-		err, name = strictDecode(doc, v), v.Name
-		m.jobs[name] = v
+		err = decodeNamed(doc, m.jobs)
 	default:
 		return fmt.Errorf("unexpected apiVersion/kind %q %q", head.APIVersion, head.Kind)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", head.Kind, err)
 	}
-	if name == "" {
-		return fmt.Errorf("%s without metadata.name", head.Kind)
+	return nil
+}
+
+// decodeNamed strictly decodes doc into a new T and files it under its
+// metadata.name, which must be set.
+func decodeNamed[T any, P interface {
+	*T
+	GetName() string
+}](doc []byte, into map[string]P) error {
+	v := P(new(T))
+	if err := strictDecode(doc, v); err != nil {
+		return err
 	}
+	if v.GetName() == "" {
+		return errors.New("without metadata.name")
+	}
+	into[v.GetName()] = v
 	return nil
 }
 
