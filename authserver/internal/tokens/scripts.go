@@ -158,13 +158,10 @@ redis.call('DEL', KEYS[1], KEYS[2])
 return out
 `)
 
-var allScripts = []*redis.Script{issueScript, rotateScript, extendScript, revokeFamilyScript, consumeCodeScript}
-
-// newScript is redis.NewScript, remembering the source for loadScripts.
+// newScript is redis.NewScript, registering the source with loadScripts.
 func newScript(src string) *redis.Script {
-	sc := redis.NewScript(src)
-	scriptSource[sc.Hash()] = src
-	return sc
+	scriptSources = append(scriptSources, src)
+	return redis.NewScript(src)
 }
 
 // pipelined runs fn's commands in one round trip. Scripts must be queued
@@ -193,12 +190,12 @@ func (s *Store) pipelined(ctx context.Context, fn func(redis.Pipeliner)) ([]redi
 // adapter, which finds the primaries with ROLE), or, on a server without
 // ROLE (the embedded Redis, a single node), on the one server.
 func (s *Store) loadScripts(ctx context.Context) error {
-	for _, sc := range allScripts {
-		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+	for _, src := range scriptSources {
+		if err := s.rdb.ScriptLoad(ctx, src).Err(); err != nil {
 			if _, ok := rueidis.IsRedisErr(err); !ok {
 				return err
 			}
-			if err := s.rc.Do(ctx, s.rc.B().ScriptLoad().Script(scriptSource[sc.Hash()]).Build()).Error(); err != nil {
+			if err := s.rc.Do(ctx, s.rc.B().ScriptLoad().Script(src).Build()).Error(); err != nil {
 				return err
 			}
 		}
@@ -206,8 +203,8 @@ func (s *Store) loadScripts(ctx context.Context) error {
 	return nil
 }
 
-// scriptSource maps each script's SHA-1 to its source.
-var scriptSource = map[string]string{}
+// scriptSources are the sources of every script made with newScript.
+var scriptSources []string
 
 func hasNoScript(cmds []redis.Cmder) bool {
 	for _, c := range cmds {
