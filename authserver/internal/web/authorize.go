@@ -26,14 +26,22 @@ func (h *Handler) authorizeError(c *gin.Context, e *oauth.AuthorizeError) {
 	h.render(c, e.Status, "message", gin.H{"Title": "Authorization error", "Text": e.Code + ": " + e.Description})
 }
 
-// authorize is GET /o/authorize/: validate, then ask the user (or not).
-func (h *Handler) authorize(c *gin.Context) {
-	a, aerr := h.d.OAuth.ParseAuthorize(c.Request.Context(), c.Request.URL.Query())
+// authorizeRequest validates an authorization request's parameters, then
+// makes sure a user is signed in; when either fails it has answered, and
+// ok is false.
+func (h *Handler) authorizeRequest(c *gin.Context, params url.Values) (a oauth.Authorization, u accounts.User, ok bool) {
+	a, aerr := h.d.OAuth.ParseAuthorize(c.Request.Context(), params)
 	if aerr != nil {
 		h.authorizeError(c, aerr)
-		return
+		return a, u, false
 	}
-	u, ok := h.requireUser(c)
+	u, ok = h.requireUser(c)
+	return a, u, ok
+}
+
+// authorize is GET /o/authorize/: validate, then ask the user (or not).
+func (h *Handler) authorize(c *gin.Context) {
+	a, u, ok := h.authorizeRequest(c, c.Request.URL.Query())
 	if !ok {
 		return
 	}
@@ -80,12 +88,7 @@ func (h *Handler) authorizePost(c *gin.Context) {
 			form[k] = vs
 		}
 	}
-	a, aerr := h.d.OAuth.ParseAuthorize(c.Request.Context(), form)
-	if aerr != nil {
-		h.authorizeError(c, aerr)
-		return
-	}
-	u, ok := h.requireUser(c)
+	a, u, ok := h.authorizeRequest(c, form)
 	if !ok {
 		return
 	}
