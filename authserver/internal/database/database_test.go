@@ -153,10 +153,7 @@ func TestIsUniqueViolation(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := testenv.Context(t)
-			db := open(t, b.URL)
-			if err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			db := testenv.DB(t, b.URL)
 			exec := func(q string, args ...any) error {
 				_, err := db.ExecContext(ctx, db.Rebind(q), args...)
 				return err
@@ -209,10 +206,7 @@ func TestIsNoRows(t *testing.T) {
 	for _, b := range testenv.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := testenv.Context(t)
-			db := open(t, b.URL)
-			if err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			db := testenv.DB(t, b.URL)
 			var name string
 			err := db.GetContext(ctx, &name, db.Rebind("SELECT name FROM groups WHERE id = ?"), 42)
 			if !database.IsNoRows(err) {
