@@ -17,15 +17,18 @@ import (
 // issueScript writes a new family with a refresh token: its access key,
 // refresh key and family hash, all or none. (An access token alone is one
 // SET and needs no script.) The family hash holds: c the client, a and r
-// the live access and refresh hashes (key form), g the grant body and s the
-// granted scope (from which the rotation script builds new records), and x
-// the horizon of the family's index entries (Unix ms).
+// the live access and refresh hashes (key form), h the live access hash in
+// the hex form that events carry (so that no script has to convert it),
+// g the grant body and s the granted scope (from which the rotation script
+// builds new records), and x the horizon of the family's index entries
+// (Unix ms).
 // KEYS: at, rt, fam. ARGV: 1 atVal, 2 atTTLms, 3 rtVal, 4 rtTTLms,
-// 5 famTTLms, 6 client, 7 atH, 8 rtH, 9 horizon, 10 grant body, 11 scope.
+// 5 famTTLms, 6 client, 7 atH, 8 rtH, 9 horizon, 10 grant body, 11 scope,
+// 12 atH in hex.
 var issueScript = newScript(`
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
-redis.call('HSET', KEYS[3], 'c', ARGV[6], 'a', ARGV[7], 'r', ARGV[8], 'x', ARGV[9], 'g', ARGV[10], 's', ARGV[11])
+redis.call('HSET', KEYS[3], 'c', ARGV[6], 'a', ARGV[7], 'h', ARGV[12], 'r', ARGV[8], 'x', ARGV[9], 'g', ARGV[10], 's', ARGV[11])
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
 return 1
 `)
@@ -44,8 +47,9 @@ return 1
 //	    deleted keys' hashes
 //
 // New records are head .. grant body .. scope (see appendTimes). The event
-// names the rotated-away access token by the hex form of the family's a,
-// the very key the script deletes.
+// names the rotated-away access token by the family's h, the hex form of
+// a, the very key the script deletes (a family written before h existed
+// has it computed by hex, once).
 // KEYS: fam, rt, tomb, newAT, newRT.
 // ARGV: 1 rtH, 2 client, 3 nowMs, 4 graceMs, 5 newATH, 6 newRTH, 7 access
 // record head, 8 refresh record head, 9 asked scope ("" = the family's;
@@ -54,7 +58,8 @@ return 1
 // prefix, 16 revocation channel, 17 and 18 the rotation's revocation event
 // around the old access hash (published on success, so that the
 // rotated-away access token leaves caches in the same round trip), 19 and
-// 20 the grant body and scope of a family that lacks them ("" = none).
+// 20 the grant body and scope of a family that lacks them ("" = none),
+// 21 newATH in hex.
 var rotateScript = newScript(`
 local function hex(h)
   local out, acc, n = {}, 0, 0
@@ -74,7 +79,7 @@ local function hex(h)
   if n == 3 then out[#out + 1] = string.format('%04x', math.floor(acc / 4)) end
   return table.concat(out)
 end
-local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a', 'x', 'g', 's')
+local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a', 'x', 'g', 's', 'h')
 local c, r, a = f[1], f[2], f[3]
 if (not c) or c ~= ARGV[2] then return {'notfound'} end
 if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
@@ -110,13 +115,13 @@ if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('SET', KEYS[4], ARGV[7] .. g .. scope, 'PX', atTTL)
   redis.call('SET', KEYS[5], ARGV[8] .. g .. s, 'PX', rtTTL)
   if upgrade then
-    redis.call('HSET', KEYS[1], 'a', ARGV[5], 'r', ARGV[6], 'g', g, 's', s)
+    redis.call('HSET', KEYS[1], 'a', ARGV[5], 'h', ARGV[21], 'r', ARGV[6], 'g', g, 's', s)
   else
-    redis.call('HSET', KEYS[1], 'a', ARGV[5], 'r', ARGV[6])
+    redis.call('HSET', KEYS[1], 'a', ARGV[5], 'h', ARGV[21], 'r', ARGV[6])
   end
   redis.call('PEXPIRE', KEYS[1], famTTL)
   redis.call('PEXPIRE', KEYS[3], famTTL)
-  local old = hex(a)
+  local old = f[7] or hex(a)
   redis.call('PUBLISH', ARGV[16], ARGV[17] .. old .. ARGV[18])
   return {'ok', scope, old, bump, g}
 end

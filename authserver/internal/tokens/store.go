@@ -178,7 +178,7 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 		// indexes; the horizon is kept in the family hash ('x').
 		member, famExp = fam, s.indexHorizon()
 		args = append(args, rtVal, s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), g.ClientID, atH, rtH, famExp.UnixMilli(),
-			string(appendGrantBody(nil, g)), g.Scope)
+			string(appendGrantBody(nil, g)), g.Scope, hexHash(atH))
 	}
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
 		s.queueIndex(ctx, p, g, member, famExp, false)
@@ -359,7 +359,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	args := []any{h, clientID, now.UnixMilli(), s.grace.Milliseconds(), atH, rtH,
 		string(appendTimes(nil, iat, out.AccessExpiresAt)), string(appendTimes(nil, iat, out.RefreshExpiresAt)), newScope,
 		s.life.Access.Milliseconds(), s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), trim,
-		s.keyAT(fam, ""), s.keyRT(fam, ""), revocation.Channel(s.prefix), evHead, evTail, "", ""}
+		s.keyAT(fam, ""), s.keyRT(fam, ""), revocation.Channel(s.prefix), evHead, evTail, "", "", hexHash(atH)}
 	res, err := s.runRotate(ctx, keys, args)
 	if err == nil && res[0] == "legacy" {
 		// A family issued before the family hash kept its grant: read it

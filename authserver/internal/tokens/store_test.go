@@ -425,10 +425,12 @@ func TestRotate(t *testing.T) {
 		}
 		sameHashes(t, got.TokenHashes, iss.AccessToken)
 
-		// Rotating again with the new token works and the chain goes on.
+		// Rotating again with the new token works, the chain goes on, and
+		// the event names the access token the first rotation issued.
 		if _, err := e.s.Rotate(ctx, rot.RefreshToken, "rs-id", ""); err != nil {
 			t.Fatal(err)
 		}
+		sameHashes(t, ev().TokenHashes, rot.AccessToken, rot.RefreshToken)
 	})
 }
 
@@ -797,15 +799,17 @@ func TestRotateRestoresALostIndexEntry(t *testing.T) {
 }
 
 // TestRotateLegacyFamily: a family written before the family hash kept its
-// grant body and scope still rotates (read once from the refresh record),
-// still refuses a wider scope, and is upgraded in place.
+// grant body, scope and hex access hash still rotates (read once from the
+// refresh record), still refuses a wider scope, names the right access
+// token in its event, and is upgraded in place.
 func TestRotateLegacyFamily(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
+		ev := e.subscribe(t)
 		g := userGrant(13)
 		g.Scope = "read write"
 		iss := mustIssue(t, e, g, true)
-		if err := e.rdb.HDel(ctx, e.s.keyFam(iss.Family), "g", "s").Err(); err != nil {
+		if err := e.rdb.HDel(ctx, e.s.keyFam(iss.Family), "g", "s", "h").Err(); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read introspection"); !errors.Is(err, ErrScope) {
@@ -818,18 +822,20 @@ func TestRotateLegacyFamily(t *testing.T) {
 		if r.Scope != "read" {
 			t.Fatalf("scope %q", r.Scope)
 		}
+		sameHashes(t, ev().TokenHashes, iss.AccessToken, iss.RefreshToken)
 		wantLive(t, e, iss.AccessToken, false)
 		got, err := e.s.LookupAccess(ctx, r.AccessToken)
 		if err != nil || got.Grant.UserID != 13 || got.Grant.Username != g.Username || got.Grant.Scope != "read" {
 			t.Fatalf("new access token: %+v, %v", got, err)
 		}
-		fv := e.rdb.HMGet(ctx, e.s.keyFam(iss.Family), "g", "s").Val()
-		if fv[0] != string(appendGrantBody(nil, g)) || fv[1] != "read write" {
+		fv := e.rdb.HMGet(ctx, e.s.keyFam(iss.Family), "g", "s", "h").Val()
+		if fv[0] != string(appendGrantBody(nil, g)) || fv[1] != "read write" || fv[2] != revocation.HashHex(r.AccessToken) {
 			t.Fatalf("family not upgraded: %v", fv)
 		}
 		if _, err := e.s.Rotate(ctx, r.RefreshToken, "rs-id", ""); err != nil {
 			t.Fatalf("rotation after the upgrade: %v", err)
 		}
+		sameHashes(t, ev().TokenHashes, r.AccessToken, r.RefreshToken)
 	})
 }
 
