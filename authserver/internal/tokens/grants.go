@@ -15,18 +15,43 @@ import (
 // KindTokens event with the deleted tokens' hashes. Families of other
 // clients are untouched. Errors: ErrUnavailable.
 func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID, reason string) error {
-	idx := s.keyUser(userID)
-	members, err := s.rdb.ZRange(ctx, idx, 0, -1).Result()
+	var hashes []string
+	err := s.eachIndexed(ctx, s.keyUser(userID), func(h indexHolder, members []string) (int, error) {
+		mine, err := s.ofClient(ctx, members, clientID)
+		if err != nil || len(mine) == 0 {
+			return 0, err
+		}
+		hs, err := s.revokeMembers(ctx, mine)
+		hashes = append(hashes, hs...)
+		if err != nil {
+			return 0, err
+		}
+		return len(mine), s.unindex(ctx, h, mine)
+	})
 	if err != nil {
-		return s.unavailable("revoke user client", err)
+		return fmt.Errorf("tokens: revoke user client: %w", err)
 	}
+	if len(hashes) == 0 {
+		return nil
+	}
+	// A tokens event is the only thing that names these tokens, so every
+	// hash must go out.
+	if err := s.publishAll(ctx, revocation.Event{Kind: revocation.KindTokens, Reason: reason}, hashes); err != nil {
+		return fmt.Errorf("tokens: revoke user client: %w", err)
+	}
+	return nil
+}
+
+// ofClient returns the index members that are families (or lone access
+// tokens) of clientID, reading each one's client in one round trip.
+func (s *Store) ofClient(ctx context.Context, members []string, clientID string) ([]string, error) {
 	type probe struct {
 		member string
 		fam    *redis.StringCmd // family hash's client
 		at     *redis.StringCmd // access record, for access-only members
 	}
 	probes := make([]probe, 0, len(members))
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, m := range members {
 			if len(m) < famLen {
 				continue
@@ -42,45 +67,18 @@ func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID, re
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return s.unavailable("revoke user client", err)
+		return nil, s.unavailable("revoke user client", err)
 	}
-	var hashes []string
-	var gone []any
+	var mine []string
 	for _, pr := range probes {
-		fam := pr.member[:famLen]
 		if pr.fam != nil {
 			if pr.fam.Val() != clientID {
 				continue
 			}
-			hs, err := revokeFamilyScript.Run(ctx, s.rdb, []string{s.keyFam(fam), s.keyTomb(fam)}, s.keyAT(fam, ""), s.keyRT(fam, "")).StringSlice()
-			if err != nil {
-				return s.unavailable("revoke user client", err)
-			}
-			hashes = append(hashes, hexAll(hs)...)
-		} else {
-			rec, err := decodeRecord(pr.at.Val())
-			if err != nil || rec.ClientID != clientID {
-				continue
-			}
-			if err := s.rdb.Del(ctx, s.keyAT(fam, pr.member[famLen:])).Err(); err != nil {
-				return s.unavailable("revoke user client", err)
-			}
-			hashes = append(hashes, hexAll([]string{pr.member[famLen:]})...)
+		} else if rec, err := decodeRecord(pr.at.Val()); err != nil || rec.ClientID != clientID {
+			continue
 		}
-		gone = append(gone, pr.member)
+		mine = append(mine, pr.member)
 	}
-	if len(gone) > 0 {
-		if err := s.rdb.ZRem(ctx, idx, gone...).Err(); err != nil {
-			return s.unavailable("revoke user client", err)
-		}
-	}
-	if len(hashes) == 0 {
-		return nil
-	}
-	// A tokens event is the only thing that names these tokens, so every
-	// hash must go out.
-	if err := s.publishAll(ctx, revocation.Event{Kind: revocation.KindTokens, Reason: reason}, hashes); err != nil {
-		return fmt.Errorf("tokens: revoke user client: %w", err)
-	}
-	return nil
+	return mine, nil
 }

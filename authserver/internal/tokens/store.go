@@ -87,9 +87,6 @@ const (
 	// trimEvery: the tombstones are trimmed back to maxTombstones on about
 	// one rotation in trimEvery, so a family holds at most a few more.
 	trimEvery = 16
-	// pruneEvery: an index drops its expired members on about one write in
-	// pruneEvery (and before every revocation that reads it).
-	pruneEvery = 16
 	// revokeBatch is how many index members one revocation round handles.
 	revokeBatch = 500
 	// maxEventHashes caps TokenHashes in one event; more go out in
@@ -108,8 +105,7 @@ type Store struct {
 	onRevoke func(reason string)
 	cache    *accessCache // nil unless CacheAccessTokens
 	origin   string       // this Store's revocation.Event Origin
-	// pruneEvery is the pruneEvery constant; tests set it to 1.
-	pruneEvery int
+	known    knownBuckets // index buckets this process registered
 }
 
 // New returns a Store. prefix is REDIS_PREFIX and goes on every key and on
@@ -118,16 +114,18 @@ type Store struct {
 func New(rc rueidis.Client, prefix string, life Lifetimes) *Store {
 	var id [8]byte
 	_, _ = crand.Read(id[:]) // never fails (crypto/rand)
-	return &Store{rc: rc, rdb: redis.NewAdapter(rc), prefix: prefix, life: life, now: time.Now, grace: defaultReuseGrace, origin: hex.EncodeToString(id[:]),
-		pruneEvery: pruneEvery}
+	return &Store{rc: rc, rdb: redis.NewAdapter(rc), prefix: prefix, life: life, now: time.Now, grace: defaultReuseGrace, origin: hex.EncodeToString(id[:])}
 }
 
 // unavailable wraps a Redis failure. The command may still have run (a
 // lost reply, a half-done batch), deleting tokens without this process
 // evicting them and with its own echo skipped: so the access-token cache is
-// emptied, which is always safe.
+// emptied, which is always safe. Redis may also have lost data (a restart,
+// a failover), so the index buckets this process knew to be registered
+// are forgotten, and registered again on their next write.
 func (s *Store) unavailable(op string, err error) error {
 	s.cache.purge()
+	s.known.forget()
 	return fmt.Errorf("tokens: %s: %w: %w", op, ErrUnavailable, err)
 }
 
@@ -180,8 +178,9 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 		args = append(args, rtVal, s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), g.ClientID, atH, rtH, famExp.UnixMilli(),
 			string(appendGrantBody(nil, g)), g.Scope, hexHash(atH))
 	}
+	var registered []string
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
-		s.queueIndex(ctx, p, g, member, famExp, false)
+		registered = s.queueIndex(ctx, p, g, member, famExp)
 		if withRefresh {
 			issueScript.EvalSha(ctx, p, keys, args...)
 		} else { // one key: no script needed
@@ -194,6 +193,7 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 	if err != nil {
 		return Issued{}, s.unavailable("issue", err)
 	}
+	s.known.add(registered, now)
 	return out, nil
 }
 
@@ -201,37 +201,6 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 // live: twice the family's own lifetime from now. Rotate raises them only
 // once a family could outlive them.
 func (s *Store) indexHorizon() time.Time { return s.now().Add(2 * s.famTTL()) }
-
-// queueIndex queues the index updates of a family of g, for each of its
-// indexes (the user's, when it has one, and the client's): add member with
-// score exp (when bump, raise it, or put it back), make the index live at
-// least until exp, and, on about one call in pruneEvery, drop the members
-// that have expired. Plain commands, not a script: this runs on every issue.
-func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g Grant, member string, exp time.Time, bump bool) {
-	now := strconv.FormatInt(s.now().UnixMilli(), 10)
-	until := exp.UnixMilli()
-	z := redis.Z{Score: float64(until), Member: member}
-	idx := []string{s.keyClient(g.ClientID)}
-	if g.UserID != 0 {
-		idx = append(idx, s.keyUser(g.UserID))
-	}
-	prune := rand.N(s.pruneEvery) == 0
-	for _, k := range idx {
-		// GT first raises the expiry of an index that exists, so that it
-		// cannot expire between here and the ZADD; NX then gives one that
-		// the ZADD created its first expiry.
-		p.Do(ctx, "PEXPIREAT", k, until, "GT")
-		if prune {
-			p.ZRemRangeByScore(ctx, k, "-inf", "("+now)
-		}
-		if bump { // raise, or put back an entry pruned meanwhile
-			p.ZAddArgs(ctx, k, redis.ZAddArgs{GT: true, Members: []redis.Z{z}})
-		} else {
-			p.ZAdd(ctx, k, z)
-		}
-		p.Do(ctx, "PEXPIREAT", k, until, "NX")
-	}
-}
 
 func firstErr(cmds []redis.Cmder) error {
 	for _, c := range cmds {
@@ -435,12 +404,15 @@ func (s *Store) extend(ctx context.Context, fam, atH, rtH, body string, out Issu
 		return
 	}
 	horizon := s.indexHorizon()
+	var registered []string
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
-		s.queueIndex(ctx, p, rec.Grant, fam, horizon, true)
+		registered = s.queueIndex(ctx, p, rec.Grant, fam, horizon)
 	})
 	if err != nil || firstErr(cmds) != nil {
+		s.known.forget()
 		return
 	}
+	s.known.add(registered, s.now())
 	famExp := s.now().Add(s.famTTL())
 	_, _ = s.pipelined(ctx, func(p redis.Pipeliner) {
 		extendScript.EvalSha(ctx, p, []string{s.keyFam(fam), s.keyTomb(fam), s.keyAT(fam, atH), s.keyRT(fam, rtH)},
@@ -576,69 +548,6 @@ func (s *Store) publishAll(ctx context.Context, e revocation.Event, hs []string)
 		return nil
 	}
 	return s.publish(ctx, e)
-}
-
-// revokeIndex revokes every family in the index idx but except, in batches,
-// removing each batch from the index once its families are gone. It
-// returns the event-form hashes of the tokens it deleted.
-func (s *Store) revokeIndex(ctx context.Context, idx, except string) ([]string, error) {
-	if err := s.rdb.ZRemRangeByScore(ctx, idx, "-inf", "("+strconv.FormatInt(s.now().UnixMilli(), 10)).Err(); err != nil {
-		return nil, s.unavailable("index", err)
-	}
-	var out []string
-	for {
-		members, err := s.rdb.ZRange(ctx, idx, 0, revokeBatch-1).Result()
-		if err != nil {
-			return out, s.unavailable("index", err)
-		}
-		todo := members[:0]
-		for _, m := range members {
-			if len(m) >= famLen && m[:famLen] != except {
-				todo = append(todo, m)
-			}
-		}
-		if len(todo) == 0 {
-			// Only except (or junk) is left among the first members.
-			if len(members) < revokeBatch {
-				return out, nil
-			}
-			return out, fmt.Errorf("tokens: index %q: no progress", idx)
-		}
-		cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
-			for _, m := range todo {
-				fam := m[:famLen]
-				if len(m) == famLen {
-					revokeFamilyScript.EvalSha(ctx, p, []string{s.keyFam(fam), s.keyTomb(fam)}, s.keyAT(fam, ""), s.keyRT(fam, ""))
-				} else {
-					p.Del(ctx, s.keyAT(fam, m[famLen:]))
-				}
-			}
-		})
-		if err == nil {
-			err = firstErr(cmds)
-		}
-		if err != nil {
-			return out, s.unavailable("revoke", err)
-		}
-		for i, c := range cmds {
-			switch c := c.(type) {
-			case *redis.Cmd:
-				hs, _ := c.StringSlice()
-				out = append(out, hexAll(hs)...)
-			case *redis.IntCmd:
-				if c.Val() == 1 {
-					out = append(out, hexAll([]string{todo[i][famLen:]})...)
-				}
-			}
-		}
-		rm := make([]any, len(todo))
-		for i, m := range todo {
-			rm[i] = m
-		}
-		if err := s.rdb.ZRem(ctx, idx, rm...).Err(); err != nil {
-			return out, s.unavailable("index", err)
-		}
-	}
 }
 
 // Ping checks that Redis answers. Errors: ErrUnavailable.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,6 +44,7 @@ func (e *env) advance(d time.Duration) {
 	e.mu.Unlock()
 	if e.mr != nil {
 		e.mr.FastForward(d)
+		e.mr.SetTime(e.now()) // for PEXPIREAT's absolute times
 	}
 }
 
@@ -280,16 +283,18 @@ func TestTTLOnEveryKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		keys := e.keys(t)
-		// a+r+f+o of the family, a of cc, u:5, c:rs-id, c:cc-id
-		if len(keys) != 8 {
+		// a+r+f+o of the family, a of cc; a registry and a bucket each of
+		// u:5, c:rs-id and c:cc-id
+		if len(keys) != 11 {
 			t.Fatalf("keys = %v", keys)
 		}
 		for _, k := range keys {
 			// Token and family keys live as long as the family at most;
-			// index keys (u:, c:) up to the index horizon, twice that.
+			// index keys (u:, c:) up to the end of the bucket of the index
+			// horizon, twice that.
 			longest := e.s.famTTL()
 			if strings.HasPrefix(k, e.prefix+"u:") || strings.HasPrefix(k, e.prefix+"c:") {
-				longest = 2 * e.s.famTTL()
+				longest = 2*e.s.famTTL() + bucketWidth
 			}
 			ttl := e.rdb.PTTL(ctx, k).Val()
 			if ttl <= 0 || ttl > longest {
@@ -365,27 +370,125 @@ func TestExpiry(t *testing.T) {
 	})
 }
 
-func TestIndexesArePruned(t *testing.T) {
+// indexMembers reads every member of the index idx from Redis: the members
+// of each bucket in its registry, and any member written before buckets.
+func indexMembers(t *testing.T, e *env, idx string) []string {
+	t.Helper()
+	ctx := context.Background()
+	var out []string
+	for _, entry := range e.rdb.ZRange(ctx, idx, 0, -1).Val() {
+		if len(entry) >= famLen {
+			out = append(out, entry)
+			continue
+		}
+		out = append(out, e.rdb.SMembers(ctx, idx+"#"+entry).Val()...)
+	}
+	return out
+}
+
+// alignToBucket moves the clock to just past the start of an index bucket
+// for entries ending after life, so that the next minute of issues lands
+// in one bucket.
+func alignToBucket(e *env, life time.Duration) {
+	w := bucketWidth.Milliseconds()
+	end := e.now().Add(life).UnixMilli()
+	e.advance(time.Duration(w-end%w+100) * time.Millisecond)
+}
+
+// TestIndexBucketsExpire: an index needs no pruning of its members: a
+// bucket expires with the last entry it can hold, and the registry drops
+// the buckets that ended when it is next written.
+func TestIndexBucketsExpire(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		if e.mr == nil {
 			t.Skip("SKIPPED on real Redis: needs miniredis FastForward")
 		}
 		ctx := context.Background()
-		// A refresh family keeps the index key alive past the access tokens.
-		mustIssue(t, e, Grant{ClientID: "cc-id", UserID: 5, Username: "u@x", Scope: "read"}, true)
+		idx := e.s.keyClient("cc-id")
+		// A refresh family keeps the index alive past the access tokens.
+		fam := mustIssue(t, e, Grant{ClientID: "cc-id", UserID: 5, Username: "u@x", Scope: "read"}, true)
+		alignToBucket(e, testLife.Access)
+		var lone []Issued
 		for range 20 {
-			mustIssue(t, e, Grant{ClientID: "cc-id"}, false)
+			lone = append(lone, mustIssue(t, e, Grant{ClientID: "cc-id"}, false))
 		}
-		e.advance(testLife.Access + time.Second)
-		e.s.pruneEvery = 1000000 // this write does not prune
-		mustIssue(t, e, Grant{ClientID: "cc-id"}, false)
-		if n := e.rdb.ZCard(ctx, e.s.keyClient("cc-id")).Val(); n != 22 {
-			t.Fatalf("client index holds %d members before a prune, want 22", n)
+		if n := len(indexMembers(t, e, idx)); n != 21 {
+			t.Fatalf("client index holds %d members, want 21", n)
 		}
-		e.s.pruneEvery = 1 // this one does
-		mustIssue(t, e, Grant{ClientID: "cc-id"}, false)
-		if n := e.rdb.ZCard(ctx, e.s.keyClient("cc-id")).Val(); n != 3 {
-			t.Fatalf("client index holds %d members after a prune, want 3 (the family and two live tokens)", n)
+		loneBucket := e.rdb.ZRange(ctx, idx, 0, -1).Val()
+		if len(loneBucket) != 2 {
+			t.Fatalf("registry %v, want the family's bucket and the lone tokens' one", loneBucket)
+		}
+		e.advance(testLife.Access + bucketWidth)
+		if got := indexMembers(t, e, idx); len(got) != 1 || got[0] != fam.Family {
+			t.Fatalf("client index after the lone tokens expired: %v, want only the family", got)
+		}
+		if n := e.rdb.ZCard(ctx, idx).Val(); n != 2 {
+			t.Fatalf("registry holds %d buckets before it is written again, want 2", n)
+		}
+		last := mustIssue(t, e, Grant{ClientID: "cc-id"}, false)
+		if n := e.rdb.ZCard(ctx, idx).Val(); n != 2 {
+			t.Fatalf("registry holds %d buckets after a write, want 2 (the family's and the new one)", n)
+		}
+		if got := indexMembers(t, e, idx); len(got) != 2 {
+			t.Fatalf("client index %v, want the family and %s", got, last.Family)
+		}
+		_ = lone
+	})
+}
+
+// TestIndexMendsALostRegistry: a registry that lost a bucket with no error
+// seen is written again once the process stops trusting what it knew, and
+// revocation then reaches every member of that bucket.
+func TestIndexMendsALostRegistry(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		idx := e.s.keyClient("cc-id")
+		alignToBucket(e, testLife.Access)
+		a := mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read"}, false)
+		if err := e.rdb.Del(ctx, idx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		e.advance(knownBucketFor + time.Second)
+		b := mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read"}, false)
+		if err := e.s.RevokeClient(ctx, "cc-id", "test"); err != nil {
+			t.Fatal(err)
+		}
+		wantLive(t, e, a.AccessToken, false)
+		wantLive(t, e, b.AccessToken, false)
+	})
+}
+
+// TestRevokeReadsMembersFromBeforeBuckets: an index written before buckets
+// (its members in the registry key, scored by when they end) is revoked
+// too, and the members go from it.
+func TestRevokeReadsMembersFromBeforeBuckets(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		idx := e.s.keyUser(21)
+		lone := mustIssue(t, e, userGrant(21), false)
+		fam := mustIssue(t, e, userGrant(21), true)
+		_, atH, _ := parseToken(lone.AccessToken, accessPrefix)
+		// Rewrite the user's index the way the code before buckets did.
+		for _, k := range e.keys(t) {
+			if strings.HasPrefix(k, idx) {
+				e.rdb.Del(ctx, k)
+			}
+		}
+		end := float64(e.now().Add(2 * e.s.famTTL()).UnixMilli())
+		if err := e.rdb.ZAdd(ctx, idx, redis.Z{Score: end, Member: lone.Family + atH}, redis.Z{Score: end, Member: fam.Family}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		ev := e.subscribe(t)
+		if err := e.s.RevokeUser(ctx, 21, "", "test"); err != nil {
+			t.Fatal(err)
+		}
+		wantLive(t, e, lone.AccessToken, false)
+		wantLive(t, e, fam.AccessToken, false)
+		wantRefreshLive(t, e, fam.RefreshToken, false)
+		sameHashes(t, ev().TokenHashes, lone.AccessToken, fam.AccessToken, fam.RefreshToken)
+		if got := indexMembers(t, e, idx); len(got) != 0 {
+			t.Fatalf("index members left: %v", got)
 		}
 	})
 }
@@ -626,8 +729,8 @@ func TestRevokeUser(t *testing.T) {
 		if got := ev(); got.Subject != "7" {
 			t.Fatalf("event = %+v", got)
 		}
-		if n := e.rdb.Exists(ctx, e.s.keyUser(7)).Val(); n != 0 {
-			t.Fatal("user index left behind")
+		if got := indexMembers(t, e, e.s.keyUser(7)); len(got) != 0 {
+			t.Fatalf("user index members left behind: %v", got)
 		}
 	})
 }
@@ -724,13 +827,16 @@ func TestRotateBumpsIndexOnlyWhenNeeded(t *testing.T) {
 		ctx := context.Background()
 		iss := mustIssue(t, e, userGrant(11), true)
 		idx := e.prefix + "u:11"
-		score0 := e.rdb.ZScore(ctx, idx, iss.Family).Val()
+		first := bucketsOf(t, e, idx, iss.Family)
+		if len(first) != 1 {
+			t.Fatalf("a new family is in buckets %v, want one", first)
+		}
 		r1, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := e.rdb.ZScore(ctx, idx, iss.Family).Val(); got != score0 {
-			t.Fatalf("an early rotation moved the index score %v -> %v", score0, got)
+		if got := bucketsOf(t, e, idx, iss.Family); !slices.Equal(got, first) {
+			t.Fatalf("an early rotation moved the index entry %v -> %v", first, got)
 		}
 		// Keep the family alive past its first horizon by rotating often.
 		rt := r1.RefreshToken
@@ -743,14 +849,33 @@ func TestRotateBumpsIndexOnlyWhenNeeded(t *testing.T) {
 			}
 			rt = r.RefreshToken
 		}
-		if got := e.rdb.ZScore(ctx, idx, iss.Family).Val(); got <= score0 {
-			t.Fatalf("the index score was never raised (%v)", got)
+		if got := bucketsOf(t, e, idx, iss.Family); len(got) == 0 || got[len(got)-1] <= first[0] {
+			t.Fatalf("the index entry was never raised: buckets %v, first %v", got, first)
 		}
 		if err := e.s.RevokeUser(ctx, 11, "", "test"); err != nil {
 			t.Fatal(err)
 		}
 		wantRefreshLive(t, e, rt, false)
 	})
+}
+
+// bucketsOf returns the numbers of the buckets of idx that hold member,
+// in order.
+func bucketsOf(t *testing.T, e *env, idx, member string) []int64 {
+	t.Helper()
+	ctx := context.Background()
+	var out []int64
+	for _, entry := range e.rdb.ZRange(ctx, idx, 0, -1).Val() {
+		if len(entry) < famLen && e.rdb.SIsMember(ctx, idx+"#"+entry, member).Val() {
+			n, err := strconv.ParseInt(entry, 10, 64)
+			if err != nil {
+				t.Fatalf("registry entry %q", entry)
+			}
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // TestRotateRestoresALostIndexEntry: a family whose index entry is gone
@@ -762,20 +887,21 @@ func TestRotateRestoresALostIndexEntry(t *testing.T) {
 		ctx := context.Background()
 		iss := mustIssue(t, e, userGrant(12), true)
 		idx := e.prefix + "u:12"
-		soon := e.now().Add(5 * time.Second).UnixMilli()
-		if err := e.rdb.HSet(ctx, e.s.keyFam(iss.Family), "x", soon).Err(); err != nil {
+		soon := e.now().Add(5 * time.Second)
+		if err := e.rdb.HSet(ctx, e.s.keyFam(iss.Family), "x", soon.UnixMilli()).Err(); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.rdb.ZRem(ctx, idx, iss.Family).Err(); err != nil {
-			t.Fatal(err)
+		for _, n := range bucketsOf(t, e, idx, iss.Family) {
+			if err := e.rdb.SRem(ctx, idx+"#"+strconv.FormatInt(n, 10), iss.Family).Err(); err != nil {
+				t.Fatal(err)
+			}
 		}
 		r, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		score, err := e.rdb.ZScore(ctx, idx, iss.Family).Result()
-		if err != nil || int64(score) <= soon {
-			t.Fatalf("index entry after the rotation: %v, %v", score, err)
+		if got := bucketsOf(t, e, idx, iss.Family); len(got) != 1 || got[0] <= soon.UnixMilli()/bucketWidth.Milliseconds() {
+			t.Fatalf("index entry after the rotation: buckets %v", got)
 		}
 		if ttl := e.rdb.PTTL(ctx, e.s.keyFam(iss.Family)).Val(); ttl < e.s.famTTL()-time.Minute {
 			t.Fatalf("family TTL %v, want about %v", ttl, e.s.famTTL())

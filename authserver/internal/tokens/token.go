@@ -89,9 +89,10 @@ func hexHash(keyForm string) string {
 //	           horizon of its index entries in Unix ms), only for families
 //	           with a refresh token; TTL = family lifetime, never past x
 //	<p>o{F}    tombstones: zset of rotated-away refresh H scored by rotation ms
-//	<p>u:<id>  per-user index, <p>c:<id> per-client index: zsets of members
-//	           scored by family expiry (ms), pruned on some writes, TTL'd. A member is
-//	           F for a family with a refresh token, F+H(access) otherwise.
+//	<p>u:<id>  per-user index, <p>c:<id> per-client index: a registry of
+//	           buckets (zset), and a set <p>u:<id>#<n> per bucket whose
+//	           members are F for a family with a refresh token, F+H(access)
+//	           otherwise; see index.go.
 //
 // The prefix must not contain '{' or '}', or the hash tags would move.
 func (s *Store) keyAT(fam, h string) string { return s.prefix + "a{" + fam + "}" + h }
