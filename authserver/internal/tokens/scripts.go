@@ -61,24 +61,6 @@ return 1
 // 20 the grant body and scope of a family that lacks them ("" = none),
 // 21 newATH in hex.
 var rotateScript = newScript(`
-local function hex(h)
-  local out, acc, n = {}, 0, 0
-  for i = 1, #h do
-    local c = string.byte(h, i)
-    local v = 63
-    if c >= 65 and c <= 90 then v = c - 65
-    elseif c >= 97 and c <= 122 then v = c - 71
-    elseif c >= 48 and c <= 57 then v = c + 4
-    elseif c == 45 then v = 62 end
-    acc, n = acc * 64 + v, n + 1
-    if n == 4 then
-      out[#out + 1] = string.format('%06x', acc)
-      acc, n = 0, 0
-    end
-  end
-  if n == 3 then out[#out + 1] = string.format('%04x', math.floor(acc / 4)) end
-  return table.concat(out)
-end
 local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a', 'x', 'g', 's', 'h')
 local c, r, a = f[1], f[2], f[3]
 if (not c) or c ~= ARGV[2] then return {'notfound'} end
@@ -121,7 +103,25 @@ if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
   end
   redis.call('PEXPIRE', KEYS[1], famTTL)
   redis.call('PEXPIRE', KEYS[3], famTTL)
-  local old = f[7] or hex(a)
+  local old = f[7]
+  if not old then -- a family written before h: a in hex, once
+    local out, acc, n = {}, 0, 0
+    for i = 1, #a do
+      local c = string.byte(a, i)
+      local v = 63
+      if c >= 65 and c <= 90 then v = c - 65
+      elseif c >= 97 and c <= 122 then v = c - 71
+      elseif c >= 48 and c <= 57 then v = c + 4
+      elseif c == 45 then v = 62 end
+      acc, n = acc * 64 + v, n + 1
+      if n == 4 then
+        out[#out + 1] = string.format('%06x', acc)
+        acc, n = 0, 0
+      end
+    end
+    if n == 3 then out[#out + 1] = string.format('%04x', math.floor(acc / 4)) end
+    old = table.concat(out)
+  end
   redis.call('PUBLISH', ARGV[16], ARGV[17] .. old .. ARGV[18])
   return {'ok', scope, old, bump, g}
 end

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -106,6 +107,7 @@ type Store struct {
 	cache    *accessCache // nil unless CacheAccessTokens
 	origin   string       // this Store's revocation.Event Origin
 	known    knownBuckets // index buckets this process registered
+	rotation atomic.Pointer[encodedRotation]
 }
 
 // New returns a Store. prefix is REDIS_PREFIX and goes on every key and on
@@ -156,7 +158,7 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 	}
 	now := s.now().Truncate(time.Second)
 	out := Issued{AccessToken: at, AccessExpiresAt: now.Add(s.life.Access), Family: fam, Scope: g.Scope}
-	atH := keyHash(at)
+	atH, atHex := hashForms(at)
 	atVal := encodeRecord(record{Grant: g, IssuedAt: now, ExpiresAt: out.AccessExpiresAt})
 
 	keys := []string{s.keyAT(fam, atH)}
@@ -176,7 +178,7 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 		// indexes; the horizon is kept in the family hash ('x').
 		member, famExp = fam, s.indexHorizon()
 		args = append(args, rtVal, s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), g.ClientID, atH, rtH, famExp.UnixMilli(),
-			string(appendGrantBody(nil, g)), g.Scope, hexHash(atH))
+			string(appendGrantBody(nil, g)), g.Scope, atHex)
 	}
 	var registered []string
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
@@ -308,16 +310,15 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 		RefreshToken: rt, RefreshExpiresAt: iat.Add(s.life.Refresh),
 		Family: fam,
 	}
-	atH, rtH := keyHash(at), keyHash(rt)
+	atH, atHex := hashForms(at)
+	rtH, rtHex := keyHash(rt), hexHash(h)
 	// The event names the rotated-away access token, which only the script
 	// knows: it goes between evHead and evTail.
-	const slot = "0000000000000000000000000000000000000000000000000000000000000000"
-	ev, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{slot, hexHash(h)},
-		Reason: "rotation", At: iat.Unix(), Origin: s.origin})
+	ev, err := s.rotationEvent(iat.Unix())
 	if err != nil {
-		return Issued{}, fmt.Errorf("tokens: rotate: %w", err)
+		return Issued{}, err
 	}
-	evHead, evTail, _ := strings.Cut(string(ev), slot)
+	evHead, evTail := ev.head, ev.mid+rtHex+ev.tail
 	// Trimming the tombstones costs a command; once in trimEvery rotations
 	// keeps them near maxTombstones.
 	trim := ""
@@ -328,7 +329,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	args := []any{h, clientID, now.UnixMilli(), s.grace.Milliseconds(), atH, rtH,
 		string(appendTimes(nil, iat, out.AccessExpiresAt)), string(appendTimes(nil, iat, out.RefreshExpiresAt)), newScope,
 		s.life.Access.Milliseconds(), s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), trim,
-		s.keyAT(fam, ""), s.keyRT(fam, ""), revocation.Channel(s.prefix), evHead, evTail, "", "", hexHash(atH)}
+		s.keyAT(fam, ""), s.keyRT(fam, ""), revocation.Channel(s.prefix), evHead, evTail, "", "", atHex}
 	res, err := s.runRotate(ctx, keys, args)
 	if err == nil && res[0] == "legacy" {
 		// A family issued before the family hash kept its grant: read it
@@ -349,7 +350,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 			return Issued{}, fmt.Errorf("tokens: rotate: bad script reply")
 		}
 		out.Scope = res[1]
-		s.cache.apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{res[2], hexHash(h)}})
+		s.cache.apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{res[2], rtHex}})
 		s.revoked("rotation") // the script published it
 		if res[3] == "1" {
 			s.extend(ctx, fam, atH, rtH, res[4], out)
@@ -365,6 +366,34 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	default: // "notfound", "race", and "legacy" twice
 		return Issued{}, ErrNotFound
 	}
+}
+
+// encodedRotation is the revocation event of the rotations in one second,
+// encoded around its two hashes: head, the rotated-away access token's,
+// mid, the presented refresh token's, tail.
+type encodedRotation struct {
+	at              int64
+	head, mid, tail string
+}
+
+// rotationEvent returns the encoded rotation event for the second at,
+// encoding it once per second rather than once per rotation.
+func (s *Store) rotationEvent(at int64) (*encodedRotation, error) {
+	if e := s.rotation.Load(); e != nil && e.at == at {
+		return e, nil
+	}
+	// Two valid hashes that cannot occur elsewhere in the encoding.
+	slotA, slotB := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	b, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{slotA, slotB},
+		Reason: "rotation", At: at, Origin: s.origin})
+	if err != nil {
+		return nil, fmt.Errorf("tokens: rotate: %w", err)
+	}
+	head, rest, _ := strings.Cut(string(b), slotA)
+	mid, tail, _ := strings.Cut(rest, slotB)
+	e := &encodedRotation{at: at, head: head, mid: mid, tail: tail}
+	s.rotation.Store(e)
+	return e, nil
 }
 
 // runRotate runs rotateScript; its reply has at least one element.

@@ -537,6 +537,29 @@ func TestRotate(t *testing.T) {
 	})
 }
 
+// TestRotationEventEncoding: the per-second encoding of the rotation
+// event, with two hashes spliced in, is the event revocation.Encode makes.
+func TestRotationEventEncoding(t *testing.T) {
+	s := New(nil, "p:", testLife)
+	x, y := revocation.HashHex("old access"), revocation.HashHex("refresh")
+	e, err := s.rotationEvent(1700000000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.head + x + e.mid + y + e.tail
+	want, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{x, y},
+		Reason: "rotation", At: 1700000000, Origin: s.origin})
+	if err != nil || got != string(want) {
+		t.Fatalf("encoded %s, want %s (%v)", got, want, err)
+	}
+	if again, _ := s.rotationEvent(1700000000); again != e {
+		t.Fatal("the same second encoded twice")
+	}
+	if next, _ := s.rotationEvent(1700000001); next == e || !strings.Contains(next.tail, `"at":1700000001`) {
+		t.Fatalf("the next second: %+v", next)
+	}
+}
+
 func TestRotateSingleWinner(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()

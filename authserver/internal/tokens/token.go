@@ -69,6 +69,12 @@ func keyHash(token string) string {
 	return b64.EncodeToString(h[:])
 }
 
+// hashForms is keyHash and revocation.HashHex of token, hashing it once.
+func hashForms(token string) (key, hexForm string) {
+	h := revocation.Hash(token)
+	return b64.EncodeToString(h[:]), hex.EncodeToString(h[:])
+}
+
 // hexHash converts a key-form hash to the hex form of revocation.HashHex,
 // used in events. It returns "" for a malformed input.
 func hexHash(keyForm string) string {
