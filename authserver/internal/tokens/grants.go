@@ -15,18 +15,8 @@ import (
 // KindTokens event with the deleted tokens' hashes. Families of other
 // clients are untouched. Errors: ErrUnavailable.
 func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID, reason string) error {
-	var hashes []string
-	err := s.eachIndexed(ctx, s.keyUser(userID), func(h indexHolder, members []string) (int, error) {
-		mine, err := s.ofClient(ctx, members, clientID)
-		if err != nil || len(mine) == 0 {
-			return 0, err
-		}
-		hs, err := s.revokeMembers(ctx, mine)
-		hashes = append(hashes, hs...)
-		if err != nil {
-			return 0, err
-		}
-		return len(mine), s.unindex(ctx, h, mine)
+	hashes, err := s.revokeIndex(ctx, s.keyUser(userID), func(members []string) ([]string, error) {
+		return s.ofClient(ctx, members, clientID)
 	})
 	if err != nil {
 		return fmt.Errorf("tokens: revoke user client: %w", err)

@@ -18,30 +18,42 @@ import (
 //
 // An index is split by when its entries end into buckets of bucketWidth:
 //
-//	<p>u:<id>#<n>  (and <p>c:<id>#<n>) a set of the members whose entries
+//	<p>u:<id>:<n>  (and <p>c:<id>:<n>) a set of the members whose entries
 //	               end in [n, n+1) × bucketWidth; it expires at the end of
 //	               that window, so expired members need no pruning
 //	<p>u:<id>      (and <p>c:<id>) the registry: a zset of the bucket numbers
 //	               n, each scored by its bucket's end (Unix ms); it lives as
 //	               long as its last bucket, and its ended buckets are pruned
-//	               whenever it is written
+//	               whenever a bucket is registered
 //
-// An issue costs an SADD and a PEXPIREAT, on a set whose cost does not grow
-// with the index. The registry is written the first time a process meets a
-// bucket, and again once knownBucketFor has passed. Before buckets, the
-// registry key itself held the members, scored by when they end; revoking
-// still reads such members (they are as long as a family id, bucket
-// numbers are shorter), and they go with their scores.
+// ':' occurs in no user or client id, so no bucket key is another index's
+// registry. An issue costs an SADD and a PEXPIREAT, on a set whose cost does
+// not grow with the index. A process registers a bucket the first time it
+// meets it and again once knownBucketFor has passed, so that a registry
+// entry lost with no error seen (a FLUSHDB, a failover that dropped the
+// write) comes back with that bucket's next write; a bucket that gets no
+// further write stays unreachable until it ends, as a member lost from the
+// old single index did. Before buckets, the registry key itself held the
+// members, scored by when they end; revoking still reads such members
+// (they are as long as a family id, bucket numbers are shorter), and they
+// go with their scores.
+//
+// Revocation takes from an index only the members whose tokens it deleted:
+// a member whose token is not written yet (an issue running alongside) stays
+// for the next revocation, and one whose tokens had expired leaves with its
+// bucket.
 const (
 	bucketWidth = time.Minute
 	// knownBucketFor is how long a process trusts that a bucket it
-	// registered is still in its registry, so that a registry lost with no
-	// error seen (a FLUSHDB, a failover that dropped the write) is mended
-	// within this long. Any Redis error forgets every bucket at once.
+	// registered is still in its registry. Any Redis error forgets every
+	// bucket at once.
 	knownBucketFor = 10 * time.Second
 	// maxKnownBuckets bounds the memory of known buckets; past it, all are
 	// forgotten and registered again.
 	maxKnownBuckets = 8192
+	// maxWalks bounds how often one key of an index is walked again (see
+	// walk).
+	maxWalks = 32
 )
 
 // knownBuckets are the bucket keys this process registered, with when
@@ -86,26 +98,24 @@ func (s *Store) indexesOf(g Grant) []string {
 	return []string{s.keyClient(g.ClientID), s.keyUser(g.UserID)}
 }
 
+// bucketKey names bucket n of the index whose registry is idx.
+func bucketKey(idx, n string) string { return idx + ":" + n }
+
 // queueIndex queues the commands that put member into each index of g
 // until end: into the bucket of end, registering that bucket first when
 // this process does not know it to be registered. It returns the buckets
 // it registers; the caller passes them to s.known.add once the commands
-// have succeeded. Plain commands, not a script: this runs on every issue.
+// have succeeded. Plain commands, and a script only to register: this runs
+// on every issue.
 func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g Grant, member string, end time.Time) (registered []string) {
 	now := s.now()
 	n := end.UnixMilli() / bucketWidth.Milliseconds()
 	bucketEnd := (n + 1) * bucketWidth.Milliseconds()
 	num := strconv.FormatInt(n, 10)
 	for _, idx := range s.indexesOf(g) {
-		bucket := idx + "#" + num
+		bucket := bucketKey(idx, num)
 		if !s.known.has(bucket, now) {
-			// GT first raises the expiry of a registry that exists, so
-			// that it cannot expire between here and the ZADD; NX then
-			// gives one that the ZADD created its first expiry.
-			p.Do(ctx, "PEXPIREAT", idx, bucketEnd, "GT")
-			p.ZRemRangeByScore(ctx, idx, "-inf", "("+strconv.FormatInt(now.UnixMilli(), 10))
-			p.ZAdd(ctx, idx, redis.Z{Score: float64(bucketEnd), Member: num})
-			p.Do(ctx, "PEXPIREAT", idx, bucketEnd, "NX")
+			registerScript.EvalSha(ctx, p, []string{idx}, now.UnixMilli(), num, bucketEnd)
 			registered = append(registered, bucket)
 		}
 		p.SAdd(ctx, bucket, member)
@@ -117,58 +127,95 @@ func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g Grant, memb
 // indexHolder is a key that holds index members: a bucket (a set), or a
 // registry that still holds members written before buckets (a zset).
 type indexHolder struct {
-	key    string
-	legacy bool
+	key      string
+	registry bool
 }
 
-// eachIndexed calls fn with the members of index idx, at most revokeBatch
-// at a time, and the key that holds them; fn returns how many of them it
-// removed from there (unindex). The registry is pruned first. A member may
-// come more than once. A bucket from which fn removed members is walked
-// again, until a walk removes none: the embedded Redis scans a set by
-// offset, and so skips members after a removal.
+// eachIndexed calls fn with the members of index idx, at most about
+// revokeBatch at a time, and the key that holds them; fn returns how many
+// of them it removed from there (unindex). The registry is pruned first. A
+// member may come more than once.
 func (s *Store) eachIndexed(ctx context.Context, idx string, fn func(h indexHolder, members []string) (removed int, err error)) error {
 	if err := s.rdb.ZRemRangeByScore(ctx, idx, "-inf", "("+strconv.FormatInt(s.now().UnixMilli(), 10)).Err(); err != nil {
 		return s.unavailable("index", err)
 	}
-	entries, err := s.rdb.ZRange(ctx, idx, 0, -1).Result()
-	if err != nil {
-		return s.unavailable("index", err)
-	}
-	var legacy []string
-	for _, e := range entries {
-		if len(e) >= famLen {
-			legacy = append(legacy, e)
-			continue
-		}
-		bucket := indexHolder{key: idx + "#" + e}
-		for removed := 1; removed > 0; {
-			removed = 0
-			for cursor := uint64(0); ; {
-				var members []string
-				members, cursor, err = s.rdb.SScan(ctx, bucket.key, cursor, "", revokeBatch).Result()
-				if err != nil {
-					return s.unavailable("index", err)
-				}
-				if len(members) > 0 {
-					n, err := fn(bucket, members)
-					if err != nil {
-						return err
-					}
-					removed += n
-				}
-				if cursor == 0 {
-					break
-				}
+	registry := indexHolder{key: idx, registry: true}
+	var buckets []string
+	seen := map[string]bool{}
+	err := s.walk(ctx, registry, func(page []string) (int, error) {
+		var legacy []string
+		for _, e := range page {
+			switch {
+			case len(e) >= famLen:
+				legacy = append(legacy, e)
+			case !seen[e]:
+				seen[e] = true
+				buckets = append(buckets, e)
 			}
 		}
+		if len(legacy) == 0 {
+			return 0, nil
+		}
+		return fn(registry, legacy)
+	})
+	if err != nil {
+		return err
 	}
-	for i := 0; i < len(legacy); i += revokeBatch {
-		if _, err := fn(indexHolder{key: idx, legacy: true}, legacy[i:min(i+revokeBatch, len(legacy))]); err != nil {
+	for _, n := range buckets {
+		bucket := indexHolder{key: bucketKey(idx, n)}
+		if err := s.walk(ctx, bucket, func(page []string) (int, error) { return fn(bucket, page) }); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// walk calls fn with the members of h a page at a time (SSCAN, or ZSCAN
+// for a registry); fn returns how many of them it removed. A walk that
+// removed members is walked again, up to maxWalks times in all: the
+// embedded Redis scans by offset, and so skips members after a removal
+// (each walk there takes about half of what is left); on Redis a later walk
+// finds only members added meanwhile.
+func (s *Store) walk(ctx context.Context, h indexHolder, fn func(page []string) (int, error)) error {
+	for range maxWalks {
+		removed := 0
+		for cursor := uint64(0); ; {
+			var page []string
+			var err error
+			if h.registry {
+				page, cursor, err = s.rdb.ZScan(ctx, h.key, cursor, "", revokeBatch).Result()
+				page = zscanMembers(page)
+			} else {
+				page, cursor, err = s.rdb.SScan(ctx, h.key, cursor, "", revokeBatch).Result()
+			}
+			if err != nil {
+				return s.unavailable("index", err)
+			}
+			if len(page) > 0 {
+				n, err := fn(page)
+				if err != nil {
+					return err
+				}
+				removed += n
+			}
+			if cursor == 0 {
+				break
+			}
+		}
+		if removed == 0 {
+			return nil
+		}
+	}
+	return nil
+}
+
+// zscanMembers keeps the members of a ZSCAN reply (member, score, …).
+func zscanMembers(kv []string) []string {
+	out := make([]string, 0, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		out = append(out, kv[i])
+	}
+	return out
 }
 
 // unindex removes members from the key that holds them.
@@ -178,7 +225,7 @@ func (s *Store) unindex(ctx context.Context, h indexHolder, members []string) er
 		rm[i] = m
 	}
 	var err error
-	if h.legacy {
+	if h.registry {
 		err = s.rdb.ZRem(ctx, h.key, rm...).Err()
 	} else {
 		err = s.rdb.SRem(ctx, h.key, rm...).Err()
@@ -189,35 +236,44 @@ func (s *Store) unindex(ctx context.Context, h indexHolder, members []string) er
 	return nil
 }
 
-// revokeIndex revokes every family in the index idx but except, a batch at
-// a time, removing each batch from the index once its families are gone.
-// It returns the event-form hashes of the tokens it deleted.
-func (s *Store) revokeIndex(ctx context.Context, idx, except string) ([]string, error) {
+// revokeIndex revokes the members of index idx that pick chooses, a batch at
+// a time, and takes from the index those whose tokens it deleted. It
+// returns the event-form hashes of the tokens it deleted.
+func (s *Store) revokeIndex(ctx context.Context, idx string, pick func(members []string) ([]string, error)) ([]string, error) {
 	var out []string
 	err := s.eachIndexed(ctx, idx, func(h indexHolder, members []string) (int, error) {
-		todo := members[:0:0]
+		todo, err := pick(members)
+		if err != nil || len(todo) == 0 {
+			return 0, err
+		}
+		hs, gone, err := s.revokeMembers(ctx, todo)
+		out = append(out, hs...)
+		if err != nil || len(gone) == 0 {
+			return 0, err
+		}
+		return len(gone), s.unindex(ctx, h, gone)
+	})
+	return out, err
+}
+
+// allBut picks every member but those of family except ("" for none).
+func allBut(except string) func([]string) ([]string, error) {
+	return func(members []string) ([]string, error) {
+		var todo []string
 		for _, m := range members {
 			if len(m) >= famLen && m[:famLen] != except {
 				todo = append(todo, m)
 			}
 		}
-		if len(todo) == 0 {
-			return 0, nil
-		}
-		hs, err := s.revokeMembers(ctx, todo)
-		out = append(out, hs...)
-		if err != nil {
-			return 0, err
-		}
-		return len(todo), s.unindex(ctx, h, todo)
-	})
-	return out, err
+		return todo, nil
+	}
 }
 
 // revokeMembers deletes what index members name, in one round trip: a
 // family with everything in it, or an access token. It returns the
-// event-form hashes of the tokens it deleted.
-func (s *Store) revokeMembers(ctx context.Context, members []string) ([]string, error) {
+// event-form hashes of the tokens it deleted, and the members it deleted
+// tokens of.
+func (s *Store) revokeMembers(ctx context.Context, members []string) (hashes, gone []string, err error) {
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
 		for _, m := range members {
 			fam := m[:famLen]
@@ -232,21 +288,24 @@ func (s *Store) revokeMembers(ctx context.Context, members []string) ([]string, 
 		err = firstErr(cmds)
 	}
 	if err != nil {
-		return nil, s.unavailable("revoke", err)
+		return nil, nil, s.unavailable("revoke", err)
 	}
-	var out []string
 	for i, c := range cmds {
+		var hs []string
 		switch c := c.(type) {
 		case *redis.Cmd:
-			hs, _ := c.StringSlice()
-			out = append(out, hexAll(hs)...)
+			hs, _ = c.StringSlice()
 		case *redis.IntCmd:
 			if c.Val() == 1 {
-				out = append(out, hexAll([]string{members[i][famLen:]})...)
+				hs = []string{members[i][famLen:]}
 			}
 		default:
-			return out, fmt.Errorf("tokens: revoke: unexpected reply %T", c)
+			return hashes, gone, fmt.Errorf("tokens: revoke: unexpected reply %T", c)
+		}
+		if len(hs) > 0 {
+			hashes = append(hashes, hexAll(hs)...)
+			gone = append(gone, members[i])
 		}
 	}
-	return out, nil
+	return hashes, gone, nil
 }

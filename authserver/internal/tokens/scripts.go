@@ -17,14 +17,16 @@ import (
 // issueScript writes a new family with a refresh token: its access key,
 // refresh key and family hash, all or none. (An access token alone is one
 // SET and needs no script.) The family hash holds: c the client, a and r
-// the live access and refresh hashes (key form), h the live access hash in
-// the hex form that events carry (so that no script has to convert it),
+// the live access and refresh hashes (key form), h the key form of the
+// live access hash followed by its hex form, which events carry (so that
+// no script has to convert it; the key form says which a the hex belongs
+// to, since an auth server older than h rotates a without it),
 // g the grant body and s the granted scope (from which the rotation script
 // builds new records), and x the horizon of the family's index entries
 // (Unix ms).
 // KEYS: at, rt, fam. ARGV: 1 atVal, 2 atTTLms, 3 rtVal, 4 rtTTLms,
 // 5 famTTLms, 6 client, 7 atH, 8 rtH, 9 horizon, 10 grant body, 11 scope,
-// 12 atH in hex.
+// 12 atH and atH in hex.
 var issueScript = newScript(`
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
@@ -47,9 +49,9 @@ return 1
 //	    deleted keys' hashes
 //
 // New records are head .. grant body .. scope (see appendTimes). The event
-// names the rotated-away access token by the family's h, the hex form of
-// a, the very key the script deletes (a family written before h existed
-// has it computed by hex, once).
+// names the rotated-away access token in hex: from h when h belongs to the
+// family's a, the very key the script deletes, else converted from a (a
+// family written, or last rotated, by an auth server older than h).
 // KEYS: fam, rt, tomb, newAT, newRT.
 // ARGV: 1 rtH, 2 client, 3 nowMs, 4 graceMs, 5 newATH, 6 newRTH, 7 access
 // record head, 8 refresh record head, 9 asked scope ("" = the family's;
@@ -59,7 +61,7 @@ return 1
 // around the old access hash (published on success, so that the
 // rotated-away access token leaves caches in the same round trip), 19 and
 // 20 the grant body and scope of a family that lacks them ("" = none),
-// 21 newATH in hex.
+// 21 newATH and newATH in hex.
 var rotateScript = newScript(`
 local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a', 'x', 'g', 's', 'h')
 local c, r, a = f[1], f[2], f[3]
@@ -104,7 +106,9 @@ if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('PEXPIRE', KEYS[1], famTTL)
   redis.call('PEXPIRE', KEYS[3], famTTL)
   local old = f[7]
-  if not old then -- a family written before h: a in hex, once
+  if old and string.sub(old, 1, #a) == a then
+    old = string.sub(old, #a + 1)
+  else -- h is missing, or belongs to an earlier a: a in hex
     local out, acc, n = {}, 0, 0
     for i = 1, #a do
       local c = string.byte(a, i)
@@ -133,6 +137,23 @@ if a and redis.call('DEL', ARGV[14] .. a) == 1 then table.insert(out, a) end
 if r and redis.call('DEL', ARGV[15] .. r) == 1 then table.insert(out, r) end
 redis.call('DEL', KEYS[1], KEYS[3])
 return out
+`)
+
+// registerScript adds bucket n to the index registry KEYS[1], dropping the
+// buckets that ended, and makes the registry live at least until that
+// bucket ends. One script, so that registrations of different buckets
+// running at once cannot leave the registry expiring before its last
+// bucket (an expiry set by one with NX after another's GT found none).
+// KEYS: registry. ARGV: now (Unix ms), n, the bucket's end (Unix ms).
+var registerScript = newScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+if redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+else
+  redis.call('PEXPIREAT', KEYS[1], ARGV[3], 'GT')
+end
+return 1
 `)
 
 // extendScript gives a family that reached its index horizon its full

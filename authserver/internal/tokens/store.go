@@ -178,7 +178,7 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 		// indexes; the horizon is kept in the family hash ('x').
 		member, famExp = fam, s.indexHorizon()
 		args = append(args, rtVal, s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), g.ClientID, atH, rtH, famExp.UnixMilli(),
-			string(appendGrantBody(nil, g)), g.Scope, atHex)
+			string(appendGrantBody(nil, g)), g.Scope, atH+atHex)
 	}
 	var registered []string
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
@@ -329,7 +329,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	args := []any{h, clientID, now.UnixMilli(), s.grace.Milliseconds(), atH, rtH,
 		string(appendTimes(nil, iat, out.AccessExpiresAt)), string(appendTimes(nil, iat, out.RefreshExpiresAt)), newScope,
 		s.life.Access.Milliseconds(), s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), trim,
-		s.keyAT(fam, ""), s.keyRT(fam, ""), revocation.Channel(s.prefix), evHead, evTail, "", "", atHex}
+		s.keyAT(fam, ""), s.keyRT(fam, ""), revocation.Channel(s.prefix), evHead, evTail, "", "", atH + atHex}
 	res, err := s.runRotate(ctx, keys, args)
 	if err == nil && res[0] == "legacy" {
 		// A family issued before the family hash kept its grant: read it
@@ -539,7 +539,7 @@ func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (
 // as in introspection's sub). reason goes into the event. Errors:
 // ErrUnavailable; families revoked before a failure stay revoked.
 func (s *Store) RevokeUser(ctx context.Context, userID int64, exceptFamily, reason string) error {
-	hs, err := s.revokeIndex(ctx, s.keyUser(userID), exceptFamily)
+	hs, err := s.revokeIndex(ctx, s.keyUser(userID), allBut(exceptFamily))
 	if err != nil {
 		return fmt.Errorf("tokens: revoke user: %w", err)
 	}
@@ -549,7 +549,7 @@ func (s *Store) RevokeUser(ctx context.Context, userID int64, exceptFamily, reas
 // RevokeClient revokes every family of clientID, then publishes a
 // KindClient event. Errors: ErrUnavailable.
 func (s *Store) RevokeClient(ctx context.Context, clientID, reason string) error {
-	hs, err := s.revokeIndex(ctx, s.keyClient(clientID), "")
+	hs, err := s.revokeIndex(ctx, s.keyClient(clientID), allBut(""))
 	if err != nil {
 		return fmt.Errorf("tokens: revoke client: %w", err)
 	}

@@ -381,7 +381,7 @@ func indexMembers(t *testing.T, e *env, idx string) []string {
 			out = append(out, entry)
 			continue
 		}
-		out = append(out, e.rdb.SMembers(ctx, idx+"#"+entry).Val()...)
+		out = append(out, e.rdb.SMembers(ctx, bucketKey(idx, entry)).Val()...)
 	}
 	return out
 }
@@ -466,9 +466,13 @@ func TestRevokeReadsMembersFromBeforeBuckets(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		idx := e.s.keyUser(21)
-		lone := mustIssue(t, e, userGrant(21), false)
+		// More members than one page, so that the registry is walked in
+		// pages (and again, on miniredis, which scans by offset).
+		var lone []Issued
+		for range 2*revokeBatch + 7 {
+			lone = append(lone, mustIssue(t, e, userGrant(21), false))
+		}
 		fam := mustIssue(t, e, userGrant(21), true)
-		_, atH, _ := parseToken(lone.AccessToken, accessPrefix)
 		// Rewrite the user's index the way the code before buckets did.
 		for _, k := range e.keys(t) {
 			if strings.HasPrefix(k, idx) {
@@ -476,20 +480,78 @@ func TestRevokeReadsMembersFromBeforeBuckets(t *testing.T) {
 			}
 		}
 		end := float64(e.now().Add(2 * e.s.famTTL()).UnixMilli())
-		if err := e.rdb.ZAdd(ctx, idx, redis.Z{Score: end, Member: lone.Family + atH}, redis.Z{Score: end, Member: fam.Family}).Err(); err != nil {
+		members := []redis.Z{{Score: end, Member: fam.Family}}
+		for _, iss := range lone {
+			_, atH, _ := parseToken(iss.AccessToken, accessPrefix)
+			members = append(members, redis.Z{Score: end, Member: iss.Family + atH})
+		}
+		if err := e.rdb.ZAdd(ctx, idx, members...).Err(); err != nil {
 			t.Fatal(err)
 		}
 		ev := e.subscribe(t)
 		if err := e.s.RevokeUser(ctx, 21, "", "test"); err != nil {
 			t.Fatal(err)
 		}
-		wantLive(t, e, lone.AccessToken, false)
+		for _, iss := range lone {
+			wantLive(t, e, iss.AccessToken, false)
+		}
 		wantLive(t, e, fam.AccessToken, false)
 		wantRefreshLive(t, e, fam.RefreshToken, false)
-		sameHashes(t, ev().TokenHashes, lone.AccessToken, fam.AccessToken, fam.RefreshToken)
-		if got := indexMembers(t, e, idx); len(got) != 0 {
-			t.Fatalf("index members left: %v", got)
+		want := map[string]bool{revocation.HashHex(fam.AccessToken): true, revocation.HashHex(fam.RefreshToken): true}
+		for _, iss := range lone {
+			want[revocation.HashHex(iss.AccessToken)] = true
 		}
+		for subject := false; len(want) > 0 || !subject; { // events come in batches
+			got := ev()
+			for _, h := range got.TokenHashes {
+				delete(want, h)
+			}
+			subject = subject || got.Kind == revocation.KindSubject
+		}
+		if got := indexMembers(t, e, idx); len(got) != 0 {
+			t.Fatalf("%d index members left", len(got))
+		}
+	})
+}
+
+// TestRevokeKeepsMembersNotYetWritten: a member whose token is not in Redis
+// yet (an issue running alongside the revocation) stays indexed, so that
+// the next revocation reaches it.
+func TestRevokeKeepsMembersNotYetWritten(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a := mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read"}, false)
+		_, aH, _ := parseToken(a.AccessToken, accessPrefix)
+		rec := e.rdb.Get(ctx, e.s.keyAT(a.Family, aH)).Val()
+		// An issue that has written its index entry but not its token.
+		fam, err := newFamily()
+		if err != nil {
+			t.Fatal(err)
+		}
+		late, err := newToken(accessPrefix, fam)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bucket := bucketsOf(t, e, e.s.keyClient("cc-id"), a.Family+aH)
+		if len(bucket) != 1 {
+			t.Fatalf("buckets %v", bucket)
+		}
+		if err := e.rdb.SAdd(ctx, bucketKey(e.s.keyClient("cc-id"), strconv.FormatInt(bucket[0], 10)), fam+keyHash(late)).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.s.RevokeClient(ctx, "cc-id", "test"); err != nil {
+			t.Fatal(err)
+		}
+		wantLive(t, e, a.AccessToken, false)
+		// The issue's token lands after the revocation.
+		if err := e.rdb.Set(ctx, e.s.keyAT(fam, keyHash(late)), rec, time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		wantLive(t, e, late, true)
+		if err := e.s.RevokeClient(ctx, "cc-id", "test"); err != nil {
+			t.Fatal(err)
+		}
+		wantLive(t, e, late, false)
 	})
 }
 
@@ -889,7 +951,7 @@ func bucketsOf(t *testing.T, e *env, idx, member string) []int64 {
 	ctx := context.Background()
 	var out []int64
 	for _, entry := range e.rdb.ZRange(ctx, idx, 0, -1).Val() {
-		if len(entry) < famLen && e.rdb.SIsMember(ctx, idx+"#"+entry, member).Val() {
+		if len(entry) < famLen && e.rdb.SIsMember(ctx, bucketKey(idx, entry), member).Val() {
 			n, err := strconv.ParseInt(entry, 10, 64)
 			if err != nil {
 				t.Fatalf("registry entry %q", entry)
@@ -915,7 +977,7 @@ func TestRotateRestoresALostIndexEntry(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, n := range bucketsOf(t, e, idx, iss.Family) {
-			if err := e.rdb.SRem(ctx, idx+"#"+strconv.FormatInt(n, 10), iss.Family).Err(); err != nil {
+			if err := e.rdb.SRem(ctx, bucketKey(idx, strconv.FormatInt(n, 10)), iss.Family).Err(); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -978,13 +1040,44 @@ func TestRotateLegacyFamily(t *testing.T) {
 			t.Fatalf("new access token: %+v, %v", got, err)
 		}
 		fv := e.rdb.HMGet(ctx, e.s.keyFam(iss.Family), "g", "s", "h").Val()
-		if fv[0] != string(appendGrantBody(nil, g)) || fv[1] != "read write" || fv[2] != revocation.HashHex(r.AccessToken) {
+		if fv[0] != string(appendGrantBody(nil, g)) || fv[1] != "read write" || fv[2] != keyHash(r.AccessToken)+revocation.HashHex(r.AccessToken) {
 			t.Fatalf("family not upgraded: %v", fv)
 		}
 		if _, err := e.s.Rotate(ctx, r.RefreshToken, "rs-id", ""); err != nil {
 			t.Fatalf("rotation after the upgrade: %v", err)
 		}
 		sameHashes(t, ev().TokenHashes, r.AccessToken, r.RefreshToken)
+	})
+}
+
+// TestRotateAfterAnOlderServer: an auth server older than h rotates a
+// family without updating h (a rolling update); the next rotation still
+// names, deletes and evicts the access token the family really holds.
+func TestRotateAfterAnOlderServer(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		iss := mustIssue(t, e, userGrant(16), true)
+		// What the older server's rotation leaves: a new access token,
+		// named by a, with h still naming the first one.
+		at, err := newToken(accessPrefix, iss.Family)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, oldH, _ := parseToken(iss.AccessToken, accessPrefix)
+		rec := e.rdb.Get(ctx, e.s.keyAT(iss.Family, oldH)).Val()
+		if err := e.rdb.Set(ctx, e.s.keyAT(iss.Family, keyHash(at)), rec, time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.rdb.HSet(ctx, e.s.keyFam(iss.Family), "a", keyHash(at)).Err(); err != nil {
+			t.Fatal(err)
+		}
+		wantLive(t, e, at, true) // now in the token cache
+		ev := e.subscribe(t)
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", ""); err != nil {
+			t.Fatal(err)
+		}
+		sameHashes(t, ev().TokenHashes, at, iss.RefreshToken)
+		wantLive(t, e, at, false)
 	})
 }
 
