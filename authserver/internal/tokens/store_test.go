@@ -514,6 +514,25 @@ func TestRevokeReadsMembersFromBeforeBuckets(t *testing.T) {
 	})
 }
 
+// TestIndexKeysOfDifferentClientsNeverMeet: no client id can name its
+// index after another client's bucket (a client id may hold any printable
+// character but ':' and space).
+func TestIndexKeysOfDifferentClientsNeverMeet(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		alignToBucket(e, testLife.Access)
+		n := strconv.FormatInt(e.now().Add(testLife.Access).UnixMilli()/bucketWidth.Milliseconds(), 10)
+		for _, sep := range []string{"#", "-", "_", "{", "}", "."} {
+			mustIssue(t, e, Grant{ClientID: "victim" + sep + n, Scope: "read"}, false)
+		}
+		v := mustIssue(t, e, Grant{ClientID: "victim", Scope: "read"}, false)
+		if err := e.s.RevokeClient(ctx, "victim", "test"); err != nil {
+			t.Fatal(err)
+		}
+		wantLive(t, e, v.AccessToken, false)
+	})
+}
+
 // TestRevokeKeepsMembersNotYetWritten: a member whose token is not in Redis
 // yet (an issue running alongside the revocation) stays indexed, so that
 // the next revocation reaches it.
