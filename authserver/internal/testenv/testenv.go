@@ -33,8 +33,8 @@ func Require(t testing.TB, name string) string {
 }
 
 // Redis connects to TEST_REDIS_URL and returns the client and a fresh key
-// prefix, so that parallel tests never see each other's keys. The client is
-// closed when the test ends.
+// prefix, so that parallel tests never see each other's keys. When the test
+// ends, the keys under the prefix are deleted and the client is closed.
 func Redis(t testing.TB) (*redis.Client, string) {
 	t.Helper()
 	opt, err := redis.ParseURL(Require(t, "TEST_REDIS_URL"))
@@ -47,8 +47,12 @@ func Redis(t testing.TB) (*redis.Client, string) {
 	if err := c.Ping(ctx).Err(); err != nil {
 		t.Fatalf("TEST_REDIS_URL is set but Redis does not answer: %v", err)
 	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c, Prefix()
+	prefix := Prefix()
+	t.Cleanup(func() {
+		DeletePrefix(c, prefix)
+		_ = c.Close()
+	})
+	return c, prefix
 }
 
 // Prefix returns a random REDIS_PREFIX such as "t3f9a1c2e:".
