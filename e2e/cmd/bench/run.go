@@ -327,48 +327,57 @@ func (b *bench) measureBare(ctx context.Context) error {
 	return nil // it stays up, idle, for the adjacent baselines
 }
 
-// baselineRounds is how many bare/workload slice pairs againstBare runs.
+// baselineRounds is how many baseline/workload slice pairs interleaved runs.
 const baselineRounds = 4
 
-// againstBare measures a workload against the bare handler in alternating
-// slices (bare, workload, bare, workload, …; baselineRounds of each, the
+// againstBare measures a workload against the bare handler, interleaved. It
+// returns the workload's merged result and the bare handler's rate over its
+// slices.
+func (b *bench) againstBare(ctx context.Context, name string, tr vegeta.Targeter, ok check, each func(*vegeta.Result), c *child) (result, float64, error) {
+	work, bare, err := b.interleaved(ctx, name, tr, ok, each, "bare-"+name, staticTargeter("GET", b.bareChild.URL+"/", nil, nil), c)
+	if err != nil {
+		return result{}, 0, err
+	}
+	fmt.Fprintf(os.Stderr, "bench:   %-20s %.0f req/s (over its %d slices)\n", "bare (interleaved)", bare.rps(), baselineRounds)
+	return work, bare.rps(), nil
+}
+
+// interleaved measures a workload and its baseline in alternating slices
+// (baseline, workload, baseline, workload, …; baselineRounds of each, the
 // workload's adding up to the configured duration), so that the two
 // figures of a ratio share the machine's drift instead of standing a few
-// seconds apart on a shared, noisy machine. It returns the workload's
-// merged result and the bare handler's rate over its slices. c is the
-// process whose memory is sampled.
-func (b *bench) againstBare(ctx context.Context, name string, tr vegeta.Targeter, ok check, each func(*vegeta.Result), c *child) (result, float64, error) {
+// seconds apart on a shared, noisy machine. It returns both merged
+// results; a baseline slice with more than 1% errors fails the run. c is
+// the process whose memory is sampled.
+func (b *bench) interleaved(ctx context.Context, name string, tr vegeta.Targeter, ok check, each func(*vegeta.Result), baseName string, baseTr vegeta.Targeter, c *child) (work, base result, err error) {
 	slice := b.load.duration / baselineRounds
-	bareTr := staticTargeter("GET", b.bareChild.URL+"/", nil, nil)
 	if b.load.warmup > 0 {
 		if _, err := attackOnce(ctx, b.load, name+"-warmup", b.load.warmup, tr, ok, each); err != nil {
-			return result{}, 0, err
+			return result{}, result{}, err
 		}
 	}
 	stop, finished := make(chan struct{}), make(chan struct{})
 	go func() { b.rss.sample(c, stop); close(finished) }()
 	defer func() { close(stop); <-finished }()
-	var work, bare result
 	for i := range baselineRounds {
-		br, err := attackOnce(ctx, b.load, "bare-"+name, slice, bareTr, nil, nil)
+		br, err := attackOnce(ctx, b.load, baseName, slice, baseTr, nil, nil)
 		if err != nil {
-			return result{}, 0, err
+			return result{}, result{}, err
 		}
 		if br.errRate() > 0.01 {
-			return result{}, 0, fmt.Errorf("bare handler: %d of %d requests failed: %s", br.bad, br.ok+br.bad, br.errSummary())
+			return result{}, result{}, fmt.Errorf("%s: %d of %d requests failed: %s", baseName, br.bad, br.ok+br.bad, br.errSummary())
 		}
 		wr, err := attackOnce(ctx, b.load, name, slice, tr, ok, each)
 		if err != nil {
-			return result{}, 0, err
+			return result{}, result{}, err
 		}
 		if i == 0 {
-			work, bare = wr, br
+			work, base = wr, br
 		} else {
-			work, bare = work.merge(wr), bare.merge(br)
+			work, base = work.merge(wr), base.merge(br)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "bench:   %-20s %.0f req/s (over its %d slices)\n", "bare (interleaved)", bare.rps(), baselineRounds)
-	return work, bare.rps(), nil
+	return work, base, nil
 }
 
 func (b *bench) startAuth(ctx context.Context) error {
@@ -640,22 +649,21 @@ func (b *bench) measureMiddleware(ctx context.Context) error {
 	if code, err := b.get(ctx, c.URL+"/protected", tok); err != nil || code != 200 {
 		return fmt.Errorf("warming /protected: %d %v\n%s", code, err, c.out.String())
 	}
-	bare, err := attack(ctx, b.load, "mw-bare", staticTargeter("GET", c.URL+"/bare", nil, nil), nil, nil, b.sampler(c))
+	// Interleaved, like the auth server's ratios: a few seconds of drift on
+	// this shared machine moved this ratio by up to 10 points.
+	prot, bare, err := b.interleaved(ctx, "mw-protected", staticTargeter("GET", c.URL+"/protected", nil, bearer(tok)), nil, nil,
+		"mw-bare", staticTargeter("GET", c.URL+"/bare", nil, nil), c)
 	if err != nil {
 		return err
 	}
 	b.bareInMWRPS = bare.rps()
-	prot, err := attack(ctx, b.load, "mw-protected", staticTargeter("GET", c.URL+"/protected", nil, bearer(tok)), nil, nil, b.sampler(c))
-	if err != nil {
-		return err
-	}
 	b.addChecked(bare, "mw-bare", row{
 		figure:   "same handler without middleware (/bare in the middleware process)",
 		measured: b.perf(bare, "mw-bare"),
 		baseline: fmt.Sprintf("bare process: %.0f req/s", b.bareRPS),
 		target:   "—", verdict: "—",
 	})
-	b.ratioRow("protected request through middleware/ginauth, warm cache (/protected, same process)", "mw-protected", prot, bare.rps(), "/bare in the same process", 0.90)
+	b.ratioRow("protected request through middleware/ginauth, warm cache (/protected, same process)", "mw-protected", prot, bare.rps(), "/bare in the same process (interleaved with it)", 0.90)
 	return nil
 }
 
