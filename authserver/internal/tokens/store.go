@@ -104,10 +104,10 @@ type Store struct {
 	now      func() time.Time
 	grace    time.Duration
 	onRevoke func(reason string)
-	cache    *accessCache // nil unless CacheAccessTokens
-	origin   string       // this Store's revocation.Event Origin
-	known    knownBuckets // index buckets this process registered
-	rotation atomic.Pointer[encodedRotation]
+	cache    *accessCache                    // nil unless CacheAccessTokens
+	origin   string                          // this Store's revocation.Event Origin
+	known    knownBuckets                    // index buckets this process registered
+	rotation atomic.Pointer[encodedRotation] // this second's, see rotationEvent
 }
 
 // New returns a Store. prefix is REDIS_PREFIX and goes on every key and on
@@ -418,7 +418,8 @@ func (s *Store) runRotate(ctx context.Context, keys []string, args []any) ([]str
 	return res, nil
 }
 
-// extend raises the index entries of a family that reached their horizon,
+// extend raises the index entries of a family that reached their horizon
+// (puts the family into the buckets of a new horizon; see queueIndex),
 // then, once they are raised, gives the family's keys their full lifetime
 // back (the rotation capped them at the old horizon, so that the family
 // never outlives its index entries). body is the family's grant body,
