@@ -18,6 +18,7 @@ import (
 	_ "github.com/lib/pq" // the postgres driver, for the test schemas
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/redis/go-redis/v9"
 )
 
 // stackMapping turns the compose network into this machine's: the postgres
@@ -126,6 +127,8 @@ func TestComposeStackRuns(t *testing.T) {
 	for _, s := range m.schemas {
 		newSchema(t, admin, s)
 	}
+	// Registered before any process starts, so it runs after they stop.
+	t.Cleanup(func() { deleteRedisPrefix(t, redisURL, m.prefix) })
 	// Every process runs the image's binary for its service, in a fresh
 	// working directory, with only the compose environment.
 	binary := map[string]string{"migrate": bins["authserver"], "authserver": bins["authserver"],
@@ -257,4 +260,25 @@ func waitHealthy(t *testing.T, s types.ServiceConfig, probe string, env []string
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("%s: healthcheck %v never passed: %s", s.Name, test, last)
+}
+
+// deleteRedisPrefix removes the keys the stack left under prefix in the
+// shared Redis (tokens live for days).
+func deleteRedisPrefix(t *testing.T, url, prefix string) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Errorf("TEST_REDIS_URL: %v", err)
+		return
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		rdb.Unlink(ctx, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Errorf("delete the keys under %s: %v", prefix, err)
+	}
 }

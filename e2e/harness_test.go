@@ -24,6 +24,7 @@ import (
 	"time"
 
 	_ "github.com/lib/pq"
+	"github.com/redis/go-redis/v9"
 )
 
 // fixedPortKey in an env map tells start to keep env["PORT"].
@@ -105,11 +106,35 @@ func realBackend(t *testing.T) backend {
 	t.Helper()
 	db := need(t, "TEST_DATABASE_URL")
 	rd := need(t, "TEST_REDIS_URL")
+	prefix := "e2e" + randHex(4) + ":"
+	// Registered before any server starts, so it runs after they stop.
+	t.Cleanup(func() { deleteRedisPrefix(t, rd, prefix) })
 	return backend{
 		DatabaseURL: freshSchema(t, db),
 		RSDatabase:  freshSchema(t, db),
 		RedisURL:    rd,
-		RedisPrefix: "e2e" + randHex(4) + ":",
+		RedisPrefix: prefix,
+	}
+}
+
+// deleteRedisPrefix removes the keys a test's servers left under prefix in
+// the shared Redis (tokens live for days).
+func deleteRedisPrefix(t *testing.T, url, prefix string) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Errorf("TEST_REDIS_URL: %v", err)
+		return
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		rdb.Unlink(ctx, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Errorf("delete the keys under %s: %v", prefix, err)
 	}
 }
 

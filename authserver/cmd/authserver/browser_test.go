@@ -129,6 +129,9 @@ func TestBrowserAcceptance(t *testing.T) {
 	}
 	prefix := testenv.Prefix()
 	redisURL := os.Getenv("TEST_REDIS_URL")
+	if redisURL != "" {
+		_, prefix = testenv.Redis(t) // its keys go when the test ends
+	}
 	_, port := freeAddr(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + tmp, "PORT=" + fmt.Sprint(port), "DATABASE_URL=" + dbURL, "REDIS_PREFIX=" + prefix,
