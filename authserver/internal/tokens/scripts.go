@@ -17,20 +17,21 @@ import (
 // issueScript writes a new family with a refresh token: its access key,
 // refresh key and family hash, all or none. (An access token alone is one
 // SET and needs no script.) The family hash holds: c the client, a and r
-// the live access and refresh hashes (key form), h the key form of the
-// live access hash followed by its hex form, which events carry (so that
-// no script has to convert it; the key form says which a the hex belongs
-// to, since an auth server older than h rotates a without it),
+// the live access and refresh hashes (key form), h the live access hash in
+// the hex form that events carry (so that no script has to convert it) and
+// k the a that h was made from (an auth server older than h rotates a
+// without updating h; every field stays under 64 bytes, so that Redis keeps
+// the hash in its compact encoding),
 // g the grant body and s the granted scope (from which the rotation script
 // builds new records), and x the horizon of the family's index entries
 // (Unix ms).
 // KEYS: at, rt, fam. ARGV: 1 atVal, 2 atTTLms, 3 rtVal, 4 rtTTLms,
 // 5 famTTLms, 6 client, 7 atH, 8 rtH, 9 horizon, 10 grant body, 11 scope,
-// 12 atH and atH in hex.
+// 12 atH in hex.
 var issueScript = newScript(`
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
-redis.call('HSET', KEYS[3], 'c', ARGV[6], 'a', ARGV[7], 'h', ARGV[12], 'r', ARGV[8], 'x', ARGV[9], 'g', ARGV[10], 's', ARGV[11])
+redis.call('HSET', KEYS[3], 'c', ARGV[6], 'a', ARGV[7], 'h', ARGV[12], 'k', ARGV[7], 'r', ARGV[8], 'x', ARGV[9], 'g', ARGV[10], 's', ARGV[11])
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
 return 1
 `)
@@ -61,9 +62,9 @@ return 1
 // around the old access hash (published on success, so that the
 // rotated-away access token leaves caches in the same round trip), 19 and
 // 20 the grant body and scope of a family that lacks them ("" = none),
-// 21 newATH and newATH in hex.
+// 21 newATH in hex.
 var rotateScript = newScript(`
-local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a', 'x', 'g', 's', 'h')
+local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a', 'x', 'g', 's', 'h', 'k')
 local c, r, a = f[1], f[2], f[3]
 if (not c) or c ~= ARGV[2] then return {'notfound'} end
 if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
@@ -99,16 +100,14 @@ if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('SET', KEYS[4], ARGV[7] .. g .. scope, 'PX', atTTL)
   redis.call('SET', KEYS[5], ARGV[8] .. g .. s, 'PX', rtTTL)
   if upgrade then
-    redis.call('HSET', KEYS[1], 'a', ARGV[5], 'h', ARGV[21], 'r', ARGV[6], 'g', g, 's', s)
+    redis.call('HSET', KEYS[1], 'a', ARGV[5], 'h', ARGV[21], 'k', ARGV[5], 'r', ARGV[6], 'g', g, 's', s)
   else
-    redis.call('HSET', KEYS[1], 'a', ARGV[5], 'h', ARGV[21], 'r', ARGV[6])
+    redis.call('HSET', KEYS[1], 'a', ARGV[5], 'h', ARGV[21], 'k', ARGV[5], 'r', ARGV[6])
   end
   redis.call('PEXPIRE', KEYS[1], famTTL)
   redis.call('PEXPIRE', KEYS[3], famTTL)
   local old = f[7]
-  if old and string.sub(old, 1, #a) == a then
-    old = string.sub(old, #a + 1)
-  else -- h is missing, or belongs to an earlier a: a in hex
+  if not (old and f[8] == a) then -- h is missing, or was made from an earlier a: a in hex
     local out, acc, n = {}, 0, 0
     for i = 1, #a do
       local c = string.byte(a, i)

@@ -178,7 +178,7 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 		// indexes; the horizon is kept in the family hash ('x').
 		member, famExp = fam, s.indexHorizon()
 		args = append(args, rtVal, s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), g.ClientID, atH, rtH, famExp.UnixMilli(),
-			string(appendGrantBody(nil, g)), g.Scope, atH+atHex)
+			string(appendGrantBody(nil, g)), g.Scope, atHex)
 	}
 	var registered []string
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
@@ -329,7 +329,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	args := []any{h, clientID, now.UnixMilli(), s.grace.Milliseconds(), atH, rtH,
 		string(appendTimes(nil, iat, out.AccessExpiresAt)), string(appendTimes(nil, iat, out.RefreshExpiresAt)), newScope,
 		s.life.Access.Milliseconds(), s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), trim,
-		s.keyAT(fam, ""), s.keyRT(fam, ""), revocation.Channel(s.prefix), evHead, evTail, "", "", atH + atHex}
+		s.keyAT(fam, ""), s.keyRT(fam, ""), revocation.Channel(s.prefix), evHead, evTail, "", "", atHex}
 	res, err := s.runRotate(ctx, keys, args)
 	if err == nil && res[0] == "legacy" {
 		// A family issued before the family hash kept its grant: read it

@@ -1039,7 +1039,7 @@ func TestRotateLegacyFamily(t *testing.T) {
 		g := userGrant(13)
 		g.Scope = "read write"
 		iss := mustIssue(t, e, g, true)
-		if err := e.rdb.HDel(ctx, e.s.keyFam(iss.Family), "g", "s", "h").Err(); err != nil {
+		if err := e.rdb.HDel(ctx, e.s.keyFam(iss.Family), "g", "s", "h", "k").Err(); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read introspection"); !errors.Is(err, ErrScope) {
@@ -1058,8 +1058,8 @@ func TestRotateLegacyFamily(t *testing.T) {
 		if err != nil || got.Grant.UserID != 13 || got.Grant.Username != g.Username || got.Grant.Scope != "read" {
 			t.Fatalf("new access token: %+v, %v", got, err)
 		}
-		fv := e.rdb.HMGet(ctx, e.s.keyFam(iss.Family), "g", "s", "h").Val()
-		if fv[0] != string(appendGrantBody(nil, g)) || fv[1] != "read write" || fv[2] != keyHash(r.AccessToken)+revocation.HashHex(r.AccessToken) {
+		fv := e.rdb.HMGet(ctx, e.s.keyFam(iss.Family), "g", "s", "h", "k").Val()
+		if fv[0] != string(appendGrantBody(nil, g)) || fv[1] != "read write" || fv[2] != revocation.HashHex(r.AccessToken) || fv[3] != keyHash(r.AccessToken) {
 			t.Fatalf("family not upgraded: %v", fv)
 		}
 		if _, err := e.s.Rotate(ctx, r.RefreshToken, "rs-id", ""); err != nil {

@@ -89,8 +89,8 @@ func hexHash(keyForm string) string {
 //
 //	<p>a{F}H   access record (string), TTL = access lifetime
 //	<p>r{F}H   refresh record (string), TTL = refresh lifetime
-//	<p>f{F}    family (hash: c client, a current access H, h the same H
-//	           followed by its hex form, r current refresh H,
+//	<p>f{F}    family (hash: c client, a current access H, h its hex form
+//	           and k the a that h was made from, r current refresh H,
 //	           g grant body and s granted scope (see appendGrantBody), x the
 //	           horizon of its index entries in Unix ms), only for families
 //	           with a refresh token; TTL = family lifetime, never past x
