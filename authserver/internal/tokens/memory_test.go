@@ -68,5 +68,20 @@ func TestMemoryPerAccessToken(t *testing.T) {
 				t.Fatalf("%d bytes per access token > %d", per, memoryBudget)
 			}
 		})
+		t.Run("a family hash stays compact", func(t *testing.T) {
+			// Every field under hash-max-listpack-value (64 bytes), also
+			// after a rotation: else Redis turns the hash into a
+			// hashtable, about 300 bytes more per family.
+			ctx := context.Background()
+			iss := mustIssue(t, e, userGrant(1), true)
+			r, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			enc, err := e.rdb.ObjectEncoding(ctx, e.s.keyFam(r.Family)).Result()
+			if err != nil || enc != "listpack" && enc != "ziplist" {
+				t.Fatalf("family hash encoding %q, %v; want listpack", enc, err)
+			}
+		})
 	})
 }
