@@ -311,14 +311,15 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 		Family: fam,
 	}
 	atH, atHex := hashForms(at)
-	rtH, rtHex := keyHash(rt), hexHash(h)
+	rtH := keyHash(rt)
+	presentedHex := hexHash(h) // the refresh token being consumed, named in the event
 	// The event names the rotated-away access token, which only the script
 	// knows: it goes between evHead and evTail.
 	ev, err := s.rotationEvent(iat.Unix())
 	if err != nil {
 		return Issued{}, err
 	}
-	evHead, evTail := ev.head, ev.mid+rtHex+ev.tail
+	evHead, evTail := ev.head, ev.mid+presentedHex+ev.tail
 	// Trimming the tombstones costs a command; once in trimEvery rotations
 	// keeps them near maxTombstones.
 	trim := ""
@@ -350,7 +351,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 			return Issued{}, fmt.Errorf("tokens: rotate: bad script reply")
 		}
 		out.Scope = res[1]
-		s.cache.apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{res[2], rtHex}})
+		s.cache.apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{res[2], presentedHex}})
 		s.revoked("rotation") // the script published it
 		if res[3] == "1" {
 			s.extend(ctx, fam, atH, rtH, res[4], out)
