@@ -25,6 +25,8 @@ import (
 
 	_ "github.com/lib/pq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-oauth/portcullis/e2e/internal/rediskeys"
 )
 
 // fixedPortKey in an env map tells start to keep env["PORT"].
@@ -129,11 +131,7 @@ func deleteRedisPrefix(t *testing.T, url, prefix string) {
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		rdb.Unlink(ctx, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
+	if err := rediskeys.Delete(ctx, rdb, prefix); err != nil {
 		t.Errorf("delete the keys under %s: %v", prefix, err)
 	}
 }

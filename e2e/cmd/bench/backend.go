@@ -13,6 +13,8 @@ import (
 
 	_ "github.com/lib/pq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-oauth/portcullis/e2e/internal/rediskeys"
 )
 
 func randHex(n int) string {
@@ -138,20 +140,9 @@ func openRedis(ctx context.Context, rawURL string) (*redis.Client, error) {
 	return rdb, nil
 }
 
-// scanPrefix calls fn for every key under prefix.
-func scanPrefix(ctx context.Context, rdb *redis.Client, prefix string, fn func(key string) error) error {
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		if err := fn(iter.Val()); err != nil {
-			return err
-		}
-	}
-	return iter.Err()
-}
-
 // prefixMemory sums MEMORY USAGE ... SAMPLES 0 over every key under prefix.
 func prefixMemory(ctx context.Context, rdb *redis.Client, prefix string) (bytes, keys int64, err error) {
-	err = scanPrefix(ctx, rdb, prefix, func(k string) error {
+	err = rediskeys.Scan(ctx, rdb, prefix, func(k string) error {
 		n, err := rdb.MemoryUsage(ctx, k, 0).Result()
 		if err == redis.Nil {
 			return nil // expired between SCAN and MEMORY USAGE
@@ -164,25 +155,6 @@ func prefixMemory(ctx context.Context, rdb *redis.Client, prefix string) (bytes,
 		return nil
 	})
 	return bytes, keys, err
-}
-
-// dropPrefix deletes every key under prefix.
-func dropPrefix(ctx context.Context, rdb *redis.Client, prefix string) {
-	var batch []string
-	flush := func() {
-		if len(batch) > 0 {
-			_ = rdb.Unlink(ctx, batch...).Err()
-			batch = batch[:0]
-		}
-	}
-	_ = scanPrefix(ctx, rdb, prefix, func(k string) error {
-		batch = append(batch, k)
-		if len(batch) >= 500 {
-			flush()
-		}
-		return nil
-	})
-	flush()
 }
 
 // redactURL hides a password in a URL.

@@ -23,6 +23,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"golang.org/x/crypto/argon2"
+
+	"github.com/portcullis-oauth/portcullis/e2e/internal/rediskeys"
 )
 
 // bench holds one run's services, clients and figures.
@@ -171,7 +173,7 @@ func (b *bench) cleanup() {
 	}
 	if b.rdb != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		dropPrefix(ctx, b.rdb, b.prefix)
+		_ = rediskeys.Delete(ctx, b.rdb, b.prefix)
 		cancel()
 		b.rdb.Close()
 	}
