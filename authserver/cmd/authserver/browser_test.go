@@ -207,7 +207,9 @@ func TestBrowserAcceptance(t *testing.T) {
 		}
 	}
 	aud := &auditor{t: t, ctx: bctx, base: base, out: out, docs: docs}
-	defer func() { t.Logf("audited %d pages at %d viewports: %s", len(aud.pages), len(viewports), strings.Join(aud.pages, ", ")) }()
+	defer func() {
+		t.Logf("audited %d pages at %d viewports: %s", len(aud.pages), len(viewports), strings.Join(aud.pages, ", "))
+	}()
 	// href reads the href of the first element sel matches.
 	href := func(sel string) string {
 		t.Helper()
@@ -370,6 +372,20 @@ func TestBrowserAcceptance(t *testing.T) {
 		t.Fatalf("flash after the change: %q", flash)
 	}
 	aud.check("admin-user-saved", "")
+	var userPage string
+	run("user page", capture(chromedp.Location(), &userPage))
+	userPage = strings.TrimPrefix(userPage, base)
+	aud.check("admin-user-history", userPage+"history/")
+	aud.check("admin-user-revoke", userPage+"revoke/")
+	// A bulk action, up to its confirmation.
+	if r, err := http.PostForm(base+"/users/signup/", url.Values{"email": {"user2@email.com"}, "password": {"Str0ng-pass-w0rd"}, "password2": {"Str0ng-pass-w0rd"}}); err != nil || r.StatusCode != 201 {
+		t.Fatalf("signup of user2: %v", err)
+	} else {
+		r.Body.Close()
+	}
+	run("bulk deactivate: ask", chromedp.Navigate(base+"/admin/users/?q=user2"), chromedp.WaitVisible("#go"),
+		chromedp.Click(`#users tbody input[type=checkbox]`), chromedp.SetValue("#action", "deactivate"), chromedp.Click("#go"), chromedp.WaitVisible("#confirm"))
+	aud.check("admin-bulk-deactivate", "")
 	if got := check(userTok.AccessToken); got != http.StatusUnauthorized {
 		t.Fatalf("deactivated user's token at the resource server: %d, want 401", got)
 	}
@@ -389,6 +405,10 @@ func TestBrowserAcceptance(t *testing.T) {
 	adminApp := href("#apps tbody a")
 	aud.check("admin-app-change", adminApp)
 	aud.check("admin-app-delete", adminApp+"delete/")
+	aud.check("admin-app-history", adminApp+"history/")
+	aud.check("admin-app-revoke", adminApp+"revoke/")
+	aud.check("admin-history", "/admin/history/")
+	aud.check("admin-history-filtered", "/admin/history/?type=group&action=delete")
 	aud.check("not-found", "/admin/users/999999/")
 	run("authorized", chromedp.Navigate(base+"/o/authorized_tokens/"), chromedp.WaitVisible("#grants"), snap("authorized-tokens"))
 	aud.check("authorized", "/o/authorized_tokens/")

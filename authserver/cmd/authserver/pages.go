@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/audit"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
@@ -47,6 +48,8 @@ func newPages(ctx context.Context, cfg config, a *app, rdb redis.UniversalClient
 		Clients:       a.clients,
 		OAuth:         srv,
 		Tokens:        store,
+		Counter:       store,
+		Audit:         audit.New(a.db),
 		Sessions:      sessions.New(rdb, cfg.RedisPrefix, cfg.SessionIdle, cfg.SessionMaxAge),
 		Throttle:      limiter,
 		Key:           key,

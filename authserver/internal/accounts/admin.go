@@ -307,3 +307,36 @@ func (s *Store) GroupSize(ctx context.Context, id int64) (int, error) {
 	}
 	return n, nil
 }
+
+// AddToGroup puts the users ids in group groupID (those already in it
+// stay), in one transaction, and returns the users newly added. Errors:
+// ErrGroupNotFound.
+func (s *Store) AddToGroup(ctx context.Context, groupID int64, ids []int64) ([]int64, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: add to group: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var n int
+	if err := tx.GetContext(ctx, &n, s.db.Rebind("SELECT COUNT(*) FROM groups WHERE id = ?"), groupID); err != nil {
+		return nil, fmt.Errorf("accounts: add to group: %w", err)
+	}
+	if n == 0 {
+		return nil, ErrGroupNotFound
+	}
+	var added []int64
+	for _, id := range ids {
+		res, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO user_groups (user_id, group_id) SELECT id, ? FROM users WHERE id = ?
+			ON CONFLICT DO NOTHING`), groupID, id)
+		if err != nil {
+			return nil, fmt.Errorf("accounts: add to group: %w", err)
+		}
+		if k, _ := res.RowsAffected(); k > 0 {
+			added = append(added, id)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("accounts: add to group: %w", err)
+	}
+	return added, nil
+}

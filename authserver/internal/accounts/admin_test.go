@@ -146,6 +146,17 @@ func TestGroupsAndAdminUsers(t *testing.T) {
 			if len(ids) != 2 {
 				t.Fatalf("a failed SetUserGroups changed the groups: %v", ids)
 			}
+			other0, _ := f.svc.AdminCreate(ctx, "bulk@example.com", "correct-Horse-9", "correct-Horse-9", false, true)
+			added, err := f.store.AddToGroup(ctx, g2.ID, []int64{u.ID, other0.ID, 99999})
+			if err != nil || len(added) != 1 || added[0] != other0.ID {
+				t.Fatalf("add to group: %v %v (u was in it already; 99999 is no user)", added, err)
+			}
+			if _, err := f.store.AddToGroup(ctx, 99999, []int64{u.ID}); !errors.Is(err, accounts.ErrGroupNotFound) {
+				t.Fatalf("add to an unknown group: %v", err)
+			}
+			if n, _ := f.store.GroupSize(ctx, g2.ID); n != 2 {
+				t.Fatalf("group size %d", n)
+			}
 			if err := f.store.DeleteGroup(ctx, g2.ID); err != nil {
 				t.Fatal(err)
 			}

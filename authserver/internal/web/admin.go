@@ -1,18 +1,55 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/audit"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 )
+
+// loadParam loads the object named by the :id path parameter with get,
+// or answers (404 for a malformed id or notFound, 503 otherwise) and
+// returns false.
+func loadParam[T any](h *Handler, c *gin.Context, get func(context.Context, int64) (T, error), notFound error) (T, bool) {
+	var zero T
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		h.notFound(c)
+		return zero, false
+	}
+	v, err := get(c.Request.Context(), id)
+	if errors.Is(err, notFound) {
+		h.notFound(c)
+		return zero, false
+	}
+	if err != nil {
+		h.unavailable(c, err)
+		return zero, false
+	}
+	return v, true
+}
+
+func (h *Handler) adminUser(c *gin.Context) (accounts.User, bool) {
+	return loadParam(h, c, h.d.Accounts.Store().ByID, accounts.ErrNotFound)
+}
+
+func (h *Handler) adminGroup(c *gin.Context) (accounts.Group, bool) {
+	return loadParam(h, c, h.d.Accounts.Store().GroupByID, accounts.ErrGroupNotFound)
+}
+
+func (h *Handler) adminApp(c *gin.Context) (clients.Client, bool) {
+	return loadParam(h, c, h.d.Clients.Store().ByID, clients.ErrNotFound)
+}
 
 // crumb is one step of the breadcrumbs; the last has no URL.
 type crumb struct{ Name, URL string }
@@ -160,7 +197,12 @@ func (h *Handler) adminUsers(c *gin.Context) {
 	if !ok {
 		return
 	}
-	h.render(c, http.StatusOK, "admin_users", gin.H{"Title": "Select user to change", "Crumbs": adminCrumbs(crumb{Name: "Users"}),
+	groups, err := h.d.Accounts.Store().Groups(c.Request.Context())
+	if err != nil {
+		h.unavailable(c, err)
+		return
+	}
+	h.render(c, http.StatusOK, "admin_users", gin.H{"Actions": bulkActions(groups), "Back": c.Request.URL.RequestURI(), "Title": "Select user to change", "Crumbs": adminCrumbs(crumb{Name: "Users"}),
 		"Users": res.Users, "Pager": pg, "Q": q.Get("q"), "Kept": q, "Filtered": len(q) > 0 && !(len(q) == 1 && q.Has("o")),
 		"Columns": columns(usersURL, q, q.Get("o"), "Email", "email", "Staff status", "is_staff", "Active", "is_active", "Date joined", "date_joined", "Last login", "last_login"),
 		"Filters": []filterGroup{yesNoFilter("By staff status", usersURL, q, "is_staff"), yesNoFilter("By active", usersURL, q, "is_active")},
@@ -203,6 +245,9 @@ func (h *Handler) adminUserAdd(c *gin.Context) {
 		h.unavailable(c, err)
 		return
 	}
+	if !h.record(c, audit.User, u.ID, u.Email, audit.Add, "Added.") {
+		return
+	}
 	h.flash(c, fmt.Sprintf("The user “%s” was added successfully. You may edit it again below.", u.Email))
 	c.Redirect(http.StatusSeeOther, userURL(u.ID))
 }
@@ -212,25 +257,6 @@ func userURL(id int64) string { return usersURL + strconv.FormatInt(id, 10) + "/
 type groupOption struct {
 	accounts.Group
 	Checked bool
-}
-
-// adminUser loads the user :id, or answers 404 and returns false.
-func (h *Handler) adminUser(c *gin.Context) (accounts.User, bool) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		h.notFound(c)
-		return accounts.User{}, false
-	}
-	u, err := h.d.Accounts.Store().ByID(c.Request.Context(), id)
-	if errors.Is(err, accounts.ErrNotFound) {
-		h.notFound(c)
-		return u, false
-	}
-	if err != nil {
-		h.unavailable(c, err)
-		return u, false
-	}
-	return u, true
 }
 
 func (h *Handler) adminUserChange(c *gin.Context) {
@@ -259,7 +285,8 @@ func (h *Handler) adminUserChange(c *gin.Context) {
 			}
 		}
 		h.render(c, status, "admin_user_change", gin.H{"Title": "Change user " + u.Email,
-			"Crumbs": adminCrumbs(crumb{"Users", usersURL}, crumb{Name: u.Email}), "Target": next, "Groups": opts, "Errors": errs})
+			"Crumbs": adminCrumbs(crumb{"Users", usersURL}, crumb{Name: u.Email}), "Target": next, "Groups": opts, "Errors": errs,
+			"Grants": liveGrants(h.d.Counter.CountUser(ctx, u.ID)), "Base": userURL(u.ID)})
 	}
 	if c.Request.Method == http.MethodGet {
 		show(http.StatusOK, u, mine, formErrors{})
@@ -347,6 +374,28 @@ func (h *Handler) adminUserChange(c *gin.Context) {
 			return
 		}
 	}
+	var fields []string
+	for _, f := range []struct {
+		name    string
+		changed bool
+	}{{"email", next.Email != u.Email}, {"password", setPassword}, {"is_staff", next.IsStaff != u.IsStaff},
+		{"is_active", next.IsActive != u.IsActive}, {"groups", !sameIDs(mine, selected)}} {
+		if f.changed {
+			fields = append(fields, f.name)
+		}
+	}
+	msg := "Changed."
+	switch {
+	case len(fields) == 0:
+		msg = "No fields changed."
+	case deactivate:
+		msg = "Deactivated: every token of the user was revoked."
+	case setPassword:
+		msg = "New password set: every token of the user was revoked."
+	}
+	if !h.record(c, audit.User, u.ID, next.Email, audit.Change, msg, fields...) {
+		return
+	}
 	h.flash(c, fmt.Sprintf("The user “%s” was changed successfully.", next.Email))
 	c.Redirect(http.StatusSeeOther, userURL(u.ID))
 }
@@ -362,25 +411,6 @@ func (h *Handler) adminGroups(c *gin.Context) {
 		return
 	}
 	h.render(c, http.StatusOK, "admin_groups", gin.H{"Title": "Groups", "Crumbs": adminCrumbs(crumb{Name: "Groups"}), "Groups": gs})
-}
-
-// adminGroup loads the group :id, or answers 404 and returns false.
-func (h *Handler) adminGroup(c *gin.Context) (accounts.Group, bool) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		h.notFound(c)
-		return accounts.Group{}, false
-	}
-	g, err := h.d.Accounts.Store().GroupByID(c.Request.Context(), id)
-	if errors.Is(err, accounts.ErrGroupNotFound) {
-		h.notFound(c)
-		return g, false
-	}
-	if err != nil {
-		h.unavailable(c, err)
-		return g, false
-	}
-	return g, true
 }
 
 func (h *Handler) adminGroupEdit(c *gin.Context) {
@@ -423,9 +453,12 @@ func (h *Handler) adminGroupEdit(c *gin.Context) {
 	case err != nil:
 		h.unavailable(c, err)
 	default:
-		verb := "changed"
+		verb, action, fields := "changed", audit.Change, []string{"name"}
 		if created {
-			verb = "added"
+			verb, action, fields = "added", audit.Add, nil
+		}
+		if !h.record(c, audit.Group, g.ID, strings.TrimSpace(name), action, strings.ToUpper(verb[:1])+verb[1:]+".", fields...) {
+			return
 		}
 		h.flash(c, fmt.Sprintf("The group “%s” was %s successfully.", strings.TrimSpace(name), verb))
 		c.Redirect(http.StatusSeeOther, groupsURL)
@@ -459,6 +492,9 @@ func (h *Handler) adminGroupDelete(c *gin.Context) {
 		h.unavailable(c, err)
 		return
 	}
+	if !h.record(c, audit.Group, g.ID, g.Name, audit.Delete, "Deleted.") {
+		return
+	}
 	h.flash(c, fmt.Sprintf("The group “%s” was deleted successfully.", g.Name))
 	c.Redirect(http.StatusSeeOther, groupsURL)
 }
@@ -468,13 +504,17 @@ const appsURL = "/admin/applications/"
 func adminAppURL(id int64) string { return appsURL + strconv.FormatInt(id, 10) + "/" }
 
 func (h *Handler) adminApps(c *gin.Context) {
-	q := kept(c, "q")
+	q := kept(c, "q", "type", "grant", "o")
+	if _, ok := clients.ListOrders[strings.TrimPrefix(q.Get("o"), "-")]; !ok {
+		q.Del("o")
+	}
 	page, ok := parsePage(c.Query("page"))
 	if !ok {
 		h.badPage(c, appsURL, q)
 		return
 	}
-	apps, total, err := h.d.Clients.Store().List(c.Request.Context(), clients.ListQuery{Search: q.Get("q"), Offset: (page - 1) * pageSize, Limit: pageSize})
+	apps, total, err := h.d.Clients.Store().List(c.Request.Context(), clients.ListQuery{Search: q.Get("q"), Type: q.Get("type"), Grant: q.Get("grant"),
+		Order: q.Get("o"), Offset: (page - 1) * pageSize, Limit: pageSize})
 	if err != nil {
 		h.unavailable(c, err)
 		return
@@ -483,26 +523,18 @@ func (h *Handler) adminApps(c *gin.Context) {
 	if !ok {
 		return
 	}
+	typeFilter := filterGroup{Title: "By client type"}
+	for _, o := range []struct{ label, v string }{{"All", ""}, {"Confidential", clients.Confidential}, {"Public", clients.Public}} {
+		typeFilter.Options = append(typeFilter.Options, filterOption{Label: o.label, URL: listURL(appsURL, q, "type", o.v), Selected: q.Get("type") == o.v})
+	}
+	grantFilter := filterGroup{Title: "By grant type", Options: []filterOption{{Label: "All", URL: listURL(appsURL, q, "grant", ""), Selected: q.Get("grant") == ""}}}
+	for _, g := range grantChoices {
+		grantFilter.Options = append(grantFilter.Options, filterOption{Label: g.Label, URL: listURL(appsURL, q, "grant", g.Value), Selected: q.Get("grant") == g.Value})
+	}
 	h.render(c, http.StatusOK, "admin_apps", gin.H{"Title": "Applications", "Crumbs": adminCrumbs(crumb{Name: "Applications"}),
-		"Apps": apps, "Pager": pg, "Q": q.Get("q"), "Filtered": len(q) > 0, "Reset": appsURL, "GrantLabels": grantLabels})
-}
-
-func (h *Handler) adminApp(c *gin.Context) (clients.Client, bool) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		h.notFound(c)
-		return clients.Client{}, false
-	}
-	cl, err := h.d.Clients.Store().ByID(c.Request.Context(), id)
-	if errors.Is(err, clients.ErrNotFound) {
-		h.notFound(c)
-		return cl, false
-	}
-	if err != nil {
-		h.unavailable(c, err)
-		return cl, false
-	}
-	return cl, true
+		"Apps": apps, "Pager": pg, "Q": q.Get("q"), "Kept": q, "Filtered": len(q) > 0 && !(len(q) == 1 && q.Has("o")), "Reset": appsURL, "GrantLabels": grantLabels,
+		"Columns": columns(appsURL, q, q.Get("o"), "Name", "name", "Client id", "client_id", "Type", "client_type", "Grant types", "", "Created", "created_at", "Actions", ""),
+		"Filters": []filterGroup{typeFilter, grantFilter}})
 }
 
 func (h *Handler) adminAppEdit(c *gin.Context) {
@@ -521,7 +553,12 @@ func (h *Handler) adminAppDelete(c *gin.Context) {
 			adminCrumbs(crumb{"Applications", appsURL}, crumb{cl.Name, adminAppURL(cl.ID)}, crumb{Name: "Delete"}))
 		return
 	}
-	if h.deleteClient(c, cl) {
+	if h.deleteClient(c, cl) && h.record(c, audit.Application, cl.ID, cl.Name, audit.Delete, "Deleted: every token of the application was revoked.") {
 		c.Redirect(http.StatusSeeOther, appsURL)
 	}
+}
+
+// sameIDs reports whether a and b hold the same ids, in any order.
+func sameIDs(a, b []int64) bool {
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
 }

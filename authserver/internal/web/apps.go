@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/audit"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 )
 
@@ -39,6 +40,10 @@ var grantLabels = func() map[string]string {
 
 // appForm is the register/update form's state.
 type appForm struct {
+	// PK and StoredClientID name the application being changed (0 and ""
+	// on registration).
+	PK                                                                                    int64
+	StoredClientID                                                                        string
 	Name, ClientID, ClientSecret, SecretMark, ClientType, RedirectURIs, Algorithm, Scopes string
 	// Grants are the ticked grant types, by RFC 6749 name.
 	Grants            []string
@@ -50,7 +55,7 @@ type appForm struct {
 func (f appForm) Has(g string) bool { return slices.Contains(f.Grants, g) }
 
 func formFromClient(c clients.Client) appForm {
-	return appForm{Name: c.Name, ClientID: c.ClientID, ClientType: c.Type, Grants: c.GrantTypes(),
+	return appForm{PK: c.ID, StoredClientID: c.ClientID, Name: c.Name, ClientID: c.ClientID, ClientType: c.Type, Grants: c.GrantTypes(),
 		RedirectURIs: strings.Join(c.RedirectURIs(), "\n"), Algorithm: c.Algorithm, Scopes: c.ScopesRaw, SkipAuthorization: c.SkipAuthorization,
 		Errors: formErrors{}}
 }
@@ -140,7 +145,30 @@ func clientError(err error) (field, msg string) {
 }
 
 func (h *Handler) renderAppForm(c *gin.Context, status int, title string, crumbs []crumb, f appForm, action string, admin bool) {
-	h.render(c, status, "app_form", gin.H{"Title": title, "Crumbs": crumbs, "Form": f, "Grants": grantChoices, "Action": action, "Admin": admin})
+	data := gin.H{"Title": title, "Crumbs": crumbs, "Form": f, "Grants": grantChoices, "Action": action, "Admin": admin}
+	if admin && f.PK != 0 {
+		data["Base"] = adminAppURL(f.PK)
+		data["Live"] = liveGrants(h.d.Counter.CountClient(c.Request.Context(), f.StoredClientID))
+	}
+	h.render(c, status, "app_form", data)
+}
+
+// changedFields names the fields of an application an edit changed (a
+// new secret by name only).
+func changedFields(old, cur clients.Client, newSecret bool) []string {
+	var out []string
+	for _, f := range []struct {
+		name    string
+		changed bool
+	}{{"name", old.Name != cur.Name}, {"client_id", old.ClientID != cur.ClientID}, {"client_secret", newSecret},
+		{"client_type", old.Type != cur.Type}, {"grant_types", old.GrantTypesRaw != cur.GrantTypesRaw},
+		{"redirect_uris", old.RedirectURIsRaw != cur.RedirectURIsRaw}, {"scopes", old.ScopesRaw != cur.ScopesRaw},
+		{"skip_authorization", old.SkipAuthorization != cur.SkipAuthorization}} {
+		if f.changed {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }
 
 const myAppsURL = "/o/applications/"
@@ -306,9 +334,11 @@ func (h *Handler) editApp(c *gin.Context, cl clients.Client, action string, admi
 		return
 	}
 	form := readAppForm(c, admin)
+	form.PK, form.StoredClientID = cl.ID, cl.ClientID
 	if !admin {
 		form.Scopes, form.SkipAuthorization = cl.ScopesRaw, cl.SkipAuthorization
 	}
+	old := cl
 	oldID := cl.ClientID
 	if errs := h.apply(form, &cl); len(errs) > 0 {
 		form.Errors = errs
@@ -331,6 +361,15 @@ func (h *Handler) editApp(c *gin.Context, cl clients.Client, action string, admi
 	if oldID != cl.ClientID {
 		if err := h.d.Tokens.RevokeClient(background(c), oldID, "client id changed"); err != nil {
 			h.unavailable(c, err)
+			return
+		}
+	}
+	if admin {
+		msg := "Changed."
+		if oldID != cl.ClientID {
+			msg = "Client id changed: every token of the old client id was revoked."
+		}
+		if !h.record(c, audit.Application, cl.ID, cl.Name, audit.Change, msg, changedFields(old, cl, form.ClientSecret != "")...) {
 			return
 		}
 	}

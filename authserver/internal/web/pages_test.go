@@ -245,7 +245,7 @@ func TestUserListPaging(t *testing.T) {
 		}
 		a := s.browser(t)
 		a.login("admin@email.com")
-		rowRE := regexp.MustCompile(`<tr><td><a href="/admin/users/\d+/">([^<]+)</a>`)
+		rowRE := regexp.MustCompile(`</td><td><a href="/admin/users/\d+/">([^<]+)</a>`)
 		rows := func(p page) []string {
 			var out []string
 			for _, m := range rowRE.FindAllStringSubmatch(p.body, -1) {

@@ -44,6 +44,10 @@ type Deps struct {
 	Clients  *clients.Registry
 	OAuth    *oauth.Server
 	Tokens   Revoker
+	// Counter counts live grants for the admin (tokens.Store).
+	Counter TokenCounter
+	// Audit is the admin's history (audit.Log).
+	Audit    AuditLog
 	Sessions *sessions.Store
 	Throttle *throttle.Limiter
 	// Key (at least 32 bytes, the same on every replica) signs the
@@ -139,6 +143,11 @@ func (h *Handler) Register(r gin.IRouter) {
 	a.POST("/users/add/", h.adminUserAdd)
 	a.GET("/users/:id/", h.adminUserChange)
 	a.POST("/users/:id/", h.adminUserChange)
+	a.POST("/users/bulk/", h.adminUsersBulk)
+	a.GET("/users/:id/history/", h.adminUserHistory)
+	a.GET("/users/:id/revoke/", h.adminUserRevoke)
+	a.POST("/users/:id/revoke/", h.adminUserRevoke)
+	a.GET("/history/", h.adminHistory)
 	a.GET("/groups/", h.adminGroups)
 	a.GET("/groups/add/", h.adminGroupEdit)
 	a.POST("/groups/add/", h.adminGroupEdit)
@@ -149,6 +158,10 @@ func (h *Handler) Register(r gin.IRouter) {
 	a.GET("/applications/", h.adminApps)
 	a.GET("/applications/:id/", h.adminAppEdit)
 	a.POST("/applications/:id/", h.adminAppEdit)
+	a.GET("/groups/:id/history/", h.adminGroupHistory)
+	a.GET("/applications/:id/history/", h.adminAppHistory)
+	a.GET("/applications/:id/revoke/", h.adminAppRevoke)
+	a.POST("/applications/:id/revoke/", h.adminAppRevoke)
 	a.GET("/applications/:id/delete/", h.adminAppDelete)
 	a.POST("/applications/:id/delete/", h.adminAppDelete)
 }

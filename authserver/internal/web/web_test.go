@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/audit"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
@@ -40,6 +41,7 @@ type site struct {
 	svc     *accounts.Service
 	reg     *clients.Registry
 	tokens  *tokens.Store
+	db      *database.DB
 	staff   accounts.User
 	user    accounts.User
 	cbCalls chan url.Values
@@ -77,12 +79,12 @@ func newSite(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix strin
 	all := scope.Set{"read", "write", "introspection"}
 	srv := oauth.NewServer(oauth.Config{Scopes: all, DefaultScopes: all}, oauth.Deps{
 		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: store, Lookup: reg})
-	pages, err := web.New(web.Deps{Accounts: svc, Clients: reg, OAuth: srv, Tokens: store,
+	pages, err := web.New(web.Deps{Accounts: svc, Clients: reg, OAuth: srv, Tokens: store, Counter: store, Audit: audit.New(db),
 		Sessions: sessions.New(rdb, prefix, time.Hour, 12*time.Hour), Throttle: lim, Key: []byte(strings.Repeat("k", 32)), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &site{svc: svc, reg: reg, tokens: store, cbCalls: make(chan url.Values, 10)}
+	s := &site{svc: svc, reg: reg, tokens: store, db: db, cbCalls: make(chan url.Values, 10)}
 	s.srv = httptest.NewServer(httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Tokens: store, Issuer: "http://x", Pages: pages, Log: log}))
 	t.Cleanup(s.srv.Close)
 	s.cb = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.cbCalls <- r.URL.Query() }))
