@@ -51,7 +51,7 @@ func (h *Handler) loginPage(c *gin.Context) {
 		c.Redirect(http.StatusFound, next)
 		return
 	}
-	h.render(c, http.StatusOK, "login", gin.H{"Title": "Log in", "Next": next}, h.loginFormAction(c, next)...)
+	h.render(c, http.StatusOK, "login", gin.H{"Title": "Log in", "Next": next, "Reset": h.d.Mail != nil}, h.loginFormAction(c, next)...)
 }
 
 func (h *Handler) login(c *gin.Context) {
@@ -59,7 +59,7 @@ func (h *Handler) login(c *gin.Context) {
 	f := c.Request.PostForm
 	email, password, next := f.Get("username"), f.Get("password"), SafeNext(f.Get("next"))
 	fail := func(status int, msg string) {
-		h.render(c, status, "login", gin.H{"Title": "Log in", "Next": next, "Email": email, "Error": msg}, h.loginFormAction(c, next)...)
+		h.render(c, status, "login", gin.H{"Title": "Log in", "Next": next, "Email": email, "Error": msg, "Reset": h.d.Mail != nil}, h.loginFormAction(c, next)...)
 	}
 	if email == "" || password == "" {
 		fail(http.StatusBadRequest, msgBadLogin)

@@ -47,7 +47,12 @@ type Deps struct {
 	// Counter counts live grants for the admin (tokens.Store).
 	Counter TokenCounter
 	// Audit is the admin's history (audit.Log).
-	Audit    AuditLog
+	Audit AuditLog
+	// Mail sends password reset links; Resets keeps their tokens; BaseURL
+	// (ISSUER_URL) starts the links.
+	Mail     Mailer
+	Resets   ResetStore
+	BaseURL  string
 	Sessions *sessions.Store
 	Throttle *throttle.Limiter
 	// Key (at least 32 bytes, the same on every replica) signs the
@@ -119,6 +124,12 @@ func (h *Handler) Register(r gin.IRouter) {
 	g.POST("/login/", h.login)
 	g.GET("/logout/", h.logoutPage)
 	g.POST("/logout/", h.logout)
+	g.GET("/password_reset/", h.resetRequest)
+	g.POST("/password_reset/", h.resetRequest)
+	g.GET("/password_reset/done/", h.resetDone)
+	g.GET("/password_reset/confirm/", h.resetConfirm)
+	g.POST("/password_reset/confirm/", h.resetConfirm)
+	g.GET("/password_reset/complete/", h.resetComplete)
 	g.GET("/account/password/", h.accountPassword)
 	g.POST("/account/password/", h.accountPassword)
 	g.GET("/o/authorize/", h.authorize)

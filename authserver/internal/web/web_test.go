@@ -24,8 +24,11 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/mail"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/mail/mailtest"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/resets"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
@@ -42,6 +45,8 @@ type site struct {
 	reg     *clients.Registry
 	tokens  *tokens.Store
 	db      *database.DB
+	mail    *mailtest.Server
+	logs    *syncBuffer
 	staff   accounts.User
 	user    accounts.User
 	cbCalls chan url.Values
@@ -51,6 +56,12 @@ type site struct {
 // newSite runs the real engine with the pages on one database backend
 // and one Redis (miniredis, or real Redis when rdb is given).
 func newSite(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix string) *site {
+	t.Helper()
+	return newSiteWith(t, dbURL, rdb, prefix, nil)
+}
+
+// newSiteWith is newSite with edit applied to the pages' Deps.
+func newSiteWith(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix string, edit func(*web.Deps)) *site {
 	t.Helper()
 	ctx := context.Background()
 	db, err := database.Open(ctx, dbURL)
@@ -71,7 +82,9 @@ func newSite(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// Every log line of the site is kept, to check that no token reaches it.
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc := accounts.NewService(accounts.NewStore(db), h, passwords.Validate, log)
 	reg := clients.NewRegistry(clients.NewStore(db), h, time.Minute)
 	store := tokens.New(testenv.TokenClient(t, rdb, tokens.Dial), prefix, tokens.Lifetimes{Access: time.Hour, Refresh: 24 * time.Hour})
@@ -79,12 +92,23 @@ func newSite(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix strin
 	all := scope.Set{"read", "write", "introspection"}
 	srv := oauth.NewServer(oauth.Config{Scopes: all, DefaultScopes: all}, oauth.Deps{
 		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: store, Lookup: reg})
-	pages, err := web.New(web.Deps{Accounts: svc, Clients: reg, OAuth: srv, Tokens: store, Counter: store, Audit: audit.New(db),
-		Sessions: sessions.New(rdb, prefix, time.Hour, 12*time.Hour), Throttle: lim, Key: []byte(strings.Repeat("k", 32)), Log: log})
+	smtpSrv := mailtest.Start(t, mailtest.Options{User: "mailer", Password: "mail-pw"})
+	mailer, err := mail.New("smtp://mailer:mail-pw@"+smtpSrv.Addr, "Portcullis <noreply@example.com>", io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &site{svc: svc, reg: reg, tokens: store, db: db, cbCalls: make(chan url.Values, 10)}
+	mailer.(*mail.SMTP).TLS = smtpSrv.TLS
+	deps := web.Deps{Accounts: svc, Clients: reg, OAuth: srv, Tokens: store, Counter: store, Audit: audit.New(db),
+		Mail: mailer, Resets: resets.New(rdb, prefix, time.Hour), BaseURL: "https://auth.example",
+		Sessions: sessions.New(rdb, prefix, time.Hour, 12*time.Hour), Throttle: lim, Key: []byte(strings.Repeat("k", 32)), Log: log}
+	if edit != nil {
+		edit(&deps)
+	}
+	pages, err := web.New(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &site{svc: svc, reg: reg, tokens: store, db: db, mail: smtpSrv, logs: logs, cbCalls: make(chan url.Values, 10)}
 	s.srv = httptest.NewServer(httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Tokens: store, Issuer: "http://x", Pages: pages, Log: log}))
 	t.Cleanup(s.srv.Close)
 	s.cb = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.cbCalls <- r.URL.Query() }))
