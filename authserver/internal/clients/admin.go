@@ -73,7 +73,7 @@ func (s *Store) List(ctx context.Context, q ListQuery) ([]Client, int, error) {
 		return nil, 0, fmt.Errorf("clients: list: %w", err)
 	}
 	var out []Client
-	q2 := "SELECT " + clientColumns + " FROM clients" + cond + " ORDER BY "+col+dir+", id"+dir+fmt.Sprintf(" LIMIT %d OFFSET %d", q.Limit, max(q.Offset, 0))
+	q2 := "SELECT " + clientColumns + " FROM clients" + cond + " ORDER BY " + col + dir + ", id" + dir + fmt.Sprintf(" LIMIT %d OFFSET %d", q.Limit, max(q.Offset, 0))
 	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(q2), args...); err != nil {
 		return nil, 0, fmt.Errorf("clients: list: %w", err)
 	}

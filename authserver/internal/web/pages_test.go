@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -12,9 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/web"
 )
 
 // The tests of this file are issue 15's regression tests, one per
@@ -193,6 +200,22 @@ func TestFlashMessages(t *testing.T) {
 		dp := "/o/applications/" + itoa(cl.ID) + "/delete/"
 		if f := flashOf(u.follow(u.submit(dp, dp, nil))); !strings.Contains(f, "deleted") {
 			t.Fatalf("after delete: %q", f)
+		}
+		// Revoking an application's access says so.
+		granted := s.client(t, clients.Client{ClientID: "granted", Name: "granted app", Type: clients.Confidential, GrantTypesRaw: "authorization_code",
+			RedirectURIsRaw: "https://g.example/cb", SecretHash: clients.HashGeneratedSecret("s")})
+		if err := s.reg.Store().GrantConsent(context.Background(), s.user.ID, granted.ID, "read"); err != nil {
+			t.Fatal(err)
+		}
+		rp := "/o/authorized_tokens/" + itoa(granted.ID) + "/delete/"
+		if f := flashOf(u.follow(u.submit(rp, rp, nil))); !strings.Contains(f, "granted app") || !strings.Contains(f, "revoked") {
+			t.Fatalf("after revoking: %q", f)
+		}
+		// Deleting a group says so.
+		gs, _ := s.svc.Store().Groups(context.Background())
+		gd := "/admin/groups/" + itoa(gs[0].ID) + "/delete/"
+		if f := flashOf(a.follow(a.submit(gd, gd, nil))); !strings.Contains(f, "deleted") {
+			t.Fatalf("after deleting a group: %q", f)
 		}
 		// Logging out lands on a page that says so.
 		p = u.follow(u.post("/o/applications/", "/logout/", url.Values{}))
@@ -395,4 +418,22 @@ func checkPage(t *testing.T, path string, p page) {
 	if strings.Contains(p.body, " style=") || strings.Contains(p.body, "<style") || regexp.MustCompile(`\son[a-z]+=`).MatchString(p.body) {
 		t.Errorf("%s: inline style or handler", path)
 	}
+}
+
+// NotFound is the styled 404 page httpapi's NoRoute can give browser paths.
+func TestNotFoundPage(t *testing.T) {
+	s := newSite(t, testenv.SQLiteURL(t), nil, "")
+	h, err := web.New(web.Deps{Accounts: s.svc, Clients: s.reg, Key: []byte(strings.Repeat("k", 32)), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	c, _ := gin.CreateTestContext(w)
+	c.Request = httptest.NewRequest("GET", "/admin/nonexistent/", nil)
+	h.NotFound(c)
+	if w.Code != http.StatusNotFound || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") ||
+		!strings.Contains(w.Header().Get("Content-Security-Policy"), "default-src 'none'") || !strings.Contains(w.Body.String(), "does not exist") {
+		t.Fatalf("%d %v %s", w.Code, w.Header(), w.Body.String())
+	}
+	checkPage(t, "404", page{status: w.Code, body: w.Body.String(), h: w.Header()})
 }

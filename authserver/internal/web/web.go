@@ -194,13 +194,25 @@ func csp(formAction ...string) string {
 func scriptCSP() string { return csp() + "; script-src 'self'" }
 
 func (h *Handler) headers(c *gin.Context) {
-	hd := c.Writer.Header()
+	pageHeaders(c.Writer.Header())
+	c.Next()
+}
+
+// NotFound answers a browser path that matches no route with the styled
+// 404 page, under the pages' headers. It is for httpapi's NoRoute, which
+// decides between this page and the API's JSON.
+func (h *Handler) NotFound(c *gin.Context) {
+	pageHeaders(c.Writer.Header())
+	h.notFound(c)
+}
+
+// pageHeaders are every page's security headers.
+func pageHeaders(hd http.Header) {
 	hd.Set("Content-Security-Policy", csp())
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("Cache-Control", "no-store")
-	c.Next()
 }
 
 // sanePolicySource matches an origin or scheme that can go in a CSP
