@@ -10,8 +10,9 @@ import (
 
 // Sentinel errors of Verify. Match them with errors.Is.
 var (
-	// ErrInvalidToken: the token is empty, malformed, inactive, expired, or
-	// meant for another audience (RFC 6750 invalid_token).
+	// ErrInvalidToken: the token is empty, malformed, inactive, expired,
+	// meant for another audience, or not an access token (a refresh or ID
+	// token the auth server calls active) (RFC 6750 invalid_token).
 	ErrInvalidToken = errors.New("middleware: invalid token")
 	// ErrUnavailable: the auth server could not vouch for the token
 	// (unreachable, timeout, 5xx, 429 or back-off, bad answer, or the
@@ -30,6 +31,7 @@ var (
 	errExpired      = fmt.Errorf("middleware: token expired: %w", ErrInvalidToken)
 	errAudience     = fmt.Errorf("middleware: token audience mismatch: %w", ErrInvalidToken)
 	errBadClaims    = fmt.Errorf("middleware: active answer with malformed claims: %w", ErrInvalidToken)
+	errNotAccess    = fmt.Errorf("middleware: active answer for a token that is not an access token: %w", ErrInvalidToken)
 	errBackoffEmpty = &unavailableError{cause: errors.New("middleware: backing off after 429")}
 )
 
