@@ -18,6 +18,11 @@ var (
 	// (unreachable, timeout, 5xx, 429 or back-off, bad answer, or the
 	// caller's context ended first). The request should fail closed.
 	ErrUnavailable = errors.New("middleware: introspection unavailable")
+	// ErrCredentialsRejected: the introspection endpoint answered 401 or
+	// 403: it rejects the verifier's own client credentials or bearer
+	// token. Such errors match ErrUnavailable too (the request fails
+	// closed); Check reports it to readiness probes.
+	ErrCredentialsRejected = errors.New("middleware: introspection endpoint rejects the verifier's credentials")
 	// ErrInsufficientScope: the token lacks a required scope
 	// (RFC 6750 insufficient_scope). The error is a *ScopeError.
 	ErrInsufficientScope = errors.New("middleware: insufficient scope")

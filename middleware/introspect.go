@@ -72,6 +72,8 @@ func (v *Verifier) introspect(ctx context.Context, token string) (answer, error)
 			cause:      fmt.Errorf("middleware: introspect: status 429, backing off %s", d),
 			retryAfter: d,
 		}
+	case resp.StatusCode == http.StatusUnauthorized, resp.StatusCode == http.StatusForbidden:
+		return answer{}, unavailable("middleware: introspect: status %d: %w", resp.StatusCode, ErrCredentialsRejected)
 	default:
 		return answer{}, unavailable("middleware: introspect: status %d", resp.StatusCode)
 	}
