@@ -39,13 +39,14 @@ type config struct {
 	SessionIdle     time.Duration
 	SessionMaxAge   time.Duration
 
-	// Redis durability (redis.go): start on an evicting maxmemory-policy
-	// (REDIS_ALLOW_EVICTION); the embedded Redis's snapshot file and how
-	// often it is written (EMBEDDED_REDIS_SNAPSHOT, _INTERVAL).
+	// RedisAllowEviction lets the server start on a Redis whose
+	// maxmemory-policy evicts keys (redis.go).
 	RedisAllowEviction bool
-	SnapshotPath       string
-	SnapshotInterval   time.Duration
 }
+
+// allowEvictionVar is the setting that lets the server run on a Redis whose
+// maxmemory-policy evicts keys.
+const allowEvictionVar = "REDIS_ALLOW_EVICTION"
 
 // loadConfig reads and checks the environment. Every problem is reported,
 // not just the first.
@@ -106,9 +107,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ShutdownTimeout: dur("SHUTDOWN_TIMEOUT", 15*time.Second, 0),
 		SessionIdle:     dur("SESSION_IDLE_TIMEOUT", time.Hour, time.Minute),
 		SessionMaxAge:   dur("SESSION_MAX_AGE", 12*time.Hour, time.Minute),
-
-		SnapshotPath:     str("EMBEDDED_REDIS_SNAPSHOT", defaultSnapshotPath),
-		SnapshotInterval: dur("EMBEDDED_REDIS_SNAPSHOT_INTERVAL", 30*time.Second, time.Second),
 	}
 	// Secure cookies by default whenever the public URL is https.
 	c.SessionSecure = strings.HasPrefix(c.Issuer, "https://")
@@ -120,11 +118,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.SessionSecure = b
 	}
 	if v := getenv(allowEvictionVar); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
+		var err error
+		if c.RedisAllowEviction, err = strconv.ParseBool(v); err != nil {
 			errs = append(errs, fmt.Errorf("%s=%q: want true or false", allowEvictionVar, v))
 		}
-		c.RedisAllowEviction = b
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(str("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", getenv("LOG_LEVEL")))

@@ -39,10 +39,6 @@ type redisClients struct {
 	ready httpapi.Pinger
 }
 
-// allowEvictionVar is the setting that lets the server run on a Redis whose
-// maxmemory-policy evicts keys.
-const allowEvictionVar = "REDIS_ALLOW_EVICTION"
-
 // defaultSnapshotPath is where the embedded Redis keeps its data, beside
 // the default SQLite file.
 const defaultSnapshotPath = "data/embedded-redis.snapshot"
@@ -56,7 +52,7 @@ var _ httpapi.Warner = (*durability.Guard)(nil)
 // REDIS_ALLOW_EVICTION is set; one without persistence is warned about.
 func openRedis(ctx context.Context, cfg config, log *slog.Logger) (redisClients, func(), error) {
 	if cfg.RedisURL == "" {
-		return openEmbeddedRedis(cfg, log)
+		return openEmbeddedRedis(log)
 	}
 	c, err := redisurl.Parse(cfg.RedisURL)
 	if err != nil {
@@ -91,20 +87,44 @@ func openRedis(ctx context.Context, cfg config, log *slog.Logger) (redisClients,
 	return redisClients{rdb: rdb, tokens: tc, ready: guard}, closeAll, nil
 }
 
-// openEmbeddedRedis starts the embedded Redis, restoring its snapshot.
-func openEmbeddedRedis(cfg config, log *slog.Logger) (redisClients, func(), error) {
-	addr := os.Getenv("EMBEDDED_REDIS_ADDR")
-	if addr == "" {
-		addr = defaultEmbeddedRedisAddr
+// embeddedConfig reads the embedded Redis's settings, which matter only
+// when REDIS_URL is unset: EMBEDDED_REDIS_ADDR, EMBEDDED_REDIS_SNAPSHOT
+// (the snapshot file; "off" keeps nothing) and
+// EMBEDDED_REDIS_SNAPSHOT_INTERVAL.
+func embeddedConfig(getenv func(string) string) (embeddedredis.Config, error) {
+	c := embeddedredis.Config{Addr: getenv("EMBEDDED_REDIS_ADDR"), SnapshotPath: getenv("EMBEDDED_REDIS_SNAPSHOT"), Interval: 30 * time.Second}
+	if c.Addr == "" {
+		c.Addr = defaultEmbeddedRedisAddr
 	}
-	m, err := embeddedredis.Start(embeddedredis.Config{
-		Addr: addr, SnapshotPath: cfg.SnapshotPath, Interval: cfg.SnapshotInterval, Log: log,
-	})
+	switch c.SnapshotPath {
+	case "":
+		c.SnapshotPath = defaultSnapshotPath
+	case "off":
+		c.SnapshotPath = ""
+	}
+	if v := getenv("EMBEDDED_REDIS_SNAPSHOT_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return c, fmt.Errorf("EMBEDDED_REDIS_SNAPSHOT_INTERVAL=%q: want a duration of at least 1s", v)
+		}
+		c.Interval = d
+	}
+	return c, nil
+}
+
+// openEmbeddedRedis starts the embedded Redis, restoring its snapshot.
+func openEmbeddedRedis(log *slog.Logger) (redisClients, func(), error) {
+	ec, err := embeddedConfig(os.Getenv)
+	if err != nil {
+		return redisClients{}, nil, err
+	}
+	ec.Log = log
+	m, err := embeddedredis.Start(ec)
 	if err != nil {
 		return redisClients{}, nil, fmt.Errorf("embedded redis: %w (set REDIS_URL, EMBEDDED_REDIS_ADDR to a free address, or EMBEDDED_REDIS_SNAPSHOT)", err)
 	}
 	log.Warn("REDIS_URL is not set: using an embedded in-process Redis, for development only",
-		"redis_url", "redis://"+m.Addr(), "snapshot", cfg.SnapshotPath, "snapshot_interval", cfg.SnapshotInterval.String())
+		"redis_url", "redis://"+m.Addr(), "snapshot", ec.SnapshotPath, "snapshot_interval", ec.Interval.String())
 	tc, err := tokens.Dial(rueidis.ClientOption{InitAddress: []string{m.Addr()}, ForceSingleClient: true})
 	if tc == nil {
 		_ = m.Close()
@@ -115,7 +135,7 @@ func openEmbeddedRedis(cfg config, log *slog.Logger) (redisClients, func(), erro
 		tc.Close()
 		_ = rdb.Close()
 		if err := m.Close(); err != nil {
-			log.Error("embedded redis: last snapshot failed: the data since the previous one is lost", "path", cfg.SnapshotPath, "error", err)
+			log.Error("embedded redis: last snapshot failed: the data since the previous one is lost", "path", ec.SnapshotPath, "error", err)
 		}
 	}
 	ready := pingFunc(func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
