@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +179,21 @@ func TestEmbeddedRedisKeepsTokensAcrossRestart(t *testing.T) {
 	expectStatus(t, r, 200)
 	if !strings.Contains(auth.out.String(), "embedded redis: snapshot restored") {
 		t.Fatalf("no restore logged:\n%s", auth.out)
+	}
+}
+
+// TestCorruptEmbeddedSnapshotStopsTheStart: the auth server does not start
+// on a snapshot it cannot read (starting empty would overwrite it at the
+// next snapshot); the error names the file and what to do.
+func TestCorruptEmbeddedSnapshotStopsTheStart(t *testing.T) {
+	b := embeddedBackend(t)
+	snapshot := filepath.Join(t.TempDir(), "embedded-redis.snapshot")
+	if err := os.WriteFile(snapshot, []byte("portcullis-embedded-redis\n\x00garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := authEnv(b, map[string]string{"EMBEDDED_REDIS_SNAPSHOT": snapshot, "EMBEDDED_REDIS_ADDR": "127.0.0.1:" + strconv.Itoa(freePort(t))})
+	code, out := runAuthToExit(t, env)
+	if code == 0 || !strings.Contains(out, "corrupt snapshot: "+snapshot) || !strings.Contains(out, "move it away") {
+		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }
