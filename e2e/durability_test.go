@@ -197,3 +197,19 @@ func TestCorruptEmbeddedSnapshotStopsTheStart(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }
+
+// TestRedisRefusingConfig plays a managed Redis that forbids CONFIG (it is
+// renamed away): the auth server starts, reads the policy from INFO, and
+// says in /readyz that it could not check persistence.
+func TestRedisRefusingConfig(t *testing.T) {
+	rsrv := startRedis(t, "--rename-command", "CONFIG", "")
+	b := backend{DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "a.db"), RedisURL: "redis://" + rsrv.addr() + "/0", RedisPrefix: "cfg:"}
+	auth := startAuth(t, b, nil)
+	r := waitReady(t, newClient(t, auth.URL))
+	if !strings.Contains(string(r.Body), "persistence could not be checked") || strings.Contains(string(r.Body), "maxmemory-policy") {
+		t.Fatalf("readyz: %s", r.Body)
+	}
+	if !strings.Contains(auth.out.String(), `"maxmemory_policy":"noeviction"`) {
+		t.Fatalf("the policy was not read from INFO:\n%s", auth.out)
+	}
+}

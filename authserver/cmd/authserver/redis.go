@@ -163,12 +163,22 @@ type rueidisNode struct {
 var _ durability.Node = rueidisNode{}
 
 func (n rueidisNode) Info(ctx context.Context, section string) (string, error) {
-	return n.c.Do(ctx, n.c.B().Info().Section(section).Build()).ToString()
+	s, err := n.c.Do(ctx, n.c.B().Info().Section(section).Build()).ToString()
+	return s, refused(err)
 }
 
 func (n rueidisNode) ConfigGet(ctx context.Context, parameter string) (string, error) {
 	m, err := n.c.Do(ctx, n.c.B().ConfigGet().Parameter(parameter).Build()).AsStrMap()
-	return m[parameter], err
+	return m[parameter], refused(err)
+}
+
+// refused marks Redis's error replies (a renamed or forbidden command) as
+// durability.ErrRefused; other errors mean the node did not answer.
+func refused(err error) error {
+	if _, ok := rueidis.IsRedisErr(err); ok {
+		return fmt.Errorf("%w: %w", durability.ErrRefused, err)
+	}
+	return err
 }
 
 func (n rueidisNode) String() string { return n.addr }

@@ -11,14 +11,20 @@ import (
 )
 
 // Node is one Redis server, as the checks need it. Info returns the text of
-// INFO section; ConfigGet returns the value of CONFIG GET parameter, or an
-// error when the server refuses CONFIG (managed services often do). String
-// names the node in logs.
+// INFO section; ConfigGet returns the value of CONFIG GET parameter. Both
+// return an error matching ErrRefused when the server answers the command
+// with an error (managed services often rename or forbid CONFIG, some
+// restrict INFO), and any other error when it cannot be asked. String names
+// the node in logs.
 type Node interface {
 	Info(ctx context.Context, section string) (string, error)
 	ConfigGet(ctx context.Context, parameter string) (string, error)
 	String() string
 }
+
+// ErrRefused is matched by a Node's error when the server refused the
+// command, as opposed to not answering.
+var ErrRefused = errors.New("durability: command refused")
 
 // Persistence is what a node says of its RDB snapshots.
 type Persistence int
@@ -33,7 +39,7 @@ const (
 // Report is what one node said.
 type Report struct {
 	Node   string
-	Policy string // maxmemory_policy, from INFO memory
+	Policy string // maxmemory_policy, from INFO memory; "" when INFO is refused
 	AOF    bool   // aof_enabled, from INFO persistence
 	RDB    Persistence
 }
@@ -41,7 +47,7 @@ type Report struct {
 // Evicts reports whether the policy may drop keys. Only noeviction keeps
 // them: the volatile-* policies evict keys with a TTL, and every key of the
 // token store has one.
-func (r Report) Evicts() bool { return r.Policy != "noeviction" }
+func (r Report) Evicts() bool { return r.Policy != "" && r.Policy != "noeviction" }
 
 // Inspect asks node for its eviction policy (INFO memory) and persistence
 // (INFO persistence; CONFIG GET save only when AOF is off). INFO is used
@@ -50,23 +56,28 @@ func (r Report) Evicts() bool { return r.Policy != "noeviction" }
 func Inspect(ctx context.Context, n Node) (Report, error) {
 	r := Report{Node: n.String()}
 	mem, err := n.Info(ctx, "memory")
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrRefused):
+	case err != nil:
 		return r, fmt.Errorf("durability: INFO memory on %s: %w", n, err)
-	}
-	var ok bool
-	if r.Policy, ok = infoField(mem, "maxmemory_policy"); !ok {
-		return r, fmt.Errorf("durability: INFO memory on %s has no maxmemory_policy", n)
+	default:
+		var ok bool
+		if r.Policy, ok = infoField(mem, "maxmemory_policy"); !ok {
+			return r, fmt.Errorf("durability: INFO memory on %s has no maxmemory_policy", n)
+		}
 	}
 	pers, err := n.Info(ctx, "persistence")
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrRefused) {
 		return r, fmt.Errorf("durability: INFO persistence on %s: %w", n, err)
 	}
 	aof, _ := infoField(pers, "aof_enabled")
 	r.AOF = aof == "1"
 	if !r.AOF {
 		switch save, err := n.ConfigGet(ctx, "save"); {
-		case err != nil:
+		case errors.Is(err, ErrRefused):
 			r.RDB = RDBUnknown
+		case err != nil:
+			return r, fmt.Errorf("durability: CONFIG GET save on %s: %w", n, err)
 		case strings.TrimSpace(save) != "":
 			r.RDB = RDBOn
 		}
@@ -141,6 +152,8 @@ func (g *Guard) Check(ctx context.Context) (reports []Report, warnings []string,
 		}
 		reports = append(reports, r)
 		switch {
+		case r.Policy == "":
+			warnings = add(warnings, "redis: maxmemory-policy could not be checked (INFO is refused): make sure it is noeviction")
 		case r.Evicts() && g.allowEviction:
 			warnings = add(warnings, "redis: maxmemory-policy "+r.Policy+" evicts keys, allowed by "+g.override+
 				": evicted tokens log their users out, and evicted refresh-token tombstones turn off replay detection")
@@ -153,7 +166,7 @@ func (g *Guard) Check(ctx context.Context) (reports []Report, warnings []string,
 		switch {
 		case r.AOF || r.RDB == RDBOn:
 		case r.RDB == RDBUnknown:
-			warnings = add(warnings, "redis: persistence could not be checked (CONFIG is refused and AOF is off): "+
+			warnings = add(warnings, "redis: persistence could not be checked (CONFIG is refused, and INFO does not say AOF is on): "+
 				"make sure the provider persists the data, or a Redis restart loses every token")
 		default:
 			warnings = add(warnings, "redis: no persistence (neither AOF nor RDB): a Redis restart loses every token; set appendonly yes")

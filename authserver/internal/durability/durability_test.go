@@ -19,23 +19,25 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 )
 
-// node adapts a go-redis client. refuseConfig plays a managed Redis that
-// renamed CONFIG away.
-type node struct {
-	c            *redis.Client
-	refuseConfig bool
-}
+// node adapts a go-redis client; error replies match ErrRefused.
+type node struct{ c *redis.Client }
 
 func (n node) Info(ctx context.Context, section string) (string, error) {
-	return n.c.Info(ctx, section).Result()
+	s, err := n.c.Info(ctx, section).Result()
+	return s, refused(err)
 }
 
 func (n node) ConfigGet(ctx context.Context, p string) (string, error) {
-	if n.refuseConfig {
-		return "", errors.New("ERR unknown command 'CONFIG'")
-	}
 	m, err := n.c.ConfigGet(ctx, p).Result()
-	return m[p], err
+	return m[p], refused(err)
+}
+
+func refused(err error) error {
+	var re redis.Error
+	if errors.As(err, &re) && err != redis.Nil {
+		return fmt.Errorf("%w: %w", durability.ErrRefused, err)
+	}
+	return err
 }
 
 func (n node) String() string { return n.c.Options().Addr }
@@ -79,29 +81,34 @@ func redisServer(t *testing.T, args ...string) *redis.Client {
 }
 
 func TestGuard(t *testing.T) {
+	// A managed Redis that forbids CONFIG or INFO is played by renaming
+	// the command away, as ElastiCache and others do.
+	noConfig := []string{"--rename-command", "CONFIG", ""}
+	noInfo := []string{"--rename-command", "INFO", ""}
 	tests := []struct {
 		name         string
 		args         []string
-		refuseConfig bool
 		allow        bool
 		wantEvicting bool
 		wantWarnings []string // substrings, in order
 	}{
-		{"noeviction with AOF", []string{"--appendonly", "yes"}, false, false, false, nil},
-		{"noeviction with RDB", []string{"--save", "3600 1"}, false, false, false, nil},
-		{"no persistence", nil, false, false, false, []string{"no persistence"}},
-		{"CONFIG refused, AOF off", nil, true, false, false, []string{"could not be checked"}},
-		{"CONFIG refused, AOF on", []string{"--appendonly", "yes"}, true, false, false, nil},
-		{"allkeys-lru", []string{"--maxmemory-policy", "allkeys-lru", "--appendonly", "yes"}, false, false, true, []string{"allkeys-lru evicts keys: the auth server refuses it"}},
-		{"volatile-lru", []string{"--maxmemory-policy", "volatile-lru", "--appendonly", "yes"}, false, false, true, []string{"volatile-lru"}},
-		{"volatile-ttl", []string{"--maxmemory-policy", "volatile-ttl", "--appendonly", "yes"}, false, false, true, []string{"volatile-ttl"}},
-		{"allkeys-lru allowed", []string{"--maxmemory-policy", "allkeys-lru"}, false, true, false, []string{"allowed by REDIS_ALLOW_EVICTION", "no persistence"}},
+		{"noeviction with AOF", []string{"--appendonly", "yes"}, false, false, nil},
+		{"noeviction with RDB", []string{"--save", "3600 1"}, false, false, nil},
+		{"no persistence", nil, false, false, []string{"no persistence"}},
+		{"CONFIG refused, AOF off", noConfig, false, false, []string{"persistence could not be checked"}},
+		{"CONFIG refused, AOF on", append([]string{"--appendonly", "yes"}, noConfig...), false, false, nil},
+		{"INFO refused, RDB on", append([]string{"--save", "3600 1"}, noInfo...), false, false, []string{"maxmemory-policy could not be checked"}},
+		{"INFO and CONFIG refused", append(noInfo, noConfig...), false, false, []string{"maxmemory-policy could not be checked", "persistence could not be checked"}},
+		{"allkeys-lru", []string{"--maxmemory-policy", "allkeys-lru", "--appendonly", "yes"}, false, true, []string{"allkeys-lru evicts keys: the auth server refuses it"}},
+		{"volatile-lru", []string{"--maxmemory-policy", "volatile-lru", "--appendonly", "yes"}, false, true, []string{"volatile-lru"}},
+		{"volatile-ttl", []string{"--maxmemory-policy", "volatile-ttl", "--appendonly", "yes"}, false, true, []string{"volatile-ttl"}},
+		{"allkeys-lru allowed", []string{"--maxmemory-policy", "allkeys-lru"}, true, false, []string{"allowed by REDIS_ALLOW_EVICTION", "no persistence"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := redisServer(t, tc.args...)
-			n := node{c: c, refuseConfig: tc.refuseConfig}
+			n := node{c: c}
 			g := durability.NewGuard(func() []durability.Node { return []durability.Node{n} }, tc.allow, "REDIS_ALLOW_EVICTION")
 			reports, warnings, err := g.Check(context.Background())
 			if errors.Is(err, durability.ErrEvicting) != tc.wantEvicting {
