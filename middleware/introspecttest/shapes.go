@@ -18,6 +18,7 @@ const (
 	IDToken                  // an OpenID Connect ID token (Keycloak introspects them)
 )
 
+// String names the kind: access, refresh, offline, id.
 func (k Kind) String() string {
 	switch k {
 	case AccessToken:
