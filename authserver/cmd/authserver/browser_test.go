@@ -403,6 +403,7 @@ func TestBrowserAcceptance(t *testing.T) {
 	aud.check("admin-group-delete", group+"delete/")
 	run("admin apps", chromedp.Navigate(base+"/admin/applications/?q=rs"), chromedp.WaitVisible("#apps"), snap("admin-applications"))
 	aud.check("admin-applications", "/admin/applications/")
+	run("admin apps: the seed's", chromedp.Navigate(base+"/admin/applications/?q=resource-server"), chromedp.WaitVisible("#apps"))
 	adminApp := href("#apps tbody a")
 	aud.check("admin-app-change", adminApp)
 	aud.check("admin-app-delete", adminApp+"delete/")
