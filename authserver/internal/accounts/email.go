@@ -18,8 +18,12 @@ func NormalizeEmail(email string) string {
 	return email[:at] + "@" + strings.ToLower(email[at+1:])
 }
 
-// emailKey is the case-insensitive uniqueness key stored beside the email.
-func emailKey(normalized string) string { return strings.ToLower(normalized) }
+// EmailKey is the identity of an account: the email as the user lookup,
+// the uniqueness check and the login throttle all see it (trimmed, then
+// lower-cased whole, so "User@X.org" and "user@x.org" are one account).
+// It is stored beside the email, and it is the only normalisation of an
+// email into an identity: anything that counts or finds per account uses it.
+func EmailKey(email string) string { return strings.ToLower(NormalizeEmail(email)) }
 
 // ValidEmail reports whether email is acceptable to Django's EmailValidator
 // (dot-atom local part, a dotted domain of LDH labels or "localhost"), and

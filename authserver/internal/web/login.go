@@ -57,7 +57,7 @@ func (h *Handler) login(c *gin.Context) {
 		fail(http.StatusBadRequest, msgBadLogin)
 		return
 	}
-	attempt, retry, err := h.d.Throttle.Begin(ctx, throttle.LoginKeys(accounts.NormalizeEmail(email), c.ClientIP())...)
+	attempt, retry, err := h.d.Throttle.Begin(ctx, throttle.LoginKeys(email, c.ClientIP())...)
 	if err != nil {
 		h.unavailable(c, err)
 		return

@@ -35,6 +35,9 @@ import (
 
 const pw = "correct-Horse-battery-9"
 
+// throttleLimit is the site's LOGIN_THROTTLE_LIMIT.
+const throttleLimit = 5
+
 type site struct {
 	srv     *httptest.Server
 	svc     *accounts.Service
@@ -73,7 +76,7 @@ func newSite(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix strin
 	svc := accounts.NewService(accounts.NewStore(db), h, passwords.Validate, log)
 	reg := clients.NewRegistry(clients.NewStore(db), h, time.Minute)
 	store := tokens.New(testenv.TokenClient(t, rdb, tokens.Dial), prefix, tokens.Lifetimes{Access: time.Hour, Refresh: 24 * time.Hour})
-	lim := throttle.New(rdb, prefix, 5, time.Minute)
+	lim := throttle.New(rdb, prefix, throttleLimit, time.Minute)
 	all := scope.Set{"read", "write", "introspection"}
 	srv := oauth.NewServer(oauth.Config{Scopes: all, DefaultScopes: all}, oauth.Deps{
 		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: store, Lookup: reg})
@@ -118,6 +121,8 @@ type browser struct {
 	t *testing.T
 	c *http.Client
 	s *site
+	// xff, when set, is sent as X-Forwarded-For (the test engine trusts it).
+	xff string
 }
 
 func (s *site) browser(t *testing.T) *browser {
@@ -144,6 +149,9 @@ func (b *browser) do(method, path string, form url.Values) page {
 	req, _ := http.NewRequest(method, u, body)
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if b.xff != "" {
+		req.Header.Set("X-Forwarded-For", b.xff)
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {
