@@ -28,7 +28,7 @@ func (h *Handler) loginFormAction(c *gin.Context, next string) []string {
 	}
 	a, aerr := h.d.OAuth.ParseAuthorize(c.Request.Context(), u.Query())
 	if aerr != nil {
-		if aerr.Location() != "" {
+		if aerr.Redirect(true) != "" { // after this login, the user is signed in
 			if o := redirectOrigin(aerr.RedirectURI); o != "" {
 				return []string{o}
 			}
