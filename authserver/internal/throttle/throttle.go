@@ -40,6 +40,12 @@ func LoginKeys(email, ip string) []string {
 	return []string{"acct:" + accounts.EmailKey(email), "ip:" + ip}
 }
 
+// DeviceKey is the counter of a browser that holds a device cookie for the
+// account it tries (web's device cookies): it replaces LoginKeys for that
+// attempt, so that strangers' failures, counted on the account and their
+// addresses, never stop it, and its own failures stop only it.
+func DeviceKey(nonce string) []string { return []string{"dev:" + nonce} }
+
 // key is the Redis key of a caller's key: never the caller's text itself.
 func (l *Limiter) key(k string) string {
 	h := sha256.Sum256([]byte(k))

@@ -51,7 +51,7 @@ type site struct {
 
 // newSite runs the real engine with the pages on one database backend
 // and one Redis (miniredis, or real Redis when rdb is given).
-func newSite(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix string) *site {
+func newSite(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix string) *site {
 	t.Helper()
 	ctx := context.Background()
 	db, err := database.Open(ctx, dbURL)
