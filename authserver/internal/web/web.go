@@ -151,13 +151,23 @@ func csp(formAction ...string) string {
 }
 
 func (h *Handler) headers(c *gin.Context) {
+	setPageHeaders(c)
+	c.Next()
+}
+
+// NotFound is the HTML 404 of a browser path that has no route.
+func (h *Handler) NotFound(c *gin.Context) {
+	setPageHeaders(c)
+	h.notFound(c)
+}
+
+func setPageHeaders(c *gin.Context) {
 	hd := c.Writer.Header()
 	hd.Set("Content-Security-Policy", csp())
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("Cache-Control", "no-store")
-	c.Next()
 }
 
 // sanePolicySource matches an origin or scheme that can go in a CSP

@@ -23,6 +23,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/metrics"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
@@ -39,6 +40,7 @@ const pw = "correct-Horse-battery-9"
 const throttleLimit = 5
 
 type site struct {
+	engine  *httpapi.Engine
 	srv     *httptest.Server
 	svc     *accounts.Service
 	reg     *clients.Registry
@@ -86,7 +88,8 @@ func newSite(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix strin
 		t.Fatal(err)
 	}
 	s := &site{svc: svc, reg: reg, tokens: store, cbCalls: make(chan url.Values, 10)}
-	s.srv = httptest.NewServer(httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Tokens: store, Issuer: "http://x", Pages: pages, Log: log}))
+	s.engine = httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Tokens: store, Issuer: "http://x", Pages: pages, Log: log, Metrics: metrics.New()})
+	s.srv = httptest.NewServer(s.engine)
 	t.Cleanup(s.srv.Close)
 	s.cb = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.cbCalls <- r.URL.Query() }))
 	t.Cleanup(s.cb.Close)
