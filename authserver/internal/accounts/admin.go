@@ -163,7 +163,7 @@ func (s *Store) CreateGroup(ctx context.Context, name string) (Group, error) {
 		return Group{}, err
 	}
 	g := Group{Name: name}
-	err = s.db.QueryRowxContext(ctx, s.db.Rebind("INSERT INTO groups (name) VALUES (?) RETURNING id"), name).Scan(&g.ID)
+	err = s.db.GetContext(ctx, &g.ID, s.db.Rebind("INSERT INTO groups (name) VALUES (?) RETURNING id"), name)
 	if database.IsUniqueViolation(err) {
 		return Group{}, ErrGroupTaken
 	}

@@ -39,7 +39,7 @@ func (s *Store) Create(ctx context.Context, u *User) error {
 	}
 	q := s.db.Rebind(`INSERT INTO users (email, email_key, password, is_active, is_staff, is_superuser, date_joined)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`)
-	err := s.db.QueryRowxContext(ctx, q, u.Email, u.EmailKey, u.Password, u.IsActive, u.IsStaff, u.IsSuperuser, u.DateJoined).Scan(&u.ID)
+	err := s.db.GetContext(ctx, &u.ID, q, u.Email, u.EmailKey, u.Password, u.IsActive, u.IsStaff, u.IsSuperuser, u.DateJoined)
 	if database.IsUniqueViolation(err) {
 		return ErrEmailTaken
 	}

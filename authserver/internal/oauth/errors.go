@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/shared/wire"
 )
 
@@ -119,7 +120,14 @@ func ErrInvalidScope() *Error {
 }
 
 // ErrUnavailable is a store that cannot be reached: 503, retry shortly.
+// A store that refused the request's own text instead (a NUL byte or
+// invalid UTF-8 in client_id, username, …: database.IsInvalidText) is no
+// outage but the caller's malformed parameter: invalid_request, 400.
 func ErrUnavailable(cause error) *Error {
+	if database.IsInvalidText(cause) {
+		return &Error{Code: CodeInvalidRequest, Description: "A parameter contains a NUL byte or invalid UTF-8.",
+			Status: http.StatusBadRequest, cause: cause}
+	}
 	return &Error{Code: CodeTemporarilyUnavail, Description: "The server is temporarily unable to handle the request.",
 		Status: http.StatusServiceUnavailable, RetryAfter: 5 * time.Second, cause: cause}
 }

@@ -25,7 +25,7 @@ func spelling(email string, i int) string {
 }
 
 // passwordClient registers a confidential client for the password grant.
-func (s *site) passwordClient(t *testing.T) {
+func (s *site) passwordClient(t testing.TB) {
 	t.Helper()
 	cl := clients.Client{ClientID: "pw-id", Name: "pw", Type: clients.Confidential, GrantTypesRaw: "password",
 		SecretHash: clients.HashGeneratedSecret("pw-secret"), UserID: sql.NullInt64{Int64: s.staff.ID, Valid: true}}

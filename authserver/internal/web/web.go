@@ -20,6 +20,7 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
@@ -340,6 +341,11 @@ func (h *Handler) notFound(c *gin.Context) {
 }
 
 func (h *Handler) unavailable(c *gin.Context, err error) {
+	if database.IsInvalidText(err) { // the request's text, not an outage
+		h.message(c, http.StatusBadRequest, "Bad request", "The form contains a NUL byte or invalid UTF-8.")
+		c.Abort()
+		return
+	}
 	h.d.Log.ErrorContext(c.Request.Context(), "page failed", "path", c.Request.URL.Path, "error", err)
 	c.Header("Retry-After", "5")
 	h.message(c, http.StatusServiceUnavailable, "Service unavailable", "The server is temporarily unable to handle the request. Try again shortly.")
