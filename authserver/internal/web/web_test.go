@@ -26,6 +26,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/mail"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/mail/mailtest"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/metrics"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/resets"
@@ -39,7 +40,11 @@ import (
 
 const pw = "correct-Horse-battery-9"
 
+// throttleLimit is the site's LOGIN_THROTTLE_LIMIT.
+const throttleLimit = 5
+
 type site struct {
+	engine  *httpapi.Engine
 	srv     *httptest.Server
 	svc     *accounts.Service
 	reg     *clients.Registry
@@ -55,13 +60,13 @@ type site struct {
 
 // newSite runs the real engine with the pages on one database backend
 // and one Redis (miniredis, or real Redis when rdb is given).
-func newSite(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix string) *site {
+func newSite(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix string) *site {
 	t.Helper()
 	return newSiteWith(t, dbURL, rdb, prefix, nil)
 }
 
 // newSiteWith is newSite with edit applied to the pages' Deps.
-func newSiteWith(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix string, edit func(*web.Deps)) *site {
+func newSiteWith(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix string, edit func(*web.Deps)) *site {
 	t.Helper()
 	ctx := context.Background()
 	db, err := database.Open(ctx, dbURL)
@@ -88,7 +93,7 @@ func newSiteWith(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix s
 	svc := accounts.NewService(accounts.NewStore(db), h, passwords.Validate, log)
 	reg := clients.NewRegistry(clients.NewStore(db), h, time.Minute)
 	store := tokens.New(testenv.TokenClient(t, rdb, tokens.Dial), prefix, tokens.Lifetimes{Access: time.Hour, Refresh: 24 * time.Hour})
-	lim := throttle.New(rdb, prefix, 5, time.Minute)
+	lim := throttle.New(rdb, prefix, throttleLimit, time.Minute)
 	all := scope.Set{"read", "write", "introspection"}
 	srv := oauth.NewServer(oauth.Config{Scopes: all, DefaultScopes: all}, oauth.Deps{
 		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: store, Lookup: reg})
@@ -109,7 +114,8 @@ func newSiteWith(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix s
 		t.Fatal(err)
 	}
 	s := &site{svc: svc, reg: reg, tokens: store, db: db, mail: smtpSrv, logs: logs, cbCalls: make(chan url.Values, 10)}
-	s.srv = httptest.NewServer(httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Tokens: store, Issuer: "http://x", Pages: pages, Log: log}))
+	s.engine = httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Tokens: store, Throttle: lim, Issuer: "http://x", Pages: pages, Log: log, Metrics: metrics.New()})
+	s.srv = httptest.NewServer(s.engine)
 	t.Cleanup(s.srv.Close)
 	s.cb = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.cbCalls <- r.URL.Query() }))
 	t.Cleanup(s.cb.Close)
@@ -144,6 +150,8 @@ type browser struct {
 	t *testing.T
 	c *http.Client
 	s *site
+	// xff, when set, is sent as X-Forwarded-For (the test engine trusts it).
+	xff string
 }
 
 func (s *site) browser(t *testing.T) *browser {
@@ -170,6 +178,9 @@ func (b *browser) do(method, path string, form url.Values) page {
 	req, _ := http.NewRequest(method, u, body)
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if b.xff != "" {
+		req.Header.Set("X-Forwarded-For", b.xff)
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {
