@@ -336,16 +336,11 @@ func (h *Handler) adminUserChange(c *gin.Context) {
 			Action:   userURL(u.ID), Back: userURL(u.ID), Button: "Yes, deactivate", Hidden: hidden})
 		return
 	}
-	if setPassword {
-		if err := h.d.Accounts.AdminSetPassword(ctx, u, pw, f.Get("password2")); err != nil {
-			h.unavailable(c, err)
-			return
-		}
-		// A password reset is what an admin does to a compromised account:
-		// every token of the user ends now, and the user's browser sessions
-		// end at their next request (web.session compares the password).
-		if err := h.d.Tokens.RevokeUser(background(c), u.ID, "", "password_reset"); err != nil {
-			h.unavailable(c, err)
+	// Every check comes before the first write, so that a refused form
+	// changes nothing: the groups must exist, the email must be free.
+	for _, id := range selected {
+		if !slices.ContainsFunc(groups, func(g accounts.Group) bool { return g.ID == id }) {
+			show(http.StatusBadRequest, next, selected, formErrors{"groups": {"Select a valid choice."}})
 			return
 		}
 	}
@@ -359,12 +354,27 @@ func (h *Handler) adminUserChange(c *gin.Context) {
 		return
 	}
 	if err := st.SetUserGroups(ctx, u.ID, selected); err != nil {
+		// a group deleted since the check: the page says so, and the
+		// rest of the change stands
 		if errors.Is(err, accounts.ErrGroupNotFound) {
 			show(http.StatusBadRequest, next, selected, formErrors{"groups": {"Select a valid choice."}})
 			return
 		}
 		h.unavailable(c, err)
 		return
+	}
+	if setPassword {
+		if err := h.d.Accounts.AdminSetPassword(ctx, u, pw, f.Get("password2")); err != nil {
+			h.unavailable(c, err)
+			return
+		}
+		// A password reset is what an admin does to a compromised account:
+		// every token of the user ends now, and the user's browser sessions
+		// end at their next request (web.session compares the password).
+		if err := h.d.Tokens.RevokeUser(background(c), u.ID, "", "password_reset"); err != nil {
+			h.unavailable(c, err)
+			return
+		}
 	}
 	if deactivate {
 		// Deactivation ends every token of the user at once; the event

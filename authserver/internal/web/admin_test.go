@@ -269,3 +269,29 @@ func TestAdminAppsSortAndFilter(t *testing.T) {
 		}
 	})
 }
+
+// A refused change form writes nothing: not the password, not the flags.
+func TestAdminUserChangeRefusedWritesNothing(t *testing.T) {
+	forEach(t, func(t *testing.T, s *site) {
+		ctx := context.Background()
+		a := s.browser(t)
+		a.login("admin@email.com")
+		live, _ := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
+		up := "/admin/users/" + itoa(s.user.ID) + "/"
+		for name, set := range map[string]url.Values{
+			"taken email":   {"email": {"admin@email.com"}, "is_staff": {"1"}, "password1": {pw + "-x"}, "password2": {pw + "-x"}},
+			"unknown group": {"groups": {"99999"}, "is_staff": {"1"}, "password1": {pw + "-x"}, "password2": {pw + "-x"}},
+		} {
+			if p := a.submit(up, up, set); p.status != http.StatusBadRequest {
+				t.Fatalf("%s: %d", name, p.status)
+			}
+			u, _ := s.svc.Store().ByID(ctx, s.user.ID)
+			if u.IsStaff || u.Password != s.user.Password || u.Email != s.user.Email {
+				t.Fatalf("%s: the refused form changed the user", name)
+			}
+			if _, err := s.tokens.LookupRefresh(ctx, live.RefreshToken); err != nil {
+				t.Fatalf("%s: the refused form revoked the user's tokens", name)
+			}
+		}
+	})
+}
