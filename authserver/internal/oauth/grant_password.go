@@ -55,6 +55,13 @@ func (s *Server) grantPassword(ctx context.Context, c clients.Client, r TokenReq
 		s.obs.Throttled()
 		return tokens.Issued{}, ErrThrottled(retry)
 	}
+	// The generation is read before the user is: a deactivation or a
+	// password reset committed after this read bumps the user's epoch
+	// past it, and the issue below is refused (tokens.Checked).
+	checked, err := s.tokens.Generation(ctx)
+	if err != nil {
+		return tokens.Issued{}, ErrUnavailable(err)
+	}
 	u, err := s.users.Authenticate(ctx, p.username, p.password)
 	if errors.Is(err, accounts.ErrInvalidCredentials) {
 		return tokens.Issued{}, ErrInvalidGrant("Invalid credentials given.")
@@ -65,7 +72,11 @@ func (s *Server) grantPassword(ctx context.Context, c clients.Client, r TokenReq
 	if err := attempt.Succeeded(ctx); err != nil {
 		s.log.WarnContext(ctx, "throttle reset failed", "error", err)
 	}
-	iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: c.ClientID, UserID: u.ID, Username: u.Email, Scope: sc.String()}, issuesRefresh(c))
+	iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: c.ClientID, UserID: u.ID, Username: u.Email, Scope: sc.String(),
+		Checked: tokens.Checked{User: checked, Client: c.Checked}}, issuesRefresh(c))
+	if errors.Is(err, tokens.ErrRevoked) {
+		return tokens.Issued{}, ErrInvalidGrant("Invalid credentials given.")
+	}
 	if err != nil {
 		return tokens.Issued{}, ErrUnavailable(err)
 	}

@@ -45,6 +45,10 @@ type Code struct {
 	Challenge       string    `json:"pc,omitempty"`
 	ChallengeMethod string    `json:"pm,omitempty"`
 	ExpiresAt       time.Time `json:"e"`
+	// Checked is the generation (Store.Generation) read before the user
+	// was checked for this code; set by IssueCode when zero. The tokens
+	// issued for the code are refused if the user was revoked after it.
+	Checked int64 `json:"g"`
 }
 
 func (s *Store) keyCode(fam, h string) string   { return s.prefix + "k{" + fam + "}" + h }
@@ -68,9 +72,18 @@ return {'notfound'}
 `)
 
 // IssueCode stores a new authorization code for c and returns it. Its
-// ExpiresAt is set here. Errors: ErrUnavailable.
+// ExpiresAt is set here, and its Checked when zero (one more round trip:
+// the caller that checked the user should have read it before). Errors:
+// ErrUnavailable.
 func (s *Store) IssueCode(ctx context.Context, c Code) (string, error) {
-	fam, err := newFamily()
+	if c.Checked == 0 {
+		g, err := s.Generation(ctx)
+		if err != nil {
+			return "", err
+		}
+		c.Checked = g
+	}
+	fam, err := newFamily(shardOf(Grant{ClientID: c.ClientID, UserID: c.UserID}))
 	if err != nil {
 		return "", err
 	}
@@ -114,7 +127,7 @@ func (s *Store) ConsumeCode(ctx context.Context, code string) (Code, error) {
 		}
 		return c, nil
 	case len(res) == 1 && res[0] == "replayed":
-		if err := s.revokeFamily(ctx, fam, "code replay"); err != nil {
+		if err := s.revokeFamily(ctx, fam, revocation.ReasonCodeReplay); err != nil {
 			return Code{}, fmt.Errorf("%w (%w)", ErrCodeReplayed, err)
 		}
 		return Code{}, ErrCodeReplayed
@@ -123,12 +136,13 @@ func (s *Store) ConsumeCode(ctx context.Context, code string) (Code, error) {
 }
 
 // IssueForCode issues an access and a refresh token for a consumed code, in
-// the family the code reserved. If the code was replayed meanwhile, the
+// the family the code reserved, unless g's user or client was revoked
+// after g.Checked (ErrRevoked). If the code was replayed meanwhile, the
 // tokens are revoked again and ErrCodeReplayed is returned. Errors:
-// ErrNotFound (malformed code), ErrCodeReplayed, ErrUnavailable.
+// ErrNotFound (malformed code), ErrCodeReplayed, ErrRevoked, ErrUnavailable.
 func (s *Store) IssueForCode(ctx context.Context, code string, g Grant) (Issued, error) {
 	fam, h, ok := parseToken(code, codePrefix)
-	if !ok {
+	if !ok || fam[0] != shardOf(g) {
 		return Issued{}, ErrNotFound
 	}
 	iss, err := s.issueIn(ctx, g, true, fam)
@@ -143,7 +157,7 @@ func (s *Store) IssueForCode(ctx context.Context, code string, g Grant) (Issued,
 		return Issued{}, s.unavailable("issue for code", err)
 	}
 	if m == "revoked" {
-		_ = s.revokeFamily(ctx, fam, "code replay")
+		_ = s.revokeFamily(ctx, fam, revocation.ReasonCodeReplay)
 		return Issued{}, ErrCodeReplayed
 	}
 	return iss, nil
@@ -151,7 +165,7 @@ func (s *Store) IssueForCode(ctx context.Context, code string, g Grant) (Issued,
 
 // revokeFamily deletes every live token of family fam and publishes a
 // KindTokens event. Errors: ErrUnavailable.
-func (s *Store) revokeFamily(ctx context.Context, fam, reason string) error {
+func (s *Store) revokeFamily(ctx context.Context, fam string, reason revocation.Reason) error {
 	hs, err := revokeFamilyScript.Run(ctx, s.rdb, []string{s.keyFam(fam), s.keyTomb(fam)}, s.keyAT(fam, ""), s.keyRT(fam, "")).StringSlice()
 	if err != nil {
 		return s.unavailable("revoke family", err)

@@ -14,7 +14,7 @@ import (
 // clientID (the "revoke" button of /o/authorized_tokens/), then publishes a
 // KindTokens event with the deleted tokens' hashes. Families of other
 // clients are untouched. Errors: ErrUnavailable.
-func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID, reason string) error {
+func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID string, reason revocation.Reason) error {
 	hashes, err := s.revokeIndex(ctx, s.keyUser(userID), func(members []string) ([]string, error) {
 		return s.ofClient(ctx, members, clientID)
 	})
@@ -71,4 +71,18 @@ func (s *Store) ofClient(ctx context.Context, members []string, clientID string)
 		mine = append(mine, pr.member)
 	}
 	return mine, nil
+}
+
+// publishAll publishes e naming every hash of hs, in KindTokens events of
+// at most maxEventHashes each, so that a resource server refuses each
+// revoked token by its hash.
+func (s *Store) publishAll(ctx context.Context, e revocation.Event, hs []string) error {
+	for i := 0; i < len(hs); i += maxEventHashes {
+		batch := e
+		batch.TokenHashes = hs[i:min(i+maxEventHashes, len(hs))]
+		if err := s.publish(ctx, batch); err != nil {
+			return err
+		}
+	}
+	return nil
 }

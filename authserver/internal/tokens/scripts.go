@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/redis/rueidis"
 	redis "github.com/redis/rueidis/rueidiscompat"
@@ -14,64 +15,32 @@ import (
 // (ARGV prefixes + hash) are in the same slot as the declared ones, which
 // Redis Cluster allows.
 
-// issueScript writes a new family with a refresh token: its access key,
-// refresh key and family hash, all or none. (An access token alone is one
-// SET and needs no script.) The family hash holds: c the client, a and r
-// the live access and refresh hashes (key form), h the live access hash in
-// the hex form that events carry (so that no script has to convert it) and
-// k the a that h was made from (an auth server older than h rotates a
-// without updating h; every field stays under 64 bytes, so that Redis keeps
-// the hash in its compact encoding),
-// g the grant body and s the granted scope (from which the rotation script
-// builds new records), and x the horizon of the family's index entries
-// (Unix ms).
-// KEYS: at, rt, fam. ARGV: 1 atVal, 2 atTTLms, 3 rtVal, 4 rtTTLms,
-// 5 famTTLms, 6 client, 7 atH, 8 rtH, 9 horizon, 10 grant body, 11 scope,
-// 12 atH in hex.
-var issueScript = newScript(`
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
-redis.call('HSET', KEYS[3], 'c', ARGV[6], 'a', ARGV[7], 'h', ARGV[12], 'k', ARGV[7], 'r', ARGV[8], 'x', ARGV[9], 'g', ARGV[10], 's', ARGV[11])
-redis.call('PEXPIRE', KEYS[3], ARGV[5])
-return 1
-`)
-
 // rotateScript consumes a refresh token in one round trip. Replies:
 //
 //	{"ok", scope, old access hex, bump, grant body}  rotated; bump is "1"
 //	    when the family now reaches its index horizon: its keys then live
 //	    no longer than the index entries until Rotate raises them
 //	{"scope"}     the asked scope is wider than the family's: nothing changed
-//	{"legacy"}    the family predates g and s: nothing changed; call again
-//	    with them (ARGV 19, 20), read from the refresh record
 //	{"notfound"}  unknown, or another client's
+//	{"revoked"}   the family's user or client was revoked after it was
+//	    issued (epoch.go): the family is deleted
 //	{"race"}      rotated away within the grace period: a concurrent loser
 //	{"replayed", h...}  rotated away earlier: family revoked; h are the
 //	    deleted keys' hashes
 //
-// New records are head .. grant body .. scope (see appendTimes). The event
-// names the rotated-away access token in hex: from h when h belongs to the
-// family's a, the very key the script deletes, else converted from a (a
-// family written, or last rotated, by an auth server older than h).
-// KEYS: fam, rt, tomb, newAT, newRT.
-// ARGV: 1 rtH, 2 client, 3 nowMs, 4 graceMs, 5 newATH, 6 newRTH, 7 access
-// record head, 8 refresh record head, 9 asked scope ("" = the family's;
-// already parsed), 10 atTTLms, 11 rtTTLms, 12 famTTLms, 13 trim the
-// tombstones to this many ("" = not now), 14 at key prefix, 15 rt key
-// prefix, 16 revocation channel, 17 and 18 the rotation's revocation event
-// around the old access hash (published on success, so that the
-// rotated-away access token leaves caches in the same round trip), 19 and
-// 20 the grant body and scope of a family that lacks them ("" = none),
-// 21 newATH in hex.
-var rotateScript = newScript(`
-local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a', 'x', 'g', 's', 'h', 'k')
+// New records are head .. generation .. "|" .. grant body .. scope (see
+// record); they keep the generation the family was issued under. The
+// event names the rotated-away access token by the family's h.
+// KEYS and ARGV: rotateArgs.
+var rotateScript = newScript(epochCheck + `
+local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a', 'x', 'g', 's', 'h', 'u', 'e')
 local c, r, a = f[1], f[2], f[3]
 if (not c) or c ~= ARGV[2] then return {'notfound'} end
 if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
-  local g, s, upgrade = f[5], f[6], false
-  if not (g and s) then
-    if ARGV[19] == '' then return {'legacy'} end
-    g, s, upgrade = ARGV[19], ARGV[20], true
+  local g, s, e = f[5], f[6], f[9]
+  if revoked(ARGV[19], c, f[8], e) then
+    redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], ARGV[14] .. a)
+    return {'revoked'}
   end
   local scope = ARGV[9]
   if scope == '' then
@@ -96,37 +65,14 @@ if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
   end
   redis.call('DEL', KEYS[2], ARGV[14] .. a)
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-  if ARGV[13] ~= '' then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[13])) end
-  redis.call('SET', KEYS[4], ARGV[7] .. g .. scope, 'PX', atTTL)
-  redis.call('SET', KEYS[5], ARGV[8] .. g .. s, 'PX', rtTTL)
-  if upgrade then
-    redis.call('HSET', KEYS[1], 'a', ARGV[5], 'h', ARGV[21], 'k', ARGV[5], 'r', ARGV[6], 'g', g, 's', s)
-  else
-    redis.call('HSET', KEYS[1], 'a', ARGV[5], 'h', ARGV[21], 'k', ARGV[5], 'r', ARGV[6])
-  end
+  if ARGV[13] ~= '0' then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[13])) end
+  redis.call('SET', KEYS[4], ARGV[7] .. e .. '|' .. g .. scope, 'PX', atTTL)
+  redis.call('SET', KEYS[5], ARGV[8] .. e .. '|' .. g .. s, 'PX', rtTTL)
+  redis.call('HSET', KEYS[1], 'a', ARGV[5], 'h', ARGV[20], 'r', ARGV[6])
   redis.call('PEXPIRE', KEYS[1], famTTL)
   redis.call('PEXPIRE', KEYS[3], famTTL)
-  local old = f[7]
-  if not (old and f[8] == a) then -- h is missing, or was made from an earlier a: a in hex
-    local out, acc, n = {}, 0, 0
-    for i = 1, #a do
-      local c = string.byte(a, i)
-      local v = 63
-      if c >= 65 and c <= 90 then v = c - 65
-      elseif c >= 97 and c <= 122 then v = c - 71
-      elseif c >= 48 and c <= 57 then v = c + 4
-      elseif c == 45 then v = 62 end
-      acc, n = acc * 64 + v, n + 1
-      if n == 4 then
-        out[#out + 1] = string.format('%06x', acc)
-        acc, n = 0, 0
-      end
-    end
-    if n == 3 then out[#out + 1] = string.format('%04x', math.floor(acc / 4)) end
-    old = table.concat(out)
-  end
-  redis.call('PUBLISH', ARGV[16], ARGV[17] .. old .. ARGV[18])
-  return {'ok', scope, old, bump, g}
+  redis.call('PUBLISH', ARGV[16], ARGV[17] .. f[7] .. ARGV[18])
+  return {'ok', scope, f[7], bump, g}
 end
 local ts = redis.call('ZSCORE', KEYS[3], ARGV[1])
 if not ts then return {'notfound'} end
@@ -137,6 +83,31 @@ if r and redis.call('DEL', ARGV[15] .. r) == 1 then table.insert(out, r) end
 redis.call('DEL', KEYS[1], KEYS[3])
 return out
 `)
+
+// rotateArgs are rotateScript's KEYS and ARGV.
+type rotateArgs struct {
+	fam, presented, tomb, newAT, newRT string // keys
+	presentedH                         string // key-form hash of the refresh token presented
+	clientID                           string
+	now                                time.Time
+	grace                              time.Duration // a second use within it is a race, not a replay
+	newATH, newATHex, newRTH           string
+	atHead, rtHead                     string // appendTimes of the new records
+	scope                              string // asked, already parsed; "" = the family's
+	atTTL, rtTTL, famTTL               time.Duration
+	trim                               int // trim the tombstones to this many; 0 = not now
+	atPrefix, rtPrefix                 string
+	channel                            string // the revocation channel
+	evHead, evTail                     string // the rotation event around the old access hash
+	epochs                             string // epochPrefix of the family's shard
+}
+
+func (a rotateArgs) build() ([]string, []any) {
+	return []string{a.fam, a.presented, a.tomb, a.newAT, a.newRT},
+		[]any{a.presentedH, a.clientID, a.now.UnixMilli(), a.grace.Milliseconds(), a.newATH, a.newRTH,
+			a.atHead, a.rtHead, a.scope, a.atTTL.Milliseconds(), a.rtTTL.Milliseconds(), a.famTTL.Milliseconds(), a.trim,
+			a.atPrefix, a.rtPrefix, a.channel, a.evHead, a.evTail, a.epochs, a.newATHex}
+}
 
 // registerScript adds bucket n to the index registry KEYS[1], dropping the
 // buckets that ended, and makes the registry live at least until that

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -39,6 +38,9 @@ type Grant struct {
 	UserID   int64  // 0 when the grant has no user (client_credentials)
 	Username string // the user's email; "" when UserID is 0
 	Scope    string // space-separated, already validated
+	// Checked is when the user and the client were checked: Issue
+	// refuses a grant whose user or client was revoked after it.
+	Checked Checked
 }
 
 // Lifetimes of the tokens a Store issues.
@@ -77,10 +79,7 @@ type Refresh struct {
 
 // Defaults of the tunables that have no constructor argument.
 const (
-	// defaultReuseGrace: a refresh token presented again less than this
-	// long after it was rotated away is taken for a concurrent duplicate
-	// (a client retrying, two tabs): ErrNotFound, the family lives. Later
-	// than that it is a replay: ErrReplayed, the family is revoked.
+	// defaultReuseGrace is the default of SetReuseGrace.
 	defaultReuseGrace = 2 * time.Second
 	// maxTombstones is about how many rotated-away refresh hashes a family keeps;
 	// a replay of an older one gives ErrNotFound instead of ErrReplayed.
@@ -105,6 +104,7 @@ type Store struct {
 	grace    time.Duration
 	onRevoke func(reason string)
 	cache    *accessCache                    // nil unless CacheAccessTokens
+	clients  ClientCache                     // nil unless WatchClients
 	origin   string                          // this Store's revocation.Event Origin
 	known    knownBuckets                    // index buckets this process registered
 	rotation atomic.Pointer[encodedRotation] // this second's, see rotationEvent
@@ -118,6 +118,15 @@ func New(rc rueidis.Client, prefix string, life Lifetimes) *Store {
 	_, _ = crand.Read(id[:]) // never fails (crypto/rand)
 	return &Store{rc: rc, rdb: redis.NewAdapter(rc), prefix: prefix, life: life, now: time.Now, grace: defaultReuseGrace, origin: hex.EncodeToString(id[:])}
 }
+
+// SetReuseGrace sets how long after a rotation the rotated-away refresh
+// token is taken, when presented again, for a concurrent duplicate (a
+// retry, two tabs: ErrNotFound, the family lives) rather than a replay
+// (ErrReplayed, the family is revoked). The trade-off: a thief who uses a
+// stolen refresh token first keeps the family when the real client comes
+// back within the grace. Zero makes every second use a replay. Call it
+// before the Store is shared.
+func (s *Store) SetReuseGrace(d time.Duration) { s.grace = max(d, 0) }
 
 // unavailable wraps a Redis failure. The command may still have run (a
 // lost reply, a half-done batch), deleting tokens without this process
@@ -136,17 +145,64 @@ func (s *Store) unavailable(op string, err error) error {
 func (s *Store) famTTL() time.Duration { return max(s.life.Access, s.life.Refresh) }
 
 // Issue starts a new family: an access token and, when withRefresh, a
-// refresh token. It takes one round trip; the user and client indexes are
-// written in it before the tokens. Errors: ErrUnavailable.
+// refresh token, unless g's user or client was revoked after g.Checked
+// (ErrRevoked, nothing issued). It takes one round trip; the user and
+// client indexes are written in it before the tokens. Errors: ErrRevoked,
+// ErrUnavailable.
 func (s *Store) Issue(ctx context.Context, g Grant, withRefresh bool) (Issued, error) {
 	if s.life.Access <= 0 || withRefresh && s.life.Refresh <= 0 {
 		return Issued{}, errors.New("tokens: issue: lifetimes must be positive")
 	}
-	fam, err := newFamily()
+	fam, err := newFamily(shardOf(g))
 	if err != nil {
 		return Issued{}, err
 	}
 	return s.issueIn(ctx, g, withRefresh, fam)
+}
+
+// issueScript writes a new family, all or none, unless the grant's user or
+// client was revoked since it was checked (reply 0). An access token alone
+// is one key; with a refresh token, the family hash is written too (see
+// the key layout in token.go). KEYS and ARGV: issueArgs.
+var issueScript = newScript(epochCheck + `
+if epoch(ARGV[1], 'c', ARGV[2]) > tonumber(ARGV[4]) or ARGV[3] ~= '0' and epoch(ARGV[1], 'u', ARGV[3]) > tonumber(ARGV[5]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[6], 'PX', ARGV[7])
+if #KEYS == 3 then
+  redis.call('SET', KEYS[2], ARGV[8], 'PX', ARGV[9])
+  redis.call('HSET', KEYS[3], 'c', ARGV[2], 'u', ARGV[3], 'e', ARGV[10], 'a', ARGV[11], 'h', ARGV[12], 'r', ARGV[13], 'x', ARGV[14], 'g', ARGV[15], 's', ARGV[16])
+  redis.call('PEXPIRE', KEYS[3], ARGV[17])
+end
+return 1
+`)
+
+// issueArgs are issueScript's KEYS and ARGV.
+type issueArgs struct {
+	epochs  string // epochPrefix of the family's shard
+	grant   Grant
+	access  string // access key
+	atVal   string
+	atTTL   time.Duration
+	refresh bool
+	rt, fam string // refresh key and family hash, when refresh
+	rtVal   string
+	rtTTL   time.Duration
+	famTTL  time.Duration
+	atH     string // the access hash, key form and hex
+	atHex   string
+	rtH     string
+	horizon time.Time // of the family's index entries
+	body    string    // the grant body (appendGrantBody)
+	gen     int64     // recorded in the family
+}
+
+func (a issueArgs) build() ([]string, []any) {
+	keys := []string{a.access}
+	argv := []any{a.epochs, a.grant.ClientID, a.grant.UserID, a.grant.Checked.Client, a.grant.Checked.User, a.atVal, a.atTTL.Milliseconds()}
+	if a.refresh {
+		keys = append(keys, a.rt, a.fam)
+		argv = append(argv, a.rtVal, a.rtTTL.Milliseconds(), a.gen, a.atH, a.atHex, a.rtH, a.horizon.UnixMilli(), a.body, a.grant.Scope, a.famTTL.Milliseconds())
+	}
+	return keys, argv
 }
 
 // issueIn is Issue in a given family (an authorization code reserves its
@@ -159,10 +215,9 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 	now := s.now().Truncate(time.Second)
 	out := Issued{AccessToken: at, AccessExpiresAt: now.Add(s.life.Access), Family: fam, Scope: g.Scope}
 	atH, atHex := hashForms(at)
-	atVal := encodeRecord(record{Grant: g, IssuedAt: now, ExpiresAt: out.AccessExpiresAt})
-
-	keys := []string{s.keyAT(fam, atH)}
-	args := []any{atVal, s.life.Access.Milliseconds()}
+	gen := g.Checked.gen()
+	a := issueArgs{epochs: s.epochPrefix(fam[0]), grant: g, access: s.keyAT(fam, atH), atTTL: s.life.Access,
+		atVal: encodeRecord(record{Grant: g, Gen: gen, IssuedAt: now, ExpiresAt: out.AccessExpiresAt})}
 	member, famExp := fam+atH, out.AccessExpiresAt
 	if withRefresh {
 		rt, err := newToken(refreshPrefix, fam)
@@ -171,23 +226,20 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 		}
 		out.RefreshToken, out.RefreshExpiresAt = rt, now.Add(s.life.Refresh)
 		rtH := keyHash(rt)
-		rtVal := encodeRecord(record{Grant: g, IssuedAt: now, ExpiresAt: out.RefreshExpiresAt})
-		keys = append(keys, s.keyRT(fam, rtH), s.keyFam(fam))
 		// The family's index entries are set to outlive it twice over,
 		// so that rotations within the next famTTL need not touch the
 		// indexes; the horizon is kept in the family hash ('x').
 		member, famExp = fam, s.indexHorizon()
-		args = append(args, rtVal, s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), g.ClientID, atH, rtH, famExp.UnixMilli(),
-			string(appendGrantBody(nil, g)), g.Scope, atHex)
+		a.refresh, a.rt, a.fam, a.rtTTL, a.famTTL = true, s.keyRT(fam, rtH), s.keyFam(fam), s.life.Refresh, s.famTTL()
+		a.rtVal = encodeRecord(record{Grant: g, Gen: gen, IssuedAt: now, ExpiresAt: out.RefreshExpiresAt})
+		a.atH, a.atHex, a.rtH, a.horizon, a.body, a.gen = atH, atHex, rtH, famExp, string(appendGrantBody(nil, g)), gen
 	}
+	keys, argv := a.build()
 	var registered []string
+	var issued *redis.Cmd
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
 		registered = s.queueIndex(ctx, p, g, member, famExp)
-		if withRefresh {
-			issueScript.EvalSha(ctx, p, keys, args...)
-		} else { // one key: no script needed
-			p.Set(ctx, keys[0], atVal, s.life.Access)
-		}
+		issued = issueScript.EvalSha(ctx, p, keys, argv...)
 	})
 	if err == nil {
 		err = firstErr(cmds)
@@ -196,6 +248,9 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 		return Issued{}, s.unavailable("issue", err)
 	}
 	s.known.add(registered, now)
+	if n, _ := issued.Int64(); n != 1 {
+		return Issued{}, ErrRevoked
+	}
 	return out, nil
 }
 
@@ -213,10 +268,11 @@ func firstErr(cmds []redis.Cmder) error {
 	return nil
 }
 
-// get reads one record; ErrNotFound when the key is absent or expired.
-func (s *Store) get(ctx context.Context, op, key string) (record, error) {
-	v, err := s.rdb.Get(ctx, key).Result()
-	if errors.Is(err, redis.Nil) {
+// get reads one record in one round trip; ErrNotFound when the key is
+// absent or expired, or its user or client was revoked after it was issued.
+func (s *Store) get(ctx context.Context, op, fam, key string) (record, error) {
+	v, err := s.lookup(ctx, lookupArgs{key: key, epochs: s.epochPrefix(fam[0])})
+	if rueidis.IsRedisNil(err) {
 		return record{}, ErrNotFound
 	}
 	if err != nil {
@@ -247,7 +303,7 @@ func (s *Store) LookupAccess(ctx context.Context, token string) (Access, error) 
 	if !hit {
 		gen, cacheable := s.cache.begin()
 		var err error
-		if rec, err = s.get(ctx, "lookup access", s.keyAT(fam, h)); err != nil {
+		if rec, err = s.get(ctx, "lookup access", fam, s.keyAT(fam, h)); err != nil {
 			return Access{}, err
 		}
 		if cacheable {
@@ -264,7 +320,7 @@ func (s *Store) LookupRefresh(ctx context.Context, token string) (Refresh, error
 	if !ok {
 		return Refresh{}, ErrNotFound
 	}
-	rec, err := s.get(ctx, "lookup refresh", s.keyRT(fam, h))
+	rec, err := s.get(ctx, "lookup refresh", fam, s.keyRT(fam, h))
 	if err != nil {
 		return Refresh{}, err
 	}
@@ -278,8 +334,10 @@ func (s *Store) LookupRefresh(ctx context.Context, token string) (Refresh, error
 // access token of the family is deleted, and its revocation published by
 // the same script. Exactly one of many concurrent calls with the same token
 // succeeds; the others get ErrNotFound. A token rotated away earlier (more
-// than a two-second grace ago) gives ErrReplayed and revokes the family.
-// A refresh token of another client gives ErrNotFound and changes nothing.
+// than the reuse grace ago) gives ErrReplayed and revokes the family.
+// A refresh token of another client gives ErrNotFound and changes nothing;
+// a family whose user or client was revoked after it was issued
+// (epoch.go) gives ErrNotFound and is deleted.
 // One round trip; a second, about once per family lifetime, when the family
 // reaches the horizon of its index entries and they must be raised.
 // Errors: ErrNotFound, ErrReplayed, ErrScope, ErrUnavailable.
@@ -311,37 +369,26 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 		Family: fam,
 	}
 	atH, atHex := hashForms(at)
-	rtH := keyHash(rt)
-	presentedHex := hexHash(h) // the refresh token being consumed, named in the event
 	// The event names the rotated-away access token, which only the script
 	// knows: it goes between evHead and evTail.
 	ev, err := s.rotationEvent(iat.Unix())
 	if err != nil {
 		return Issued{}, err
 	}
-	evHead, evTail := ev.head, ev.mid+presentedHex+ev.tail
+	a := rotateArgs{
+		fam: s.keyFam(fam), presented: s.keyRT(fam, h), tomb: s.keyTomb(fam), newAT: s.keyAT(fam, atH), newRT: s.keyRT(fam, keyHash(rt)),
+		presentedH: h, clientID: clientID, now: now, grace: s.grace, newATH: atH, newATHex: atHex, newRTH: keyHash(rt),
+		atHead: string(appendTimes(nil, iat, out.AccessExpiresAt)), rtHead: string(appendTimes(nil, iat, out.RefreshExpiresAt)),
+		scope: newScope, atTTL: s.life.Access, rtTTL: s.life.Refresh, famTTL: s.famTTL(),
+		atPrefix: s.keyAT(fam, ""), rtPrefix: s.keyRT(fam, ""), channel: revocation.Channel(s.prefix),
+		evHead: ev.head, evTail: ev.mid + hexHash(h) + ev.tail, epochs: s.epochPrefix(fam[0]),
+	}
 	// Trimming the tombstones costs a command; once in trimEvery rotations
 	// keeps them near maxTombstones.
-	trim := ""
 	if rand.N(trimEvery) == 0 {
-		trim = strconv.Itoa(maxTombstones)
+		a.trim = maxTombstones
 	}
-	keys := []string{s.keyFam(fam), s.keyRT(fam, h), s.keyTomb(fam), s.keyAT(fam, atH), s.keyRT(fam, rtH)}
-	args := []any{h, clientID, now.UnixMilli(), s.grace.Milliseconds(), atH, rtH,
-		string(appendTimes(nil, iat, out.AccessExpiresAt)), string(appendTimes(nil, iat, out.RefreshExpiresAt)), newScope,
-		s.life.Access.Milliseconds(), s.life.Refresh.Milliseconds(), s.famTTL().Milliseconds(), trim,
-		s.keyAT(fam, ""), s.keyRT(fam, ""), revocation.Channel(s.prefix), evHead, evTail, "", "", atHex}
-	res, err := s.runRotate(ctx, keys, args)
-	if err == nil && res[0] == "legacy" {
-		// A family issued before the family hash kept its grant: read it
-		// from the refresh record, once; the script stores it.
-		rec, gerr := s.get(ctx, "rotate", s.keyRT(fam, h))
-		if gerr != nil {
-			return Issued{}, gerr
-		}
-		args[18], args[19] = string(appendGrantBody(nil, rec.Grant)), rec.Scope
-		res, err = s.runRotate(ctx, keys, args)
-	}
+	res, err := s.runRotate(ctx, a)
 	if err != nil {
 		return Issued{}, err
 	}
@@ -351,20 +398,20 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 			return Issued{}, fmt.Errorf("tokens: rotate: bad script reply")
 		}
 		out.Scope = res[1]
-		s.cache.apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{res[2], presentedHex}})
-		s.revoked("rotation") // the script published it
+		s.cache.apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{res[2], hexHash(h)}})
+		s.revoked(revocation.ReasonRotation) // the script published it
 		if res[3] == "1" {
-			s.extend(ctx, fam, atH, rtH, res[4], out)
+			s.extend(ctx, fam, atH, keyHash(rt), res[4], out)
 		}
 		return out, nil
 	case "scope":
 		return Issued{}, ErrScope
 	case "replayed":
-		if err := s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(res[1:]), Reason: "replay"}); err != nil {
+		if err := s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(res[1:]), Reason: revocation.ReasonReplay}); err != nil {
 			return Issued{}, fmt.Errorf("%w (%w)", ErrReplayed, err)
 		}
 		return Issued{}, ErrReplayed
-	default: // "notfound", "race", and "legacy" twice
+	default: // "notfound", "race", "revoked"
 		return Issued{}, ErrNotFound
 	}
 }
@@ -386,7 +433,7 @@ func (s *Store) rotationEvent(at int64) (*encodedRotation, error) {
 	// Two valid hashes that cannot occur elsewhere in the encoding.
 	slotA, slotB := strings.Repeat("a", 64), strings.Repeat("b", 64)
 	b, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{slotA, slotB},
-		Reason: "rotation", At: at, Origin: s.origin})
+		Reason: revocation.ReasonRotation, At: at, Origin: s.origin})
 	if err != nil {
 		return nil, fmt.Errorf("tokens: rotate: %w", err)
 	}
@@ -398,10 +445,11 @@ func (s *Store) rotationEvent(at int64) (*encodedRotation, error) {
 }
 
 // runRotate runs rotateScript; its reply has at least one element.
-func (s *Store) runRotate(ctx context.Context, keys []string, args []any) ([]string, error) {
+func (s *Store) runRotate(ctx context.Context, a rotateArgs) ([]string, error) {
+	keys, argv := a.build()
 	var rot *redis.Cmd
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
-		rot = rotateScript.EvalSha(ctx, p, keys, args...)
+		rot = rotateScript.EvalSha(ctx, p, keys, argv...)
 	})
 	if err == nil {
 		err = firstErr(cmds)
@@ -430,7 +478,7 @@ func (s *Store) runRotate(ctx context.Context, keys []string, args []any) ([]str
 // horizon until then.
 func (s *Store) extend(ctx context.Context, fam, atH, rtH, body string, out Issued) {
 	ctx = context.WithoutCancel(ctx)
-	rec, err := decodeRecord(string(appendTimes(nil, out.AccessExpiresAt, out.AccessExpiresAt)) + body)
+	rec, err := decodeRecord(string(appendTimes(nil, out.AccessExpiresAt, out.AccessExpiresAt)) + "0|" + body)
 	if err != nil {
 		return
 	}
@@ -484,9 +532,9 @@ func (s *Store) publish(ctx context.Context, e revocation.Event) error {
 // shared: it is not synchronised.
 func (s *Store) ObserveRevocations(f func(reason string)) { s.onRevoke = f }
 
-func (s *Store) revoked(reason string) {
+func (s *Store) revoked(reason revocation.Reason) {
 	if s.onRevoke != nil {
-		s.onRevoke(reason)
+		s.onRevoke(string(reason))
 	}
 }
 
@@ -500,7 +548,7 @@ func (s *Store) revoked(reason string) {
 // revoked then).
 func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (found bool, err error) {
 	if fam, h, ok := parseToken(token, accessPrefix); ok {
-		rec, err := s.get(ctx, "revoke", s.keyAT(fam, h))
+		rec, err := s.get(ctx, "revoke", fam, s.keyAT(fam, h))
 		if errors.Is(err, ErrNotFound) || err == nil && rec.ClientID != clientID {
 			return false, nil
 		}
@@ -514,10 +562,10 @@ func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (
 		if n == 0 {
 			return false, nil
 		}
-		return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashHex(token)}, Reason: "revoke"})
+		return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashHex(token)}, Reason: revocation.ReasonRevoke})
 	}
 	if fam, h, ok := parseToken(token, refreshPrefix); ok {
-		rec, err := s.get(ctx, "revoke", s.keyRT(fam, h))
+		rec, err := s.get(ctx, "revoke", fam, s.keyRT(fam, h))
 		if errors.Is(err, ErrNotFound) || err == nil && rec.ClientID != clientID {
 			return false, nil
 		}
@@ -531,54 +579,9 @@ func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (
 		if len(hs) == 0 {
 			return false, nil
 		}
-		return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(hs), Reason: "revoke"})
+		return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(hs), Reason: revocation.ReasonRevoke})
 	}
 	return false, nil
-}
-
-// RevokeUser revokes every family of userID except exceptFamily (may be
-// ""), then publishes a KindSubject event (Subject is the decimal user id,
-// as in introspection's sub). reason goes into the event. Errors:
-// ErrUnavailable; families revoked before a failure stay revoked.
-func (s *Store) RevokeUser(ctx context.Context, userID int64, exceptFamily, reason string) error {
-	hs, err := s.revokeIndex(ctx, s.keyUser(userID), allBut(exceptFamily))
-	if err != nil {
-		return fmt.Errorf("tokens: revoke user: %w", err)
-	}
-	return s.publishAll(ctx, revocation.Event{Kind: revocation.KindSubject, Subject: strconv.FormatInt(userID, 10), Reason: reason}, hs)
-}
-
-// RevokeClient revokes every family of clientID, then publishes a
-// KindClient event. Errors: ErrUnavailable.
-func (s *Store) RevokeClient(ctx context.Context, clientID, reason string) error {
-	hs, err := s.revokeIndex(ctx, s.keyClient(clientID), allBut(""))
-	if err != nil {
-		return fmt.Errorf("tokens: revoke client: %w", err)
-	}
-	return s.publishAll(ctx, revocation.Event{Kind: revocation.KindClient, ClientID: clientID, Reason: reason}, hs)
-}
-
-// publishAll publishes e naming every hash of hs: in e itself when they
-// fit in one event, else in KindTokens events of at most maxEventHashes
-// (then e, unless it is itself a KindTokens event; a cluster's nodes may
-// deliver them in another order). A resource server then
-// refuses each revoked token by its hash, even when the auth server it asks
-// next has not heard of e yet.
-func (s *Store) publishAll(ctx context.Context, e revocation.Event, hs []string) error {
-	if len(hs) <= maxEventHashes {
-		e.TokenHashes = hs
-		return s.publish(ctx, e)
-	}
-	for i := 0; i < len(hs); i += maxEventHashes {
-		batch := revocation.Event{Kind: revocation.KindTokens, TokenHashes: hs[i:min(i+maxEventHashes, len(hs))], Reason: e.Reason}
-		if err := s.publish(ctx, batch); err != nil {
-			return err
-		}
-	}
-	if e.Kind == revocation.KindTokens {
-		return nil
-	}
-	return s.publish(ctx, e)
 }
 
 // Ping checks that Redis answers. Errors: ErrUnavailable.

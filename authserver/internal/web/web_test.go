@@ -23,6 +23,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/lifecycle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
@@ -73,17 +74,18 @@ func newSite(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix strin
 	svc := accounts.NewService(accounts.NewStore(db), h, passwords.Validate, log)
 	reg := clients.NewRegistry(clients.NewStore(db), h, time.Minute)
 	store := tokens.New(testenv.TokenClient(t, rdb, tokens.Dial), prefix, tokens.Lifetimes{Access: time.Hour, Refresh: 24 * time.Hour})
+	reg.CheckGenerations(store)
 	lim := throttle.New(rdb, prefix, 5, time.Minute)
 	all := scope.Set{"read", "write", "introspection"}
 	srv := oauth.NewServer(oauth.Config{Scopes: all, DefaultScopes: all}, oauth.Deps{
 		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: store, Lookup: reg})
-	pages, err := web.New(web.Deps{Accounts: svc, Clients: reg, OAuth: srv, Tokens: store,
+	pages, err := web.New(web.Deps{Accounts: svc, Clients: reg, OAuth: srv, Lifecycle: lifecycle.New(store, reg),
 		Sessions: sessions.New(rdb, prefix, time.Hour, 12*time.Hour), Throttle: lim, Key: []byte(strings.Repeat("k", 32)), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &site{svc: svc, reg: reg, tokens: store, cbCalls: make(chan url.Values, 10)}
-	s.srv = httptest.NewServer(httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Tokens: store, Issuer: "http://x", Pages: pages, Log: log}))
+	s.srv = httptest.NewServer(httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Lifecycle: lifecycle.New(store, reg), Issuer: "http://x", Pages: pages, Log: log}))
 	t.Cleanup(s.srv.Close)
 	s.cb = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.cbCalls <- r.URL.Query() }))
 	t.Cleanup(s.cb.Close)
@@ -543,7 +545,14 @@ func TestAdmin(t *testing.T) {
 			t.Fatalf("login with the new password: %d", p.status)
 		}
 		// Deactivating revokes the user's tokens.
-		iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
+		// Issued as a grant does: under the generation read before the
+		// user is checked.
+		gen, err := s.tokens.Generation(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read",
+			Checked: tokens.Checked{User: gen, Client: gen}}, true)
 		if err != nil {
 			t.Fatal(err)
 		}
