@@ -45,7 +45,10 @@ const (
 	raceSecret = "race-secret"
 )
 
-func newStack(t *testing.T) *stack {
+func newStack(t *testing.T) *stack { return newStackGrace(t, 2*time.Second) }
+
+// newStackGrace is newStack with REFRESH_REUSE_GRACE set to grace.
+func newStackGrace(t *testing.T, grace time.Duration) *stack {
 	t.Helper()
 	ctx := testenv.Context(t)
 	db, err := database.Open(ctx, testenv.PostgresURL(t))
@@ -66,6 +69,7 @@ func newStack(t *testing.T) *stack {
 	svc := accounts.NewService(accounts.NewStore(db), h, passwords.Validate, log)
 	reg := clients.NewRegistry(clients.NewStore(db), h, time.Minute)
 	store := tokens.New(testenv.TokenClient(t, rdb, tokens.Dial), prefix, tokens.Lifetimes{Access: time.Hour, Refresh: 24 * time.Hour})
+	store.SetReuseGrace(grace)
 	reg.CheckGenerations(store)
 	if err := reg.Store().Create(ctx, &clients.Client{ClientID: raceClient, Name: "race", SecretHash: clients.HashGeneratedSecret(raceSecret),
 		Type: clients.Confidential, GrantTypesRaw: "password refresh_token"}); err != nil {
@@ -319,5 +323,98 @@ func TestRacePasswordChange(t *testing.T) {
 	})
 	if len(callers) != 100 {
 		t.Fatalf("%d password changes", len(callers))
+	}
+}
+
+func (s *stack) refresh(ctx context.Context, rt string) (grant, bool, error) {
+	return s.post(ctx, "/o/token/", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {raceClient}, "client_secret": {raceSecret}})
+}
+
+// TestRefreshRace: 500 rounds of 16 concurrent refreshes of one token over
+// HTTP: exactly one wins each round, the others get 400 (never a 5xx),
+// and the family lives on through the winner.
+func TestRefreshRace(t *testing.T) {
+	s := newStack(t)
+	ctx := testenv.Context(t)
+	if _, err := s.svc.Signup(ctx, accounts.SignupInput{Email: accounts.Field{Value: "refresher@example.com", Set: true},
+		Password: accounts.Field{Value: goodPW, Set: true}, Password2: accounts.Field{Value: goodPW, Set: true}}); err != nil {
+		t.Fatal(err)
+	}
+	g, ok, err := s.passwordGrant(ctx, "refresher@example.com", goodPW)
+	if err != nil || !ok {
+		t.Fatalf("password grant: ok=%v err=%v", ok, err)
+	}
+	const rounds, n = 500, 16
+	rt := g.Refresh
+	for round := range rounds {
+		var wg sync.WaitGroup
+		results := make([]grant, n)
+		wins := make([]bool, n)
+		errs := make([]error, n)
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				results[i], wins[i], errs[i] = s.refresh(ctx, rt)
+			})
+		}
+		close(start)
+		wg.Wait()
+		won := 0
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("round %d: %v", round, errs[i])
+			}
+			if wins[i] {
+				won++
+				rt = results[i].Refresh
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d winners, want exactly 1", round, won)
+		}
+	}
+	if _, err := s.tokens.LookupRefresh(ctx, rt); err != nil {
+		t.Fatalf("the family did not survive its races: %v", err)
+	}
+}
+
+// TestRefreshReplayAfterGrace: with REFRESH_REUSE_GRACE at 50ms, a
+// rotated-away refresh token presented within the grace changes nothing;
+// presented after it, it revokes the whole family.
+func TestRefreshReplayAfterGrace(t *testing.T) {
+	const grace = 50 * time.Millisecond
+	s := newStackGrace(t, grace)
+	ctx := testenv.Context(t)
+	if _, err := s.svc.Signup(ctx, accounts.SignupInput{Email: accounts.Field{Value: "replayer@example.com", Set: true},
+		Password: accounts.Field{Value: goodPW, Set: true}, Password2: accounts.Field{Value: goodPW, Set: true}}); err != nil {
+		t.Fatal(err)
+	}
+	g, ok, err := s.passwordGrant(ctx, "replayer@example.com", goodPW)
+	if err != nil || !ok {
+		t.Fatalf("password grant: ok=%v err=%v", ok, err)
+	}
+	rotated := time.Now()
+	next, ok, err := s.refresh(ctx, g.Refresh)
+	if err != nil || !ok {
+		t.Fatalf("refresh: ok=%v err=%v", ok, err)
+	}
+	if _, ok, err := s.refresh(ctx, g.Refresh); err != nil || ok {
+		t.Fatalf("second use: ok=%v err=%v, want a 400", ok, err)
+	}
+	if time.Since(rotated) < grace {
+		if _, err := s.tokens.LookupAccess(ctx, next.Access); err != nil {
+			t.Fatalf("a second use within the grace revoked the family: %v", err)
+		}
+	}
+	time.Sleep(time.Until(rotated.Add(grace + 10*time.Millisecond))) // let the grace run out: a time window, not a synchronisation
+	if _, ok, err := s.refresh(ctx, g.Refresh); err != nil || ok {
+		t.Fatalf("replay: ok=%v err=%v, want a 400", ok, err)
+	}
+	if _, err := s.tokens.LookupAccess(ctx, next.Access); !errors.Is(err, tokens.ErrNotFound) {
+		t.Fatalf("the family's access token after the replay: %v, want not found", err)
+	}
+	if _, ok, err := s.refresh(ctx, next.Refresh); err != nil || ok {
+		t.Fatalf("the family's refresh token after the replay: ok=%v err=%v, want a 400", ok, err)
 	}
 }

@@ -210,9 +210,9 @@ var allShards = []byte(b64Alphabet)
 // family of keep (an access token of the user, or ""; a password change
 // keeps the caller's). It bumps the user's epoch (from then on no token
 // issued before is accepted, and no request that checked the user before
-// can issue one), evicts and publishes a KindSubject event (Subject is the
-// decimal user id, as in introspection's sub), then deletes the user's
-// families through the user's index, which is cleanup. Errors:
+// can issue one), then cleans up (cleanUp): the user's families go
+// through the user's index, and a KindSubject event (Subject is the
+// decimal user id, as in introspection's sub) names them. Errors:
 // ErrUnavailable; once the bump succeeded the revocation holds.
 func (s *Store) RevokeUser(ctx context.Context, userID int64, keep string, reason revocation.Reason) error {
 	sh := shardOf(Grant{UserID: userID})
@@ -226,29 +226,34 @@ func (s *Store) RevokeUser(ctx context.Context, userID int64, keep string, reaso
 	if err := s.bump(ctx, "u", uid, []byte{sh}, k); err != nil {
 		return fmt.Errorf("tokens: revoke user: %w", err)
 	}
-	if err := s.publish(ctx, revocation.Event{Kind: revocation.KindSubject, Subject: uid, Reason: reason}); err != nil {
-		return fmt.Errorf("tokens: revoke user: %w", err)
+	return s.cleanUp(ctx, s.keyUser(userID), keepFam, revocation.Event{Kind: revocation.KindSubject, Subject: uid, Reason: reason})
+}
+
+// cleanUp follows a bump: it evicts what e revokes from this process's
+// cache at once, deletes the families of index idx but keep, and publishes
+// e naming every token deleted (publishAll), so that a resource server
+// refuses each by its hash even when the auth server it asks next has not
+// heard of e yet. Errors: ErrUnavailable; the revocation holds anyway.
+func (s *Store) cleanUp(ctx context.Context, idx, keep string, e revocation.Event) error {
+	s.cache.apply(e)
+	hs, err := s.revokeIndex(ctx, idx, allBut(keep))
+	if err == nil {
+		err = s.publishAll(ctx, e, hs)
 	}
-	if _, err := s.revokeIndex(ctx, s.keyUser(userID), allBut(keepFam)); err != nil {
-		return fmt.Errorf("tokens: revoke user: %w", err)
+	if err != nil {
+		return fmt.Errorf("tokens: revoke %s: %w", e.Kind, err)
 	}
 	return nil
 }
 
 // RevokeClient ends every token of clientID issued before now: it bumps
-// the client's epoch in every shard, evicts and publishes a KindClient
-// event (on which every replica's client registry forgets the client),
-// then deletes the client's families through its index (cleanup).
+// the client's epoch in every shard, then cleans up (cleanUp) with a
+// KindClient event, on which every replica's client registry forgets the
+// client.
 // Errors: ErrUnavailable; once the bump succeeded the revocation holds.
 func (s *Store) RevokeClient(ctx context.Context, clientID string, reason revocation.Reason) error {
 	if err := s.bump(ctx, "c", clientID, allShards, bumpArgs{}); err != nil {
 		return fmt.Errorf("tokens: revoke client: %w", err)
 	}
-	if err := s.publish(ctx, revocation.Event{Kind: revocation.KindClient, ClientID: clientID, Reason: reason}); err != nil {
-		return fmt.Errorf("tokens: revoke client: %w", err)
-	}
-	if _, err := s.revokeIndex(ctx, s.keyClient(clientID), allBut("")); err != nil {
-		return fmt.Errorf("tokens: revoke client: %w", err)
-	}
-	return nil
+	return s.cleanUp(ctx, s.keyClient(clientID), "", revocation.Event{Kind: revocation.KindClient, ClientID: clientID, Reason: reason})
 }

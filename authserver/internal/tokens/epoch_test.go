@@ -160,7 +160,13 @@ func TestLookupIsOneRoundTrip(t *testing.T) {
 				n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
 				calls[strings.TrimPrefix(name, "cmdstat_")] = n
 			}
-			delete(calls, "config|resetstat")
+			// The test's own commands, and a connection's handshake
+			// should any client open one meanwhile.
+			for c := range calls {
+				if c == "config|resetstat" || c == "hello" || strings.HasPrefix(c, "client|") {
+					delete(calls, c)
+				}
+			}
 			if len(calls) != 2 || calls["evalsha_ro"] != 1 || calls["get"] != 3 {
 				t.Fatalf("a lookup ran %v, want one evalsha_ro running three GETs", calls)
 			}

@@ -759,6 +759,10 @@ func TestRevokeUser(t *testing.T) {
 		if got.Kind != revocation.KindSubject || got.Subject != "7" || got.Reason != "password_change" {
 			t.Fatalf("event = %+v", got)
 		}
+		sameHashes(t, got.TokenHashes, f1.AccessToken, f1.RefreshToken, f3.AccessToken, rot.AccessToken, rot.RefreshToken)
+		if len(got.TokenHashes) != 5 {
+			t.Fatalf("event hashes = %d, want 5", len(got.TokenHashes))
+		}
 		// The kept family still rotates, under the user's new epoch.
 		kept, err := e.s.Rotate(ctx, f2.RefreshToken, "rs-id", "")
 		if err != nil {
@@ -809,6 +813,7 @@ func TestRevokeClient(t *testing.T) {
 		if got.Kind != revocation.KindClient || got.ClientID != "rs-id" || got.Reason != "client_deleted" {
 			t.Fatalf("event = %+v", got)
 		}
+		sameHashes(t, got.TokenHashes, gone[0].AccessToken, gone[1].AccessToken, gone[3].AccessToken)
 	})
 }
 
@@ -1008,6 +1013,45 @@ func TestObserveRevocations(t *testing.T) {
 		defer mu.Unlock()
 		if seen["rotation"] != 1 || seen["revoke"] != 1 || seen["password_change"] != 1 {
 			t.Fatalf("observed %v", seen)
+		}
+	})
+}
+
+// TestSubjectEventsNameEveryToken: a user revocation names every token it
+// revoked, in batches when there are more than one event holds.
+func TestSubjectEventsNameEveryToken(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		if e.mr == nil && testing.Short() {
+			t.Skip("SKIPPED in -short: issues over a thousand tokens")
+		}
+		ctx := context.Background()
+		n := maxEventHashes + 5
+		want := map[string]bool{}
+		for range n {
+			iss := mustIssue(t, e, Grant{ClientID: "rs-id", UserID: 15, Username: "u@x", Scope: "read"}, false)
+			want[revocation.HashHex(iss.AccessToken)] = true
+		}
+		next := e.subscribe(t)
+		if err := e.s.RevokeUser(ctx, 15, "", "deactivated"); err != nil {
+			t.Fatal(err)
+		}
+		// A cluster's nodes may deliver the events in another order than
+		// they were published in.
+		subject := false
+		for len(want) > 0 || !subject {
+			ev := next()
+			if len(ev.TokenHashes) > maxEventHashes {
+				t.Fatalf("an event with %d hashes", len(ev.TokenHashes))
+			}
+			for _, h := range ev.TokenHashes {
+				delete(want, h)
+			}
+			if ev.Kind == revocation.KindSubject {
+				if ev.Subject != "15" || subject {
+					t.Fatalf("subject event %+v", ev)
+				}
+				subject = true
+			}
 		}
 	})
 }
