@@ -166,12 +166,9 @@ func (s *Store) IssueForCode(ctx context.Context, code string, g Grant) (Issued,
 // revokeFamily deletes every live token of family fam and publishes a
 // KindTokens event. Errors: ErrUnavailable.
 func (s *Store) revokeFamily(ctx context.Context, fam string, reason revocation.Reason) error {
-	hs, err := revokeFamilyScript.Run(ctx, s.rdb, []string{s.keyFam(fam), s.keyTomb(fam)}, s.keyAT(fam, ""), s.keyRT(fam, "")).StringSlice()
-	if err != nil {
-		return s.unavailable("revoke family", err)
-	}
-	if len(hs) == 0 {
-		return nil
+	hs, err := s.deleteFamily(ctx, fam)
+	if err != nil || len(hs) == 0 {
+		return err
 	}
 	return s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(hs), Reason: reason})
 }

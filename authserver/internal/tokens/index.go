@@ -278,7 +278,8 @@ func (s *Store) revokeMembers(ctx context.Context, members []string) (hashes, go
 		for _, m := range members {
 			fam := m[:famLen]
 			if len(m) == famLen {
-				revokeFamilyScript.EvalSha(ctx, p, []string{s.keyFam(fam), s.keyTomb(fam)}, s.keyAT(fam, ""), s.keyRT(fam, ""))
+				keys, argv := s.familyOf(fam).build()
+				revokeFamilyScript.EvalSha(ctx, p, keys, argv...)
 			} else {
 				p.Del(ctx, s.keyAT(fam, m[famLen:]))
 			}

@@ -143,7 +143,7 @@ return 1
 
 // revokeFamilyScript deletes a family's live tokens, the family hash and
 // its tombstones, and returns the hashes of the token keys it deleted.
-// KEYS: fam, tomb. ARGV: at key prefix, rt key prefix.
+// KEYS and ARGV: familyArgs.
 var revokeFamilyScript = newScript(`
 local out = {}
 local a = redis.call('HGET', KEYS[1], 'a')
@@ -153,6 +153,40 @@ if r and redis.call('DEL', ARGV[2] .. r) == 1 then table.insert(out, r) end
 redis.call('DEL', KEYS[1], KEYS[2])
 return out
 `)
+
+// familyArgs are revokeFamilyScript's KEYS and ARGV.
+type familyArgs struct {
+	fam, tomb          string // keys
+	atPrefix, rtPrefix string // the family's token keys, before the hash
+}
+
+func (a familyArgs) build() ([]string, []any) {
+	return []string{a.fam, a.tomb}, []any{a.atPrefix, a.rtPrefix}
+}
+
+// familyOf is familyArgs for family fam.
+func (s *Store) familyOf(fam string) familyArgs {
+	return familyArgs{fam: s.keyFam(fam), tomb: s.keyTomb(fam), atPrefix: s.keyAT(fam, ""), rtPrefix: s.keyRT(fam, "")}
+}
+
+// deleteFamily runs revokeFamilyScript on family fam, returning the
+// key-form hashes of the tokens it deleted. Errors: ErrUnavailable.
+func (s *Store) deleteFamily(ctx context.Context, fam string) ([]string, error) {
+	keys, argv := s.familyOf(fam).build()
+	var cmd *redis.Cmd
+	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) { cmd = revokeFamilyScript.EvalSha(ctx, p, keys, argv...) })
+	if err == nil {
+		err = firstErr(cmds)
+	}
+	if err != nil {
+		return nil, s.unavailable("revoke family", err)
+	}
+	hs, err := cmd.StringSlice()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, s.unavailable("revoke family", err)
+	}
+	return hs, nil
+}
 
 // newScript is redis.NewScript, registering the source with loadScripts.
 func newScript(src string) *redis.Script {

@@ -105,6 +105,7 @@ type Store struct {
 	onRevoke func(reason string)
 	cache    *accessCache                    // nil unless CacheAccessTokens
 	clients  ClientCache                     // nil unless WatchClients
+	imported bool                            // AcceptImported found imports
 	origin   string                          // this Store's revocation.Event Origin
 	known    knownBuckets                    // index buckets this process registered
 	rotation atomic.Pointer[encodedRotation] // this second's, see rotationEvent
@@ -292,9 +293,9 @@ func (s *Store) get(ctx context.Context, op, fam, key string) (record, error) {
 // when it is in the access-token cache (a malformed token costs none).
 // Errors: ErrNotFound, ErrUnavailable.
 func (s *Store) LookupAccess(ctx context.Context, token string) (Access, error) {
-	fam, h, ok := parseToken(token, accessPrefix)
-	if !ok {
-		return Access{}, ErrNotFound
+	fam, h, err := s.locate(ctx, token, accessPrefix)
+	if err != nil {
+		return Access{}, err
 	}
 	rec, hit := s.cache.get(h)
 	if hit && !rec.ExpiresAt.After(s.now()) {
@@ -302,7 +303,6 @@ func (s *Store) LookupAccess(ctx context.Context, token string) (Access, error) 
 	}
 	if !hit {
 		gen, cacheable := s.cache.begin()
-		var err error
 		if rec, err = s.get(ctx, "lookup access", fam, s.keyAT(fam, h)); err != nil {
 			return Access{}, err
 		}
@@ -316,9 +316,9 @@ func (s *Store) LookupAccess(ctx context.Context, token string) (Access, error) 
 // LookupRefresh returns a live refresh token in one round trip. Errors:
 // ErrNotFound, ErrUnavailable.
 func (s *Store) LookupRefresh(ctx context.Context, token string) (Refresh, error) {
-	fam, h, ok := parseToken(token, refreshPrefix)
-	if !ok {
-		return Refresh{}, ErrNotFound
+	fam, h, err := s.locate(ctx, token, refreshPrefix)
+	if err != nil {
+		return Refresh{}, err
 	}
 	rec, err := s.get(ctx, "lookup refresh", fam, s.keyRT(fam, h))
 	if err != nil {
@@ -342,9 +342,9 @@ func (s *Store) LookupRefresh(ctx context.Context, token string) (Refresh, error
 // reaches the horizon of its index entries and they must be raised.
 // Errors: ErrNotFound, ErrReplayed, ErrScope, ErrUnavailable.
 func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope string) (Issued, error) {
-	fam, h, ok := parseToken(refreshToken, refreshPrefix)
-	if !ok {
-		return Issued{}, ErrNotFound
+	fam, h, err := s.locate(ctx, refreshToken, refreshPrefix)
+	if err != nil {
+		return Issued{}, err
 	}
 	if newScope != "" { // the script compares words: give it a clean set
 		asked, err := scope.Parse(newScope)
@@ -548,40 +548,60 @@ func (s *Store) revoked(reason revocation.Reason) {
 // revoked then).
 func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (found bool, err error) {
 	if fam, h, ok := parseToken(token, accessPrefix); ok {
-		rec, err := s.get(ctx, "revoke", fam, s.keyAT(fam, h))
-		if errors.Is(err, ErrNotFound) || err == nil && rec.ClientID != clientID {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		n, err := s.rdb.Del(ctx, s.keyAT(fam, h)).Result()
-		if err != nil {
-			return false, s.unavailable("revoke", err)
-		}
-		if n == 0 {
-			return false, nil
-		}
-		return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashHex(token)}, Reason: revocation.ReasonRevoke})
+		return s.revokeAccess(ctx, fam, h, clientID)
 	}
 	if fam, h, ok := parseToken(token, refreshPrefix); ok {
-		rec, err := s.get(ctx, "revoke", fam, s.keyRT(fam, h))
-		if errors.Is(err, ErrNotFound) || err == nil && rec.ClientID != clientID {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		hs, err := revokeFamilyScript.Run(ctx, s.rdb, []string{s.keyFam(fam), s.keyTomb(fam)}, s.keyAT(fam, ""), s.keyRT(fam, "")).StringSlice()
-		if err != nil {
-			return false, s.unavailable("revoke", err)
-		}
-		if len(hs) == 0 {
-			return false, nil
-		}
-		return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(hs), Reason: revocation.ReasonRevoke})
+		return s.revokeRefresh(ctx, fam, h, clientID)
 	}
-	return false, nil
+	// An imported token's text does not say what it is.
+	fam, h, err := s.locate(ctx, token, accessPrefix)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if found, err := s.revokeAccess(ctx, fam, h, clientID); found || err != nil {
+		return found, err
+	}
+	return s.revokeRefresh(ctx, fam, h, clientID)
+}
+
+// revokeAccess deletes the access token of family fam with hash h if it
+// is clientID's, and publishes its revocation.
+func (s *Store) revokeAccess(ctx context.Context, fam, h, clientID string) (bool, error) {
+	rec, err := s.get(ctx, "revoke", fam, s.keyAT(fam, h))
+	if errors.Is(err, ErrNotFound) || err == nil && rec.ClientID != clientID {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	n, err := s.rdb.Del(ctx, s.keyAT(fam, h)).Result()
+	if err != nil {
+		return false, s.unavailable("revoke", err)
+	}
+	if n == 0 {
+		return false, nil
+	}
+	return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{hexHash(h)}, Reason: revocation.ReasonRevoke})
+}
+
+// revokeRefresh revokes the family fam if its refresh token with hash h is
+// clientID's, and publishes the revocation of its tokens.
+func (s *Store) revokeRefresh(ctx context.Context, fam, h, clientID string) (bool, error) {
+	rec, err := s.get(ctx, "revoke", fam, s.keyRT(fam, h))
+	if errors.Is(err, ErrNotFound) || err == nil && rec.ClientID != clientID {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	hs, err := s.deleteFamily(ctx, fam)
+	if err != nil || len(hs) == 0 {
+		return false, err
+	}
+	return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(hs), Reason: revocation.ReasonRevoke})
 }
 
 // Ping checks that Redis answers. Errors: ErrUnavailable.
