@@ -61,17 +61,17 @@ return 1
 
 // importArgs are importScript's KEYS and ARGV.
 type importArgs struct {
-	epochs         string
-	grant          Grant
-	fam, at, rt    string // keys; rt "" without a refresh token
-	atVal, rtVal   string
-	atExp, rtExp   time.Time
-	famExp         time.Time
-	atH, atHex     string
-	rtH            string
-	horizon        time.Time
-	body           string
-	gen            int64
+	epochs       string
+	grant        Grant
+	fam, at, rt  string // keys; rt "" without a refresh token
+	atVal, rtVal string
+	atExp, rtExp time.Time
+	famExp       time.Time
+	atH, atHex   string
+	rtH          string
+	horizon      time.Time
+	body         string
+	gen          int64
 }
 
 func (a importArgs) build() ([]string, []any) {
