@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/rueidis"
 	redis "github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
@@ -115,21 +116,29 @@ type lookupArgs struct {
 
 func (a lookupArgs) build() (keys, argv []string) { return []string{a.key}, []string{a.epochs} }
 
-// lookup runs lookupScript as EVALSHA_RO, which rueidis, as a read-only
-// command, sends again once on a new connection when Redis dropped the old
-// one (RetryOnce); on NOSCRIPT it loads the scripts and asks again.
+// lookup runs lookupScript as EVALSHA_RO. On NOSCRIPT it loads the
+// scripts and asks again; on a connection Redis dropped (a restart, a
+// failover) it asks once more on a new one (the command is read-only).
 func (s *Store) lookup(ctx context.Context, a lookupArgs) (string, error) {
 	keys, argv := a.build()
-	for attempt := 0; ; attempt++ {
+	loaded, redialled := false, false
+	for {
 		cmd := s.rc.B().EvalshaRo().Sha1(lookupScript.Hash()).Numkeys(int64(len(keys))).Key(keys...).Arg(argv...).Build()
 		v, err := s.rc.Do(ctx, cmd).ToString()
-		if attempt == 0 && err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		if err == nil || rueidis.IsRedisNil(err) {
+			return v, err
+		}
+		switch _, reply := rueidis.IsRedisErr(err); {
+		case reply && strings.HasPrefix(err.Error(), "NOSCRIPT") && !loaded:
+			loaded = true
 			if err := s.loadScripts(ctx); err != nil {
 				return "", err
 			}
-			continue
+		case !reply && !redialled && ctx.Err() == nil:
+			redialled = true
+		default:
+			return "", err
 		}
-		return v, err
 	}
 }
 

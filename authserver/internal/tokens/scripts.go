@@ -30,7 +30,9 @@ import (
 //
 // New records are head .. generation .. "|" .. grant body .. scope (see
 // record); they keep the generation the family was issued under. The
-// event names the rotated-away access token by the family's h.
+// rotation's event, published in the same step so that the rotated-away
+// access token leaves every cache at once, gets the family's h (the old
+// access token's hash, in the events' hex) first in its hashes.
 // KEYS and ARGV: rotateArgs.
 var rotateScript = newScript(epochCheck + `
 local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a', 'x', 'g', 's', 'h', 'u', 'e')
@@ -38,7 +40,7 @@ local c, r, a = f[1], f[2], f[3]
 if (not c) or c ~= ARGV[2] then return {'notfound'} end
 if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
   local g, s, e = f[5], f[6], f[9]
-  if revoked(ARGV[19], c, f[8], e) then
+  if revoked(ARGV[18], c, f[8], e) then
     redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], ARGV[14] .. a)
     return {'revoked'}
   end
@@ -68,10 +70,12 @@ if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
   if ARGV[13] ~= '0' then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[13])) end
   redis.call('SET', KEYS[4], ARGV[7] .. e .. '|' .. g .. scope, 'PX', atTTL)
   redis.call('SET', KEYS[5], ARGV[8] .. e .. '|' .. g .. s, 'PX', rtTTL)
-  redis.call('HSET', KEYS[1], 'a', ARGV[5], 'h', ARGV[20], 'r', ARGV[6])
+  redis.call('HSET', KEYS[1], 'a', ARGV[5], 'h', ARGV[19], 'r', ARGV[6])
   redis.call('PEXPIRE', KEYS[1], famTTL)
   redis.call('PEXPIRE', KEYS[3], famTTL)
-  redis.call('PUBLISH', ARGV[16], ARGV[17] .. f[7] .. ARGV[18])
+  local ev = cjson.decode(ARGV[17])
+  table.insert(ev.token_hashes, 1, f[7])
+  redis.call('PUBLISH', ARGV[16], cjson.encode(ev))
   return {'ok', scope, f[7], bump, g}
 end
 local ts = redis.call('ZSCORE', KEYS[3], ARGV[1])
@@ -98,7 +102,7 @@ type rotateArgs struct {
 	trim                               int // trim the tombstones to this many; 0 = not now
 	atPrefix, rtPrefix                 string
 	channel                            string // the revocation channel
-	evHead, evTail                     string // the rotation event around the old access hash
+	event                              string // the rotation's event, naming the presented refresh token
 	epochs                             string // epochPrefix of the family's shard
 }
 
@@ -106,7 +110,7 @@ func (a rotateArgs) build() ([]string, []any) {
 	return []string{a.fam, a.presented, a.tomb, a.newAT, a.newRT},
 		[]any{a.presentedH, a.clientID, a.now.UnixMilli(), a.grace.Milliseconds(), a.newATH, a.newRTH,
 			a.atHead, a.rtHead, a.scope, a.atTTL.Milliseconds(), a.rtTTL.Milliseconds(), a.famTTL.Milliseconds(), a.trim,
-			a.atPrefix, a.rtPrefix, a.channel, a.evHead, a.evTail, a.epochs, a.newATHex}
+			a.atPrefix, a.rtPrefix, a.channel, a.event, a.epochs, a.newATHex}
 }
 
 // registerScript adds bucket n to the index registry KEYS[1], dropping the

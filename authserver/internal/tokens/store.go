@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -108,7 +106,6 @@ type Store struct {
 	imported bool                            // AcceptImported found imports
 	origin   string                          // this Store's revocation.Event Origin
 	known    knownBuckets                    // index buckets this process registered
-	rotation atomic.Pointer[encodedRotation] // this second's, see rotationEvent
 }
 
 // New returns a Store. prefix is REDIS_PREFIX and goes on every key and on
@@ -370,10 +367,11 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	}
 	atH, atHex := hashForms(at)
 	// The event names the rotated-away access token, which only the script
-	// knows: it goes between evHead and evTail.
-	ev, err := s.rotationEvent(iat.Unix())
+	// knows: it adds it to the hashes.
+	ev, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{hexHash(h)},
+		Reason: revocation.ReasonRotation, At: iat.Unix(), Origin: s.origin})
 	if err != nil {
-		return Issued{}, err
+		return Issued{}, fmt.Errorf("tokens: rotate: %w", err)
 	}
 	a := rotateArgs{
 		fam: s.keyFam(fam), presented: s.keyRT(fam, h), tomb: s.keyTomb(fam), newAT: s.keyAT(fam, atH), newRT: s.keyRT(fam, keyHash(rt)),
@@ -381,7 +379,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 		atHead: string(appendTimes(nil, iat, out.AccessExpiresAt)), rtHead: string(appendTimes(nil, iat, out.RefreshExpiresAt)),
 		scope: newScope, atTTL: s.life.Access, rtTTL: s.life.Refresh, famTTL: s.famTTL(),
 		atPrefix: s.keyAT(fam, ""), rtPrefix: s.keyRT(fam, ""), channel: revocation.Channel(s.prefix),
-		evHead: ev.head, evTail: ev.mid + hexHash(h) + ev.tail, epochs: s.epochPrefix(fam[0]),
+		event: string(ev), epochs: s.epochPrefix(fam[0]),
 	}
 	// Trimming the tombstones costs a command; once in trimEvery rotations
 	// keeps them near maxTombstones.
@@ -414,34 +412,6 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	default: // "notfound", "race", "revoked"
 		return Issued{}, ErrNotFound
 	}
-}
-
-// encodedRotation is the revocation event of the rotations in one second,
-// encoded around its two hashes: head, the rotated-away access token's,
-// mid, the presented refresh token's, tail.
-type encodedRotation struct {
-	at              int64
-	head, mid, tail string
-}
-
-// rotationEvent returns the encoded rotation event for the second at,
-// encoding it once per second rather than once per rotation.
-func (s *Store) rotationEvent(at int64) (*encodedRotation, error) {
-	if e := s.rotation.Load(); e != nil && e.at == at {
-		return e, nil
-	}
-	// Two valid hashes that cannot occur elsewhere in the encoding.
-	slotA, slotB := strings.Repeat("a", 64), strings.Repeat("b", 64)
-	b, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{slotA, slotB},
-		Reason: revocation.ReasonRotation, At: at, Origin: s.origin})
-	if err != nil {
-		return nil, fmt.Errorf("tokens: rotate: %w", err)
-	}
-	head, rest, _ := strings.Cut(string(b), slotA)
-	mid, tail, _ := strings.Cut(rest, slotB)
-	e := &encodedRotation{at: at, head: head, mid: mid, tail: tail}
-	s.rotation.Store(e)
-	return e, nil
 }
 
 // runRotate runs rotateScript; its reply has at least one element.
