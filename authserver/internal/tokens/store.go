@@ -101,11 +101,11 @@ type Store struct {
 	now      func() time.Time
 	grace    time.Duration
 	onRevoke func(reason string)
-	cache    *accessCache                    // nil unless CacheAccessTokens
-	clients  ClientCache                     // nil unless WatchClients
-	imported bool                            // AcceptImported found imports
-	origin   string                          // this Store's revocation.Event Origin
-	known    knownBuckets                    // index buckets this process registered
+	cache    *accessCache // nil unless CacheAccessTokens
+	clients  ClientCache  // nil unless WatchClients
+	imported bool         // AcceptImported found imports
+	origin   string       // this Store's revocation.Event Origin
+	known    knownBuckets // index buckets this process registered
 }
 
 // New returns a Store. prefix is REDIS_PREFIX and goes on every key and on

@@ -566,7 +566,7 @@ func TestRotationEventEncoding(t *testing.T) {
 		got := next()
 		want := revocation.Event{V: revocation.Version, Kind: revocation.KindTokens,
 			TokenHashes: []string{revocation.HashHex(iss.AccessToken), revocation.HashHex(iss.RefreshToken)},
-			Reason: revocation.ReasonRotation, At: got.At, Origin: e.s.origin}
+			Reason:      revocation.ReasonRotation, At: got.At, Origin: e.s.origin}
 		if !reflect.DeepEqual(got, want) || got.At < e.now().Unix()-5 {
 			t.Fatalf("event %+v, want %+v", got, want)
 		}
