@@ -56,7 +56,7 @@ func (s *Store) keyCodeUT(fam, h string) string { return s.prefix + "K{" + fam +
 
 // consumeCodeScript takes a code once. Replies {"ok", record},
 // {"replayed"} (the marker is now "revoked") or {"notfound"}.
-// KEYS: code, marker. ARGV: markerTTLms.
+// KEYS and ARGV: consumeArgs.
 var consumeCodeScript = newScript(`
 local v = redis.call('GET', KEYS[1])
 if v then
@@ -70,6 +70,16 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
 end
 return {'notfound'}
 `)
+
+// consumeArgs are consumeCodeScript's KEYS and ARGV.
+type consumeArgs struct {
+	code, marker string // keys
+	markerTTL    time.Duration
+}
+
+func (a consumeArgs) build() ([]string, []any) {
+	return []string{a.code, a.marker}, []any{a.markerTTL.Milliseconds()}
+}
 
 // IssueCode stores a new authorization code for c and returns it. Its
 // ExpiresAt is set here, and its Checked when zero (one more round trip:
@@ -112,7 +122,8 @@ func (s *Store) ConsumeCode(ctx context.Context, code string) (Code, error) {
 	if !ok {
 		return Code{}, ErrNotFound
 	}
-	res, err := consumeCodeScript.Run(ctx, s.rdb, []string{s.keyCode(fam, h), s.keyCodeUT(fam, h)}, s.famTTL().Milliseconds()).StringSlice()
+	keys, argv := consumeArgs{code: s.keyCode(fam, h), marker: s.keyCodeUT(fam, h), markerTTL: s.famTTL()}.build()
+	res, err := consumeCodeScript.Run(ctx, s.rdb, keys, argv...).StringSlice()
 	if err != nil {
 		return Code{}, s.unavailable("consume code", err)
 	}

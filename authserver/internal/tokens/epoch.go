@@ -3,15 +3,11 @@ package tokens
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
 	redis "github.com/redis/rueidis/rueidiscompat"
-
-	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
 
 // Epochs: revocation as a checked fact (Keycloak's "not before").
@@ -38,7 +34,6 @@ import (
 // lookup scripts read it in the slot they write. A client's tokens are in
 // every shard, so its epoch is written into every shard (shards keys; a
 // client change is rare). A bump returns once every shard has it.
-
 // Checked is the generation (Store.Generation) read before a grant's user
 // and client were checked against the database. Zero means never: a token
 // issued with it is refused once its user or client has any epoch.
@@ -210,59 +205,4 @@ func (s *Store) bump(ctx context.Context, kind, id string, shardList []byte, kee
 		return s.unavailable("bump", err)
 	}
 	return nil
-}
-
-// allShards lists every shard.
-var allShards = []byte(b64Alphabet)
-
-// RevokeUser ends every token of userID issued before now, except the
-// family of keep (an access token of the user, or ""; a password change
-// keeps the caller's). It bumps the user's epoch (from then on no token
-// issued before is accepted, and no request that checked the user before
-// can issue one), then cleans up (cleanUp): the user's families go
-// through the user's index, and a KindSubject event (Subject is the
-// decimal user id, as in introspection's sub) names them. Errors:
-// ErrUnavailable; once the bump succeeded the revocation holds.
-func (s *Store) RevokeUser(ctx context.Context, userID int64, keep string, reason revocation.Reason) error {
-	sh := shardOf(Grant{UserID: userID})
-	var k bumpArgs
-	var keepFam string
-	if fam, h, ok := parseToken(keep, accessPrefix); ok && fam[0] == sh {
-		keepFam = fam
-		k = bumpArgs{keepFam: s.keyFam(fam), keepAT: s.keyAT(fam, ""), keepRT: s.keyRT(fam, ""), keepAccess: s.keyAT(fam, h), keepUser: userID}
-	}
-	uid := strconv.FormatInt(userID, 10)
-	if err := s.bump(ctx, "u", uid, []byte{sh}, k); err != nil {
-		return fmt.Errorf("tokens: revoke user: %w", err)
-	}
-	return s.cleanUp(ctx, s.keyUser(userID), keepFam, revocation.Event{Kind: revocation.KindSubject, Subject: uid, Reason: reason})
-}
-
-// cleanUp follows a bump: it evicts what e revokes from this process's
-// cache at once, deletes the families of index idx but keep, and publishes
-// e naming every token deleted (publishAll), so that a resource server
-// refuses each by its hash even when the auth server it asks next has not
-// heard of e yet. Errors: ErrUnavailable; the revocation holds anyway.
-func (s *Store) cleanUp(ctx context.Context, idx, keep string, e revocation.Event) error {
-	s.cache.apply(e)
-	hs, err := s.revokeIndex(ctx, idx, allBut(keep))
-	if err == nil {
-		err = s.publishAll(ctx, e, hs)
-	}
-	if err != nil {
-		return fmt.Errorf("tokens: revoke %s: %w", e.Kind, err)
-	}
-	return nil
-}
-
-// RevokeClient ends every token of clientID issued before now: it bumps
-// the client's epoch in every shard, then cleans up (cleanUp) with a
-// KindClient event, on which every replica's client registry forgets the
-// client.
-// Errors: ErrUnavailable; once the bump succeeded the revocation holds.
-func (s *Store) RevokeClient(ctx context.Context, clientID string, reason revocation.Reason) error {
-	if err := s.bump(ctx, "c", clientID, allShards, bumpArgs{}); err != nil {
-		return fmt.Errorf("tokens: revoke client: %w", err)
-	}
-	return s.cleanUp(ctx, s.keyClient(clientID), "", revocation.Event{Kind: revocation.KindClient, ClientID: clientID, Reason: reason})
 }

@@ -72,26 +72,3 @@ func (s *Store) ofClient(ctx context.Context, members []string, clientID string)
 	}
 	return mine, nil
 }
-
-// publishAll publishes e naming every hash of hs: in e itself when they
-// fit in one event, else in KindTokens events of at most maxEventHashes
-// (then e, unless it is itself a KindTokens event; a cluster's nodes may
-// deliver them in another order). A resource server then
-// refuses each revoked token by its hash, even when the auth server it asks
-// next has not heard of e yet.
-func (s *Store) publishAll(ctx context.Context, e revocation.Event, hs []string) error {
-	if len(hs) <= maxEventHashes {
-		e.TokenHashes = hs
-		return s.publish(ctx, e)
-	}
-	for i := 0; i < len(hs); i += maxEventHashes {
-		batch := revocation.Event{Kind: revocation.KindTokens, TokenHashes: hs[i:min(i+maxEventHashes, len(hs))], Reason: e.Reason}
-		if err := s.publish(ctx, batch); err != nil {
-			return err
-		}
-	}
-	if e.Kind == revocation.KindTokens {
-		return nil
-	}
-	return s.publish(ctx, e)
-}

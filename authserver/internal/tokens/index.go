@@ -113,7 +113,8 @@ func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g Grant, memb
 	for _, idx := range s.indexesOf(g) {
 		bucket := bucketKey(idx, num)
 		if !s.known.has(bucket, now) {
-			registerScript.EvalSha(ctx, p, []string{idx}, now.UnixMilli(), num, bucketEnd)
+			keys, argv := registerArgs{registry: idx, now: now, bucket: num, bucketEnd: bucketEnd}.build()
+			registerScript.EvalSha(ctx, p, keys, argv...)
 			registered = append(registered, bucket)
 		}
 		p.SAdd(ctx, bucket, member)
@@ -293,4 +294,33 @@ func (s *Store) revokeMembers(ctx context.Context, members []string) (hashes, go
 		}
 	}
 	return hashes, gone, nil
+}
+
+// registerScript adds bucket n to the index registry KEYS[1], dropping the
+// buckets that ended, and makes the registry live at least until that
+// bucket ends. One script, so that registrations of different buckets
+// running at once cannot leave the registry expiring before its last
+// bucket (an expiry set by one with NX after another's GT found none).
+// KEYS and ARGV: registerArgs.
+var registerScript = newScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+if redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+else
+  redis.call('PEXPIREAT', KEYS[1], ARGV[3], 'GT')
+end
+return 1
+`)
+
+// registerArgs are registerScript's KEYS and ARGV.
+type registerArgs struct {
+	registry  string // key
+	now       time.Time
+	bucket    string // its number
+	bucketEnd int64  // Unix ms
+}
+
+func (a registerArgs) build() ([]string, []any) {
+	return []string{a.registry}, []any{a.now.UnixMilli(), a.bucket, a.bucketEnd}
 }
