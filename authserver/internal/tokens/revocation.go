@@ -82,14 +82,20 @@ func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (
 	return s.revokeRefresh(ctx, fam, h, clientID)
 }
 
+// owns reports whether the live token record at key (of family fam) is
+// clientID's. Errors: ErrUnavailable.
+func (s *Store) owns(ctx context.Context, fam, key, clientID string) (bool, error) {
+	rec, err := s.get(ctx, "revoke", fam, key)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && rec.ClientID == clientID, err
+}
+
 // revokeAccess deletes the access token of family fam with hash h if it
 // is clientID's, and publishes its revocation.
 func (s *Store) revokeAccess(ctx context.Context, fam, h, clientID string) (bool, error) {
-	rec, err := s.get(ctx, "revoke", fam, s.keyAT(fam, h))
-	if errors.Is(err, ErrNotFound) || err == nil && rec.ClientID != clientID {
-		return false, nil
-	}
-	if err != nil {
+	if mine, err := s.owns(ctx, fam, s.keyAT(fam, h), clientID); !mine {
 		return false, err
 	}
 	n, err := s.rdb.Del(ctx, s.keyAT(fam, h)).Result()
@@ -105,11 +111,7 @@ func (s *Store) revokeAccess(ctx context.Context, fam, h, clientID string) (bool
 // revokeRefresh revokes the family fam if its refresh token with hash h is
 // clientID's, and publishes the revocation of its tokens.
 func (s *Store) revokeRefresh(ctx context.Context, fam, h, clientID string) (bool, error) {
-	rec, err := s.get(ctx, "revoke", fam, s.keyRT(fam, h))
-	if errors.Is(err, ErrNotFound) || err == nil && rec.ClientID != clientID {
-		return false, nil
-	}
-	if err != nil {
+	if mine, err := s.owns(ctx, fam, s.keyRT(fam, h), clientID); !mine {
 		return false, err
 	}
 	hs, err := s.deleteFamily(ctx, fam)
