@@ -76,31 +76,9 @@ func (a issueArgs) build() ([]string, []any) {
 // issueIn is Issue in a given family (an authorization code reserves its
 // family in advance, so that a replay can revoke what it produced).
 func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam string) (Issued, error) {
-	at, err := newToken(accessPrefix, fam)
+	a, out, member, famExp, err := s.prepareIssue(g, withRefresh, fam)
 	if err != nil {
 		return Issued{}, err
-	}
-	now := s.now().Truncate(time.Second)
-	out := Issued{AccessToken: at, AccessExpiresAt: now.Add(s.life.Access), Family: fam, Scope: g.Scope}
-	atH, atHex := hashForms(at)
-	gen := g.Checked.gen()
-	a := issueArgs{epochs: s.epochPrefix(fam[0]), grant: g, access: s.keyAT(fam, atH), atTTL: s.life.Access,
-		atVal: encodeRecord(record{Grant: g, Gen: gen, IssuedAt: now, ExpiresAt: out.AccessExpiresAt})}
-	member, famExp := fam+atH, out.AccessExpiresAt
-	if withRefresh {
-		rt, err := newToken(refreshPrefix, fam)
-		if err != nil {
-			return Issued{}, err
-		}
-		out.RefreshToken, out.RefreshExpiresAt = rt, now.Add(s.life.Refresh)
-		rtH := keyHash(rt)
-		// The family's index entries are set to outlive it twice over,
-		// so that rotations within the next famTTL need not touch the
-		// indexes; the horizon is kept in the family hash ('x').
-		member, famExp = fam, s.indexHorizon()
-		a.refresh, a.rt, a.fam, a.rtTTL, a.famTTL = true, s.keyRT(fam, rtH), s.keyFam(fam), s.life.Refresh, s.famTTL()
-		a.rtVal = encodeRecord(record{Grant: g, Gen: gen, IssuedAt: now, ExpiresAt: out.RefreshExpiresAt})
-		a.atH, a.atHex, a.rtH, a.horizon, a.body, a.gen = atH, atHex, rtH, famExp, string(appendGrantBody(nil, g)), gen
 	}
 	keys, argv := a.build()
 	var registered []string
@@ -115,11 +93,43 @@ func (s *Store) issueIn(ctx context.Context, g Grant, withRefresh bool, fam stri
 	if err != nil {
 		return Issued{}, s.unavailable("issue", err)
 	}
-	s.known.add(registered, now)
+	s.known.add(registered, s.now())
 	if n, _ := issued.Int64(); n != 1 {
 		return Issued{}, ErrRevoked
 	}
 	return out, nil
+}
+
+// prepareIssue makes the tokens of an issue in family fam, and the
+// arguments of its script; member and famExp are its index entry.
+func (s *Store) prepareIssue(g Grant, withRefresh bool, fam string) (a issueArgs, out Issued, member string, famExp time.Time, err error) {
+	at, err := newToken(accessPrefix, fam)
+	if err != nil {
+		return a, out, "", famExp, err
+	}
+	now := s.now().Truncate(time.Second)
+	out = Issued{AccessToken: at, AccessExpiresAt: now.Add(s.life.Access), Family: fam, Scope: g.Scope}
+	atH, atHex := hashForms(at)
+	gen := g.Checked.gen()
+	a = issueArgs{epochs: s.epochPrefix(fam[0]), grant: g, access: s.keyAT(fam, atH), atTTL: s.life.Access,
+		atVal: encodeRecord(record{Grant: g, Gen: gen, IssuedAt: now, ExpiresAt: out.AccessExpiresAt})}
+	member, famExp = fam+atH, out.AccessExpiresAt
+	if withRefresh {
+		rt, err := newToken(refreshPrefix, fam)
+		if err != nil {
+			return a, out, "", famExp, err
+		}
+		out.RefreshToken, out.RefreshExpiresAt = rt, now.Add(s.life.Refresh)
+		rtH := keyHash(rt)
+		// The family's index entries are set to outlive it twice over,
+		// so that rotations within the next famTTL need not touch the
+		// indexes; the horizon is kept in the family hash ('x').
+		member, famExp = fam, s.indexHorizon()
+		a.refresh, a.rt, a.fam, a.rtTTL, a.famTTL = true, s.keyRT(fam, rtH), s.keyFam(fam), s.life.Refresh, s.famTTL()
+		a.rtVal = encodeRecord(record{Grant: g, Gen: gen, IssuedAt: now, ExpiresAt: out.RefreshExpiresAt})
+		a.atH, a.atHex, a.rtH, a.horizon, a.body, a.gen = atH, atHex, rtH, famExp, string(appendGrantBody(nil, g)), gen
+	}
+	return a, out, member, famExp, nil
 }
 
 // indexHorizon is how long a refresh family's index entries are made to

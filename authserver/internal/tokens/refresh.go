@@ -54,15 +54,51 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 		}
 		newScope = asked.String()
 	}
+	a, out, err := s.prepareRotate(fam, h, clientID, newScope)
+	if err != nil {
+		return Issued{}, err
+	}
+	atH, rtH := a.newATH, a.newRTH
+	res, err := s.runRotate(ctx, a)
+	if err != nil {
+		return Issued{}, err
+	}
+	switch res[0] {
+	case "ok":
+		if len(res) != 5 {
+			return Issued{}, fmt.Errorf("tokens: rotate: bad script reply")
+		}
+		out.Scope = res[1]
+		s.cache.apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{res[2], hexHash(h)}})
+		s.revoked(revocation.ReasonRotation) // the script published it
+		if res[3] == "1" {
+			s.extend(ctx, fam, atH, rtH, res[4], out)
+		}
+		return out, nil
+	case "scope":
+		return Issued{}, ErrScope
+	case "replayed":
+		if err := s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(res[1:]), Reason: revocation.ReasonReplay}); err != nil {
+			return Issued{}, fmt.Errorf("%w (%w)", ErrReplayed, err)
+		}
+		return Issued{}, ErrReplayed
+	default: // "notfound", "race", "revoked"
+		return Issued{}, ErrNotFound
+	}
+}
+
+// prepareRotate makes the tokens of a rotation of family fam, whose
+// refresh token presented has hash h, and the arguments of its script.
+func (s *Store) prepareRotate(fam, h, clientID, newScope string) (rotateArgs, Issued, error) {
 	now := s.now()
 	iat := now.Truncate(time.Second)
 	at, err := newToken(accessPrefix, fam)
 	if err != nil {
-		return Issued{}, err
+		return rotateArgs{}, Issued{}, err
 	}
 	rt, err := newToken(refreshPrefix, fam)
 	if err != nil {
-		return Issued{}, err
+		return rotateArgs{}, Issued{}, err
 	}
 	out := Issued{
 		AccessToken: at, AccessExpiresAt: iat.Add(s.life.Access),
@@ -75,7 +111,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	ev, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{hexHash(h)},
 		Reason: revocation.ReasonRotation, At: iat.Unix(), Origin: s.origin})
 	if err != nil {
-		return Issued{}, fmt.Errorf("tokens: rotate: %w", err)
+		return rotateArgs{}, Issued{}, fmt.Errorf("tokens: rotate: %w", err)
 	}
 	a := rotateArgs{
 		fam: s.keyFam(fam), presented: s.keyRT(fam, h), tomb: s.keyTomb(fam), newAT: s.keyAT(fam, atH), newRT: s.keyRT(fam, keyHash(rt)),
@@ -90,32 +126,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	if rand.N(trimEvery) == 0 {
 		a.trim = maxTombstones
 	}
-	res, err := s.runRotate(ctx, a)
-	if err != nil {
-		return Issued{}, err
-	}
-	switch res[0] {
-	case "ok":
-		if len(res) != 5 {
-			return Issued{}, fmt.Errorf("tokens: rotate: bad script reply")
-		}
-		out.Scope = res[1]
-		s.cache.apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{res[2], hexHash(h)}})
-		s.revoked(revocation.ReasonRotation) // the script published it
-		if res[3] == "1" {
-			s.extend(ctx, fam, atH, keyHash(rt), res[4], out)
-		}
-		return out, nil
-	case "scope":
-		return Issued{}, ErrScope
-	case "replayed":
-		if err := s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(res[1:]), Reason: revocation.ReasonReplay}); err != nil {
-			return Issued{}, fmt.Errorf("%w (%w)", ErrReplayed, err)
-		}
-		return Issued{}, ErrReplayed
-	default: // "notfound", "race", "revoked"
-		return Issued{}, ErrNotFound
-	}
+	return a, out, nil
 }
 
 // runRotate runs rotateScript; its reply has at least one element.
