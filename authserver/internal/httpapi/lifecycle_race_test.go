@@ -242,6 +242,7 @@ func (s *stack) accepted(t *testing.T, issued []grant) int {
 // revoke(user, password) as the revocation, and checks that no token is
 // accepted afterwards and no grant started after it got a token.
 func raceRounds(t *testing.T, rounds int, revoke func(s *stack, u accounts.User, password string) error) {
+	t.Parallel() // each on its own schema and Redis prefix; they wait on I/O more than on the CPU
 	s := newStack(t)
 	ctx := testenv.Context(t)
 	total := 0
