@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
 	"github.com/redis/rueidis"
+	redis "github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 	"github.com/portcullis-oauth/portcullis/shared/redisurl"
@@ -21,13 +21,15 @@ import (
 // can subscribe to revocations at a known address.
 const defaultEmbeddedRedisAddr = "127.0.0.1:6380"
 
-// redisClients are the auth server's two clients of one Redis.
+// redisClients is the auth server's one client of Redis: rueidis, which
+// pipelines the commands of concurrent requests on one connection (chosen
+// by measurement, see BENCHMARKS.md).
 type redisClients struct {
-	// rdb serves sessions, the login throttle and readiness (go-redis).
-	rdb redis.UniversalClient
-	// tokens serves the token store: rueidis, which pipelines the commands
-	// of concurrent requests on one connection (see BENCHMARKS.md).
+	// tokens serves the token store.
 	tokens rueidis.Client
+	// rdb is the same client shaped like go-redis, for sessions, the
+	// login throttle and readiness.
+	rdb redis.Cmdable
 }
 
 // openRedis connects to REDIS_URL, or starts the embedded in-process Redis
@@ -50,46 +52,26 @@ func openRedis(ctx context.Context, cfg config, log *slog.Logger) (redisClients,
 			m.Close()
 			return redisClients{}, nil, fmt.Errorf("embedded redis: %w", err)
 		}
-		rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
-		return redisClients{rdb: rdb, tokens: tc}, func() { tc.Close(); _ = rdb.Close(); m.Close() }, nil
+		return redisClients{rdb: redis.NewAdapter(tc), tokens: tc}, func() { tc.Close(); m.Close() }, nil
 	}
 	c, err := redisurl.Parse(cfg.RedisURL)
 	if err != nil {
 		return redisClients{}, nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	rdb := dialRedis(c)
 	tc, err := tokens.Dial(tokenOptions(c))
 	if tc == nil {
-		_ = rdb.Close()
-		return redisClients{}, nil, fmt.Errorf("REDIS_URL: token store: %w", err)
+		return redisClients{}, nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
+	rdb := redis.NewAdapter(tc)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		// Not fatal: readyz reports it and requests get 503 until it is back.
 		log.Warn("redis is not answering yet", "error", err)
 	}
-	return redisClients{rdb: rdb, tokens: tc}, func() { tc.Close(); _ = rdb.Close() }, nil
+	return redisClients{rdb: rdb, tokens: tc}, tc.Close, nil
 }
 
-// dialRedis builds a go-redis client for REDIS_URL in any form
-// shared/redisurl accepts: standalone, Sentinel or Cluster.
-func dialRedis(c redisurl.Config) redis.UniversalClient {
-	o := &redis.UniversalOptions{
-		Addrs: c.Addrs, Username: c.Username, Password: c.Password, DB: c.DB,
-		MasterName: c.MasterName, SentinelPassword: c.SentinelPassword,
-	}
-	if c.TLS {
-		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	switch c.Mode {
-	case redisurl.Cluster:
-		return redis.NewClusterClient(o.Cluster())
-	case redisurl.Sentinel:
-		return redis.NewFailoverClient(o.Failover())
-	}
-	return redis.NewClient(o.Simple())
-}
-
-// tokenOptions are the token store's rueidis options for REDIS_URL. A
+// tokenOptions are the rueidis options for REDIS_URL, in any form
+// shared/redisurl accepts: standalone, Sentinel or Cluster. A
 // standalone server is dialled as one, so that it need not be up at start;
 // Sentinel and Cluster must answer at start (they are asked for their
 // topology).

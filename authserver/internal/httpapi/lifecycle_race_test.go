@@ -76,7 +76,7 @@ func newStackGrace(t *testing.T, grace time.Duration) *stack {
 		t.Fatal(err)
 	}
 	// Failed logins after a deactivation must not throttle the next round.
-	lim := throttle.New(rdb, prefix, 1_000_000, time.Minute)
+	lim := throttle.New(testenv.Compat(t, rdb), prefix, 1_000_000, time.Minute)
 	all := scope.Set{"read", "write"}
 	srv := oauth.NewServer(oauth.Config{Scopes: all, DefaultScopes: all}, oauth.Deps{
 		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: store, Lookup: reg})

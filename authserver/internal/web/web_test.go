@@ -75,12 +75,12 @@ func newSite(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix strin
 	reg := clients.NewRegistry(clients.NewStore(db), h, time.Minute)
 	store := tokens.New(testenv.TokenClient(t, rdb, tokens.Dial), prefix, tokens.Lifetimes{Access: time.Hour, Refresh: 24 * time.Hour})
 	reg.CheckGenerations(store)
-	lim := throttle.New(rdb, prefix, 5, time.Minute)
+	lim := throttle.New(testenv.Compat(t, rdb), prefix, 5, time.Minute)
 	all := scope.Set{"read", "write", "introspection"}
 	srv := oauth.NewServer(oauth.Config{Scopes: all, DefaultScopes: all}, oauth.Deps{
 		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: store, Lookup: reg})
 	pages, err := web.New(web.Deps{Accounts: svc, Clients: reg, OAuth: srv, Lifecycle: lifecycle.New(store, reg),
-		Sessions: sessions.New(rdb, prefix, time.Hour, 12*time.Hour), Throttle: lim, Key: []byte(strings.Repeat("k", 32)), Log: log})
+		Sessions: sessions.New(testenv.Compat(t, rdb), prefix, time.Hour, 12*time.Hour), Throttle: lim, Key: []byte(strings.Repeat("k", 32)), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
