@@ -7,7 +7,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/redis/rueidis"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 )
@@ -213,4 +216,61 @@ func TestClientEventsReachOtherReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the other replica forgets the client", func() bool { return seen.has("changed-client") })
+}
+
+// countingClient counts the round trips a Store makes: every Do and
+// DoMulti is one.
+type countingClient struct {
+	rueidis.Client
+	n atomic.Int64
+}
+
+func (c *countingClient) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	c.n.Add(1)
+	return c.Client.Do(ctx, cmd)
+}
+
+func (c *countingClient) DoMulti(ctx context.Context, cmds ...rueidis.Completed) []rueidis.RedisResult {
+	c.n.Add(1)
+	return c.Client.DoMulti(ctx, cmds...)
+}
+
+// TestHotPathsAreOneRoundTrip: with the epochs checked in them, issue,
+// lookup (no cache) and rotation each still take one round trip.
+func TestHotPathsAreOneRoundTrip(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	t.Cleanup(func() { testenv.DeletePrefix(rdb, prefix) })
+	c := &countingClient{Client: tokenClient(t, rdb)}
+	s := New(c, prefix, testLife)
+	ctx := context.Background()
+	// The first calls load the scripts and register the index buckets.
+	warm, err := s.Issue(ctx, userGrant(26), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Issue(ctx, Grant{ClientID: "cc-id", Scope: "read"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LookupAccess(ctx, warm.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	var iss Issued
+	for _, tc := range []struct {
+		name string
+		op   func() error
+	}{
+		{"issue with refresh", func() (err error) { iss, err = s.Issue(ctx, userGrant(26), true); return err }},
+		{"issue alone", func() error { _, err := s.Issue(ctx, Grant{ClientID: "cc-id", Scope: "read"}, false); return err }},
+		{"lookup access", func() error { _, err := s.LookupAccess(ctx, iss.AccessToken); return err }},
+		{"lookup refresh", func() error { _, err := s.LookupRefresh(ctx, iss.RefreshToken); return err }},
+		{"rotate", func() error { _, err := s.Rotate(ctx, iss.RefreshToken, "rs-id", ""); return err }},
+	} {
+		c.n.Store(0)
+		if err := tc.op(); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if n := c.n.Load(); n != 1 {
+			t.Errorf("%s took %d round trips, want 1", tc.name, n)
+		}
+	}
 }
