@@ -27,7 +27,8 @@ type Kind string
 //     revoke, a rotated-away access token, or every token of a replayed family);
 //   - KindSubject: every entry whose introspected sub equals Subject (password
 //     change, deactivated user);
-//   - KindClient: every entry whose client_id equals ClientID (deleted client).
+//   - KindClient: every entry whose client_id equals ClientID (a client
+//     deleted or changed).
 const (
 	KindTokens  Kind = "tokens"
 	KindSubject Kind = "subject"
@@ -55,7 +56,10 @@ const Version = 1
 //   - "application_revoked": the user revoked an application's access;
 //   - "client_deleted": the client was deleted;
 //   - "client_changed": the client's id, type, secret, grant types, redirect
-//     URIs or scopes changed.
+//     URIs or scopes changed;
+//   - "client_updated": only the client's name or consent setting changed:
+//     its tokens stand (a KindClient event with no epoch bump), and every
+//     cache of the client reloads it.
 //
 // Reasons lists the same set; a test keeps this comment and it equal.
 type Reason string
@@ -72,12 +76,13 @@ const (
 	ReasonApplicationRevoked Reason = "application_revoked"
 	ReasonClientDeleted      Reason = "client_deleted"
 	ReasonClientChanged      Reason = "client_changed"
+	ReasonClientUpdated      Reason = "client_updated"
 )
 
 // Reasons returns every Reason, in the order the Reason comment lists them.
 func Reasons() []Reason {
 	return []Reason{ReasonRevoke, ReasonRotation, ReasonReplay, ReasonCodeReplay, ReasonPasswordChange,
-		ReasonPasswordReset, ReasonDeactivated, ReasonApplicationRevoked, ReasonClientDeleted, ReasonClientChanged}
+		ReasonPasswordReset, ReasonDeactivated, ReasonApplicationRevoked, ReasonClientDeleted, ReasonClientChanged, ReasonClientUpdated}
 }
 
 // Event is one revocation; Reason says why (see Reason).

@@ -26,6 +26,7 @@ type tokenStore interface {
 	RevokeUser(ctx context.Context, userID int64, keep string, reason revocation.Reason) error
 	RevokeClient(ctx context.Context, clientID string, reason revocation.Reason) error
 	RevokeUserClient(ctx context.Context, userID int64, clientID string, reason revocation.Reason) error
+	ClientUpdated(ctx context.Context, clientID string) error
 }
 
 // clientCache is this process's client cache (clients.Registry); other
@@ -98,14 +99,14 @@ func (s *Service) ClientDeleted(ctx context.Context, clientID string) error {
 // after. A change of what the client's tokens were issued on (its id,
 // type, secret, grant types, redirect URIs or scopes) ends every token of
 // the client, under its old id, and reaches every replica's client cache
-// through the event; any other change (name, skip_authorization) only
-// refreshes this process's cache, and the others within
-// CLIENT_CACHE_TTL. Errors: ErrUnavailable.
+// through the event; any other change (name, skip_authorization) leaves
+// the tokens, and an event makes every replica reload the client.
+// Errors: ErrUnavailable.
 func (s *Service) ClientChanged(ctx context.Context, before, after clients.Client) error {
 	s.clients.Forget(before.ClientID)
 	s.clients.Forget(after.ClientID)
 	if !securityChange(before, after) {
-		return nil
+		return wrap("update client", s.tokens.ClientUpdated(ctx, after.ClientID))
 	}
 	return wrap("change client", s.tokens.RevokeClient(ctx, before.ClientID, revocation.ReasonClientChanged))
 }

@@ -28,6 +28,10 @@ func (f *fakeTokens) RevokeClient(_ context.Context, id string, r revocation.Rea
 	f.calls = append(f.calls, "client "+id+" "+string(r))
 	return nil
 }
+func (f *fakeTokens) ClientUpdated(_ context.Context, id string) error {
+	f.calls = append(f.calls, "client "+id+" updated")
+	return nil
+}
 func (f *fakeTokens) RevokeUserClient(_ context.Context, uid int64, id string, r revocation.Reason) error {
 	f.calls = append(f.calls, "user client "+id+" "+string(r))
 	return nil
@@ -59,7 +63,7 @@ func TestEachChangeRevokesWithItsReason(t *testing.T) {
 		{"delete", func(s *Service) error { return s.ClientDeleted(ctx, "app") }, []string{"client app client_deleted"}},
 		{"rename only", func(s *Service) error {
 			return s.ClientChanged(ctx, base, changed(func(c *clients.Client) { c.Name = "New" }))
-		}, nil},
+		}, []string{"client app updated"}},
 		{"secret", func(s *Service) error {
 			return s.ClientChanged(ctx, base, changed(func(c *clients.Client) { c.SecretHash = "h2" }))
 		}, []string{"client app client_changed"}},
@@ -68,7 +72,7 @@ func TestEachChangeRevokesWithItsReason(t *testing.T) {
 		}, []string{"client app client_changed"}},
 		{"same grant types reordered", func(s *Service) error {
 			return s.ClientChanged(ctx, base, changed(func(c *clients.Client) { c.GrantTypesRaw = "refresh_token password" }))
-		}, nil},
+		}, []string{"client app updated"}},
 		{"redirect URIs", func(s *Service) error {
 			return s.ClientChanged(ctx, base, changed(func(c *clients.Client) { c.RedirectURIsRaw = "https://b/cb" }))
 		}, []string{"client app client_changed"}},

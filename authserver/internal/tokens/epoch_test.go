@@ -216,6 +216,11 @@ func TestClientEventsReachOtherReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the other replica forgets the client", func() bool { return seen.has("changed-client") })
+	// A change that leaves the tokens reaches it too.
+	if err := a.ClientUpdated(context.Background(), "renamed-client"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the other replica forgets the renamed client", func() bool { return seen.has("renamed-client") })
 }
 
 // countingClient counts the round trips a Store makes: every Do and

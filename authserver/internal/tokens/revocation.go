@@ -234,6 +234,16 @@ func (s *Store) cleanUp(ctx context.Context, idx, keep string, e revocation.Even
 	return nil
 }
 
+// ClientUpdated tells every replica's client cache, and every resource
+// server's, that clientID changed in a way that leaves its tokens valid (a
+// KindClient event, no epoch bump). Errors: ErrUnavailable.
+func (s *Store) ClientUpdated(ctx context.Context, clientID string) error {
+	if err := s.publish(ctx, revocation.Event{Kind: revocation.KindClient, ClientID: clientID, Reason: revocation.ReasonClientUpdated}); err != nil {
+		return fmt.Errorf("tokens: client updated: %w", err)
+	}
+	return nil
+}
+
 // RevokeClient ends every token of clientID issued before now: it bumps
 // the client's epoch in every shard, then cleans up (cleanUp) with a
 // KindClient event, on which every replica's client registry forgets the
