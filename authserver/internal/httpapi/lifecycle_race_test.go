@@ -419,3 +419,33 @@ func TestRefreshReplayAfterGrace(t *testing.T) {
 		t.Fatalf("the family's refresh token after the replay: ok=%v err=%v, want a 400", ok, err)
 	}
 }
+
+// TestLoginRightAfterARevocation: a user whose tokens were just revoked
+// (an admin's password reset) logs in with the new password at once,
+// though the client record this replica cached predates the revocation:
+// the grant checks the user again under a fresh generation.
+func TestLoginRightAfterARevocation(t *testing.T) {
+	s := newStack(t)
+	ctx := testenv.Context(t)
+	u, err := s.svc.Signup(ctx, accounts.SignupInput{Email: accounts.Field{Value: "again@example.com", Set: true},
+		Password: accounts.Field{Value: goodPW, Set: true}, Password2: accounts.Field{Value: goodPW, Set: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.passwordGrant(ctx, u.Email, goodPW); err != nil || !ok { // caches the client
+		t.Fatalf("first login: ok=%v err=%v", ok, err)
+	}
+	if err := s.svc.AdminSetPassword(ctx, u, goodPW+"-new", goodPW+"-new"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.life.PasswordReset(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	g, ok, err := s.passwordGrant(ctx, u.Email, goodPW+"-new")
+	if err != nil || !ok {
+		t.Fatalf("login with the new password right after the reset: ok=%v err=%v", ok, err)
+	}
+	if _, err := s.tokens.LookupAccess(ctx, g.Access); err != nil {
+		t.Fatalf("the new token: %v", err)
+	}
+}
