@@ -21,9 +21,10 @@ import (
 // that follows is cleanup.
 //
 // The generation a token is issued under is read (Generation) before its
-// user and client are checked in the database: the client when the client
-// registry loads it, the user before the password grant's authentication,
-// or when an authorization code is issued. A revoker changes the database
+// user and client are checked in the database: when the client registry
+// loads the client (the password grant checks its user under that one
+// too, and once more under a fresh one if the user was revoked since), or
+// when an authorization code is issued. A revoker changes the database
 // first and bumps the epoch after. So a request that checked the user
 // before the change read a generation lower than the bumped epoch, and its
 // issue script, which compares the epochs atomically with the write,
@@ -34,6 +35,7 @@ import (
 // lookup scripts read it in the slot they write. A client's tokens are in
 // every shard, so its epoch is written into every shard (shards keys; a
 // client change is rare). A bump returns once every shard has it.
+
 // Checked is the generation (Store.Generation) read before a grant's user
 // and client were checked against the database. Zero means never: a token
 // issued with it is refused once its user or client has any epoch.

@@ -13,10 +13,11 @@ import (
 
 // Redis plumbing: pipelines, scripts, errors, the client.
 //
-// Every script touches only keys of one family (one hash slot), or one
-// index key. Keys built inside a script from a family's stored hashes
-// (ARGV prefixes + hash) are in the same slot as the declared ones, which
-// Redis Cluster allows.
+// Every script touches only keys of one shard (one hash slot: a family's
+// keys and its shard's epochs), of one code, or one index key. Keys built
+// inside a script from a family's stored hashes or a record's user and
+// client (ARGV prefixes + name) are in the same slot as the declared ones,
+// which Redis Cluster allows.
 
 // unavailable wraps a Redis failure. The command may still have run (a
 // lost reply, a half-done batch), deleting tokens without this process

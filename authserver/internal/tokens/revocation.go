@@ -11,8 +11,9 @@ import (
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
 
-// Revocation of single tokens and families (RFC 7009), and the events
-// that tell every cache of it.
+// Revocation: of single tokens and families (RFC 7009), of every token of
+// a user or a client (an epoch bump, epoch.go, then the index walk), and
+// the events that tell every cache of it.
 
 // hexAll converts key-form hashes to event form, dropping empty ones.
 func hexAll(hs []string) []string {
