@@ -24,7 +24,6 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 )
 
 //go:embed templates/*.html
@@ -45,9 +44,10 @@ type Deps struct {
 	Accounts *accounts.Service
 	Clients  *clients.Registry
 	OAuth    *oauth.Server
-	Tokens   *tokens.Store
-	Sessions *sessions.Store
-	Throttle *throttle.Limiter
+	// Lifecycle ends tokens after an account or client change.
+	Lifecycle lifecycle
+	Sessions  *sessions.Store
+	Throttle  *throttle.Limiter
 	// Key (at least 32 bytes, the same on every replica) signs the
 	// pre-login CSRF cookie and the generated-secret mark.
 	Key []byte
@@ -56,6 +56,16 @@ type Deps struct {
 	// ScopeNames are the scopes' descriptions shown on the consent page.
 	ScopeNames map[string]string
 	Log        *slog.Logger
+}
+
+// lifecycle ends the tokens an account or client change takes away
+// (lifecycle.Service); each is called after the change is committed.
+type lifecycle interface {
+	UserDeactivated(ctx context.Context, userID int64) error
+	PasswordReset(ctx context.Context, userID int64) error
+	ClientDeleted(ctx context.Context, clientID string) error
+	ClientChanged(ctx context.Context, before, after clients.Client) error
+	ApplicationRevoked(ctx context.Context, userID int64, clientID string) error
 }
 
 // Handler serves the pages. Safe for concurrent use.

@@ -23,6 +23,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/lifecycle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/metrics"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
@@ -78,17 +79,18 @@ func newSite(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix strin
 	svc := accounts.NewService(accounts.NewStore(db), h, passwords.Validate, log)
 	reg := clients.NewRegistry(clients.NewStore(db), h, time.Minute)
 	store := tokens.New(testenv.TokenClient(t, rdb, tokens.Dial), prefix, tokens.Lifetimes{Access: time.Hour, Refresh: 24 * time.Hour})
-	lim := throttle.New(rdb, prefix, throttleLimit, time.Minute)
+	reg.CheckGenerations(store)
+	lim := throttle.New(testenv.Compat(t, rdb), prefix, throttleLimit, time.Minute)
 	all := scope.Set{"read", "write", "introspection"}
 	srv := oauth.NewServer(oauth.Config{Scopes: all, DefaultScopes: all}, oauth.Deps{
 		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: store, Lookup: reg})
-	pages, err := web.New(web.Deps{Accounts: svc, Clients: reg, OAuth: srv, Tokens: store,
-		Sessions: sessions.New(rdb, prefix, time.Hour, 12*time.Hour), Throttle: lim, Key: []byte(strings.Repeat("k", 32)), Log: log})
+	pages, err := web.New(web.Deps{Accounts: svc, Clients: reg, OAuth: srv, Lifecycle: lifecycle.New(store, reg),
+		Sessions: sessions.New(testenv.Compat(t, rdb), prefix, time.Hour, 12*time.Hour), Throttle: lim, Key: []byte(strings.Repeat("k", 32)), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &site{svc: svc, reg: reg, tokens: store, cbCalls: make(chan url.Values, 10)}
-	s.engine = httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Tokens: store, Throttle: lim, Issuer: "http://x", Pages: pages, Log: log, Metrics: metrics.New()})
+	s.engine = httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Lifecycle: lifecycle.New(store, reg), Throttle: lim, Issuer: "http://x", Pages: pages, Log: log, Metrics: metrics.New()})
 	s.srv = httptest.NewServer(s.engine)
 	t.Cleanup(s.srv.Close)
 	s.cb = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.cbCalls <- r.URL.Query() }))
@@ -554,7 +556,14 @@ func TestAdmin(t *testing.T) {
 			t.Fatalf("login with the new password: %d", p.status)
 		}
 		// Deactivating revokes the user's tokens.
-		iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
+		// Issued as a grant does: under the generation read before the
+		// user is checked.
+		gen, err := s.tokens.Generation(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read",
+			Checked: tokens.Checked{User: gen, Client: gen}}, true)
 		if err != nil {
 			t.Fatal(err)
 		}
