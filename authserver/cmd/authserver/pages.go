@@ -8,22 +8,22 @@ import (
 	"os"
 	"strings"
 
-	"github.com/redis/go-redis/v9"
+	redis "github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/audit"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/lifecycle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/mail"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/resets"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/web"
 )
 
 // pagesKey returns the key that signs pre-login CSRF cookies, shared by
 // every replica through Redis (made by the first replica to start). When
 // Redis cannot be reached at start, a per-process key is used (logged).
-func pagesKey(ctx context.Context, rdb redis.UniversalClient, prefix string) ([]byte, error) {
+func pagesKey(ctx context.Context, rdb redis.Cmdable, prefix string) ([]byte, error) {
 	k := prefix + "web:key"
 	if err := rdb.SetNX(ctx, k, sessions.Random(32), 0).Err(); err != nil {
 		return nil, fmt.Errorf("web key: %w", err)
@@ -40,7 +40,7 @@ func pagesKey(ctx context.Context, rdb redis.UniversalClient, prefix string) ([]
 }
 
 // newPages builds the HTML pages (login, consent, applications, admin).
-func newPages(ctx context.Context, cfg config, a *app, rdb redis.UniversalClient, store *tokens.Store, srv *oauth.Server,
+func newPages(ctx context.Context, cfg config, a *app, rdb redis.Cmdable, life *lifecycle.Service, counter web.TokenCounter, srv *oauth.Server,
 	limiter *throttle.Limiter, log *slog.Logger) (*web.Handler, error) {
 	key, err := pagesKey(ctx, rdb, cfg.RedisPrefix)
 	if err != nil {
@@ -70,8 +70,8 @@ func newPages(ctx context.Context, cfg config, a *app, rdb redis.UniversalClient
 		Accounts:      a.accounts,
 		Clients:       a.clients,
 		OAuth:         srv,
-		Tokens:        store,
-		Counter:       store,
+		Lifecycle:     life,
+		Counter:       counter,
 		Audit:         audit.New(a.db),
 		Sessions:      sessions.New(rdb, cfg.RedisPrefix, cfg.SessionIdle, cfg.SessionMaxAge),
 		Throttle:      limiter,

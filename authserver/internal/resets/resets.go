@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	redis "github.com/redis/rueidis/rueidiscompat"
 )
 
 // Errors returned by Store.
@@ -35,13 +35,13 @@ type Grant struct {
 
 // Store keeps tokens in Redis. Safe for concurrent use.
 type Store struct {
-	rdb    redis.UniversalClient
+	rdb    redis.Cmdable
 	prefix string
 	ttl    time.Duration
 }
 
 // New returns a Store whose tokens live ttl; prefix is REDIS_PREFIX.
-func New(rdb redis.UniversalClient, prefix string, ttl time.Duration) *Store {
+func New(rdb redis.Cmdable, prefix string, ttl time.Duration) *Store {
 	return &Store{rdb: rdb, prefix: prefix, ttl: ttl}
 }
 

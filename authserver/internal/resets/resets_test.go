@@ -18,7 +18,7 @@ import (
 func TestResets(t *testing.T) {
 	run := func(t *testing.T, rdb redis.UniversalClient, prefix string, expire func()) {
 		ctx := context.Background()
-		s := New(rdb, prefix, time.Hour)
+		s := New(testenv.Compat(t, rdb), prefix, time.Hour)
 		tok, err := s.Issue(ctx, Grant{UserID: 7, Mark: "m"})
 		if err != nil || !strings.HasPrefix(tok, "pcpr_") {
 			t.Fatalf("issue: %q %v", tok, err)

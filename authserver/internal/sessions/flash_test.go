@@ -15,7 +15,7 @@ import (
 func TestFlash(t *testing.T) {
 	run := func(t *testing.T, rdb redis.UniversalClient, prefix string) {
 		ctx := context.Background()
-		s := New(rdb, prefix, 10*time.Minute, 30*time.Minute)
+		s := New(testenv.Compat(t, rdb), prefix, 10*time.Minute, 30*time.Minute)
 		id, _, err := s.Create(ctx, 1, "m")
 		if err != nil {
 			t.Fatal(err)

@@ -75,7 +75,7 @@ func (h *Handler) accountPassword(c *gin.Context) {
 		h.unavailable(c, err)
 		return
 	}
-	if err := h.d.Tokens.RevokeUser(background(c), u.ID, "", "password_change"); err != nil {
+	if err := h.d.Lifecycle.PasswordChangedInBrowser(background(c), u.ID); err != nil {
 		h.unavailable(c, err)
 		return
 	}

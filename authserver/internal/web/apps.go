@@ -338,8 +338,7 @@ func (h *Handler) editApp(c *gin.Context, cl clients.Client, action string, admi
 	if !admin {
 		form.Scopes, form.SkipAuthorization = cl.ScopesRaw, cl.SkipAuthorization
 	}
-	old := cl
-	oldID := cl.ClientID
+	before := cl
 	if errs := h.apply(form, &cl); len(errs) > 0 {
 		form.Errors = errs
 		h.renderAppForm(c, http.StatusBadRequest, title, crumbs, form, action, admin)
@@ -356,20 +355,18 @@ func (h *Handler) editApp(c *gin.Context, cl clients.Client, action string, admi
 		h.unavailable(c, err)
 		return
 	}
-	h.d.Clients.Forget(oldID)
-	h.d.Clients.Forget(cl.ClientID)
-	if oldID != cl.ClientID {
-		if err := h.d.Tokens.RevokeClient(background(c), oldID, "client id changed"); err != nil {
-			h.unavailable(c, err)
-			return
-		}
+	if err := h.d.Lifecycle.ClientChanged(background(c), before, cl); err != nil {
+		h.unavailable(c, err)
+		return
 	}
 	if admin {
+		fields := changedFields(before, cl, form.ClientSecret != "")
 		msg := "Changed."
-		if oldID != cl.ClientID {
-			msg = "Client id changed: every token of the old client id was revoked."
+		if slices.ContainsFunc(fields, func(f string) bool { return f != "name" && f != "skip_authorization" }) {
+			// lifecycle.ClientChanged ended them (what they were issued on changed)
+			msg = "Changed what its tokens were issued on: every token of the application was revoked."
 		}
-		if !h.record(c, audit.Application, cl.ID, cl.Name, audit.Change, msg, changedFields(old, cl, form.ClientSecret != "")...) {
+		if !h.record(c, audit.Application, cl.ID, cl.Name, audit.Change, msg, fields...) {
 			return
 		}
 	}
@@ -413,8 +410,7 @@ func (h *Handler) deleteClient(c *gin.Context, cl clients.Client) bool {
 		h.unavailable(c, err)
 		return false
 	}
-	h.d.Clients.Forget(cl.ClientID)
-	if err := h.d.Tokens.RevokeClient(ctx, cl.ClientID, "client deleted"); err != nil {
+	if err := h.d.Lifecycle.ClientDeleted(ctx, cl.ClientID); err != nil {
 		h.unavailable(c, err)
 		return false
 	}
@@ -489,7 +485,7 @@ func (h *Handler) grantDelete(c *gin.Context) {
 		h.unavailable(c, err)
 		return
 	}
-	if err := h.d.Tokens.RevokeUserClient(background(c), u.ID, cl.ClientID, "user revoked application"); err != nil {
+	if err := h.d.Lifecycle.ApplicationRevoked(background(c), u.ID, cl.ClientID); err != nil {
 		h.unavailable(c, err)
 		return
 	}

@@ -113,7 +113,7 @@ func (h *Handler) bulkDeactivate(c *gin.Context, users []accounts.User, back str
 			h.unavailable(c, err)
 			return
 		}
-		if err := h.d.Tokens.RevokeUser(background(c), u.ID, "", "user deactivated"); err != nil {
+		if err := h.d.Lifecycle.UserDeactivated(background(c), u.ID); err != nil {
 			h.unavailable(c, err)
 			return
 		}

@@ -168,7 +168,7 @@ func (h *Handler) revokeAll(c *gin.Context, t revokeTarget) {
 			Action:   t.page + "revoke/", Back: t.page, Button: "Yes, revoke all"})
 		return
 	}
-	// The call site of the admin's "revoke all": through web.Revoker.
+	// The admin's "revoke all", through the lifecycle.
 	if err := t.revoke(background(c)); err != nil {
 		h.unavailable(c, err)
 		return
@@ -188,7 +188,7 @@ func (h *Handler) adminUserRevoke(c *gin.Context) {
 	h.revokeAll(c, revokeTarget{typ: audit.User, name: u.Email, kind: "user", page: userURL(u.ID), id: u.ID,
 		crumbs: adminCrumbs(crumb{"Users", usersURL}, crumb{u.Email, userURL(u.ID)}),
 		count:  func(ctx context.Context) (int, error) { return h.d.Counter.CountUser(ctx, u.ID) },
-		revoke: func(ctx context.Context) error { return h.d.Tokens.RevokeUser(ctx, u.ID, "", "admin revoked all") },
+		revoke: func(ctx context.Context) error { return h.d.Lifecycle.UserRevoked(ctx, u.ID) },
 		stays:  "The user stays active and may sign in and authorize applications again."})
 }
 
@@ -200,7 +200,7 @@ func (h *Handler) adminAppRevoke(c *gin.Context) {
 	h.revokeAll(c, revokeTarget{typ: audit.Application, name: cl.Name, kind: "application", page: adminAppURL(cl.ID), id: cl.ID,
 		crumbs: adminCrumbs(crumb{"Applications", appsURL}, crumb{cl.Name, adminAppURL(cl.ID)}),
 		count:  func(ctx context.Context) (int, error) { return h.d.Counter.CountClient(ctx, cl.ClientID) },
-		revoke: func(ctx context.Context) error { return h.d.Tokens.RevokeClient(ctx, cl.ClientID, "admin revoked all") },
+		revoke: func(ctx context.Context) error { return h.d.Lifecycle.ClientRevoked(ctx, cl.ClientID) },
 		stays:  "The application stays registered and may ask for tokens again."})
 }
 

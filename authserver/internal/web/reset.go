@@ -193,7 +193,7 @@ func (h *Handler) resetConfirm(c *gin.Context) {
 	// A reset is what someone does who lost control of the account:
 	// every token ends, and every session ends at its next request (the
 	// password mark changed).
-	if err := h.d.Tokens.RevokeUser(background(c), u.ID, "", "password_reset"); err != nil {
+	if err := h.d.Lifecycle.PasswordReset(background(c), u.ID); err != nil {
 		h.unavailable(c, err)
 		return
 	}

@@ -44,7 +44,8 @@ type Deps struct {
 	Accounts *accounts.Service
 	Clients  *clients.Registry
 	OAuth    *oauth.Server
-	Tokens   Revoker
+	// Lifecycle ends tokens after an account or client change.
+	Lifecycle lifecycle
 	// Counter counts live grants for the admin (tokens.Store).
 	Counter TokenCounter
 	// Audit is the admin's history (audit.Log).
@@ -64,6 +65,19 @@ type Deps struct {
 	// ScopeNames are the scopes' descriptions shown on the consent page.
 	ScopeNames map[string]string
 	Log        *slog.Logger
+}
+
+// lifecycle ends the tokens an account or client change takes away
+// (lifecycle.Service); each is called after the change is committed.
+type lifecycle interface {
+	UserDeactivated(ctx context.Context, userID int64) error
+	PasswordReset(ctx context.Context, userID int64) error
+	ClientDeleted(ctx context.Context, clientID string) error
+	ClientChanged(ctx context.Context, before, after clients.Client) error
+	ApplicationRevoked(ctx context.Context, userID int64, clientID string) error
+	UserRevoked(ctx context.Context, userID int64) error
+	ClientRevoked(ctx context.Context, clientID string) error
+	PasswordChangedInBrowser(ctx context.Context, userID int64) error
 }
 
 // Handler serves the pages. Safe for concurrent use.

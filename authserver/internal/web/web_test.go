@@ -24,6 +24,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/lifecycle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/mail"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/mail/mailtest"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/metrics"
@@ -93,7 +94,8 @@ func newSiteWith(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix s
 	svc := accounts.NewService(accounts.NewStore(db), h, passwords.Validate, log)
 	reg := clients.NewRegistry(clients.NewStore(db), h, time.Minute)
 	store := tokens.New(testenv.TokenClient(t, rdb, tokens.Dial), prefix, tokens.Lifetimes{Access: time.Hour, Refresh: 24 * time.Hour})
-	lim := throttle.New(rdb, prefix, throttleLimit, time.Minute)
+	reg.CheckGenerations(store)
+	lim := throttle.New(testenv.Compat(t, rdb), prefix, throttleLimit, time.Minute)
 	all := scope.Set{"read", "write", "introspection"}
 	srv := oauth.NewServer(oauth.Config{Scopes: all, DefaultScopes: all}, oauth.Deps{
 		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: store, Lookup: reg})
@@ -103,9 +105,10 @@ func newSiteWith(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix s
 		t.Fatal(err)
 	}
 	mailer.(*mail.SMTP).TLS = smtpSrv.TLS
-	deps := web.Deps{Accounts: svc, Clients: reg, OAuth: srv, Tokens: store, Counter: store, Audit: audit.New(db),
-		Mail: mailer, Resets: resets.New(rdb, prefix, time.Hour), BaseURL: "https://auth.example",
-		Sessions: sessions.New(rdb, prefix, time.Hour, 12*time.Hour), Throttle: lim, Key: []byte(strings.Repeat("k", 32)), Log: log}
+	compat := testenv.Compat(t, rdb)
+	deps := web.Deps{Accounts: svc, Clients: reg, OAuth: srv, Lifecycle: lifecycle.New(store, reg), Counter: store, Audit: audit.New(db),
+		Mail: mailer, Resets: resets.New(compat, prefix, time.Hour), BaseURL: "https://auth.example",
+		Sessions: sessions.New(compat, prefix, time.Hour, 12*time.Hour), Throttle: lim, Key: []byte(strings.Repeat("k", 32)), Log: log}
 	if edit != nil {
 		edit(&deps)
 	}
@@ -114,7 +117,7 @@ func newSiteWith(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix s
 		t.Fatal(err)
 	}
 	s := &site{svc: svc, reg: reg, tokens: store, db: db, mail: smtpSrv, logs: logs, cbCalls: make(chan url.Values, 10)}
-	s.engine = httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Tokens: store, Throttle: lim, Issuer: "http://x", Pages: pages, Log: log, Metrics: metrics.New()})
+	s.engine = httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Lifecycle: lifecycle.New(store, reg), Throttle: lim, Issuer: "http://x", Pages: pages, Log: log, Metrics: metrics.New()})
 	s.srv = httptest.NewServer(s.engine)
 	t.Cleanup(s.srv.Close)
 	s.cb = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.cbCalls <- r.URL.Query() }))
@@ -586,7 +589,14 @@ func TestAdmin(t *testing.T) {
 			t.Fatalf("login with the new password: %d", p.status)
 		}
 		// Deactivating revokes the user's tokens.
-		iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
+		// Issued as a grant does: under the generation read before the
+		// user is checked.
+		gen, err := s.tokens.Generation(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read",
+			Checked: tokens.Checked{User: gen, Client: gen}}, true)
 		if err != nil {
 			t.Fatal(err)
 		}
