@@ -41,6 +41,11 @@ type config struct {
 	SessionSecure     bool
 	SessionIdle       time.Duration
 	SessionMaxAge     time.Duration
+	// SMTPURL (unset: e-mail is written to the log), MailFrom and
+	// ResetTTL serve password reset by e-mail.
+	SMTPURL  string
+	MailFrom string
+	ResetTTL time.Duration
 
 	// RedisAllowEviction lets the server start on a Redis whose
 	// maxmemory-policy evicts keys (redis.go).
@@ -113,6 +118,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ShutdownTimeout: dur("SHUTDOWN_TIMEOUT", 15*time.Second, 0),
 		SessionIdle:     dur("SESSION_IDLE_TIMEOUT", time.Hour, time.Minute),
 		SessionMaxAge:   dur("SESSION_MAX_AGE", 12*time.Hour, time.Minute),
+		SMTPURL:         getenv("SMTP_URL"),
+		MailFrom:        str("MAIL_FROM", "Portcullis <noreply@localhost>"),
+		ResetTTL:        dur("PASSWORD_RESET_TIMEOUT", time.Hour, time.Minute),
 	}
 	// Secure cookies by default whenever the public URL is https.
 	c.SessionSecure = strings.HasPrefix(c.Issuer, "https://")

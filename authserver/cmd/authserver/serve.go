@@ -70,7 +70,7 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 		Lookup:   a.clients,
 		Metrics:  mx,
 	})
-	pages, err := newPages(ctx, cfg, a, rdb, life, srvOAuth, limiter, log)
+	pages, err := newPages(ctx, cfg, a, rdb, life, store, srvOAuth, limiter, log)
 	if err != nil {
 		return err
 	}
