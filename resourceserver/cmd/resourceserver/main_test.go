@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -228,5 +231,47 @@ func TestRevocationIsPushed(t *testing.T) {
 			t.Fatalf("revoked token still accepted: %d %s", code, body)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCLI: help and version answer without reading the configuration or
+// touching the database; no arguments and stray ones are usage errors.
+func TestCLI(t *testing.T) {
+	t.Parallel()
+	dbFile := filepath.Join(t.TempDir(), "never.db")
+	env := envOf(map[string]string{"DATABASE_URL": "sqlite:" + dbFile, "PORT": "not-a-port"})
+	tests := []struct {
+		name           string
+		args           []string
+		code           int
+		stdout, stderr string
+	}{
+		{"no arguments", nil, 2, "", "usage: resourceserver <command>"},
+		{"-h", []string{"-h"}, 0, "usage: resourceserver <command>", ""},
+		{"--help", []string{"--help"}, 0, "usage: resourceserver <command>", ""},
+		{"help", []string{"help"}, 0, "usage: resourceserver <command>", ""},
+		{"serve -h", []string{"serve", "-h"}, 0, "usage: resourceserver serve", ""},
+		{"serve --help", []string{"serve", "--help"}, 0, "usage: resourceserver serve", ""},
+		{"migrate -h", []string{"migrate", "-h"}, 0, "usage: resourceserver migrate", ""},
+		{"migrate --help", []string{"migrate", "--help"}, 0, "usage: resourceserver migrate", ""},
+		{"version -h", []string{"version", "-h"}, 0, "usage: resourceserver version", ""},
+		{"version --help", []string{"version", "--help"}, 0, "usage: resourceserver version", ""},
+		{"version", []string{"version"}, 0, "module github.com/portcullis-oauth/portcullis/resourceserver", ""},
+		{"unknown command", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
+		{"stray argument", []string{"migrate", "now"}, 2, "", `unexpected argument "now"`},
+		{"bad config", []string{"migrate"}, 1, "", "PORT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := cli(context.Background(), tt.args, &out, &errb, env)
+			if code != tt.code || !strings.Contains(out.String(), tt.stdout) || !strings.Contains(errb.String(), tt.stderr) ||
+				(tt.stdout != "" && errb.Len() > 0) {
+				t.Fatalf("exit %d (want %d)\nstdout %s\nstderr %s", code, tt.code, out.String(), errb.String())
+			}
+		})
+	}
+	if _, err := os.Stat(dbFile); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("help or version created the database file (%v)", err)
 	}
 }
