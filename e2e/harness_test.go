@@ -284,12 +284,6 @@ func (p *proc) stop(t *testing.T) {
 	}
 }
 
-// restart stops and starts the process again on the same port.
-func (p *proc) restart(t *testing.T) {
-	p.stop(t)
-	p.launch(t)
-}
-
 // authEnv is the auth server's environment for a backend.
 func authEnv(b backend, extra map[string]string) map[string]string {
 	env := map[string]string{

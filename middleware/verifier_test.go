@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -461,8 +459,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 
 // TestNoGinNoRedis checks that a net/http user compiles neither.
 func TestNoGinNoRedis(t *testing.T) {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out, err := exec.Command(goBin, "list", "-deps", ".").CombinedOutput()
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}

@@ -16,7 +16,10 @@ const (
 	maxPriceInput    = 1000 // DRF's MAX_STRING_LENGTH for decimals
 )
 
-// The messages DRF's DecimalField gives, word for word.
+// The messages DRF's DecimalField gives, word for word: they are the wire
+// format, capitals and full stops included.
+//
+//lint:ignore ST1005 these are DRF's client-facing messages, not Go error strings
 var (
 	errPriceInvalid   = errors.New("A valid number is required.")
 	errPriceTooLong   = errors.New("String value too large.")
