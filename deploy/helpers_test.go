@@ -3,7 +3,6 @@ package deploy
 import (
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -23,38 +22,6 @@ func repoRoot(t testing.TB) string {
 		t.Fatalf("repository root %s has no go.work: %v", root, err)
 	}
 	return root
-}
-
-// inCI reports whether CI=true, where a missing service fails instead of
-// skipping.
-func inCI() bool { return os.Getenv("CI") == "true" }
-
-// requireEnv returns the variable's value, or skips loudly (fails under
-// CI=true) when it is unset.
-func requireEnv(t testing.TB, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if inCI() {
-			t.Fatalf("%s is not set, and CI=true: a missing service is a failure", name)
-		}
-		t.Skipf("SKIPPED: %s is not set; this test needs the real service (.ci/run sets it)", name)
-	}
-	return v
-}
-
-// requireCommand returns the path of an installed program, or skips loudly
-// (fails under CI=true).
-func requireCommand(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if inCI() {
-			t.Fatalf("%s is not installed, and CI=true: a missing tool is a failure", name)
-		}
-		t.Skipf("SKIPPED: %s is not installed; this test needs it", name)
-	}
-	return p
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.

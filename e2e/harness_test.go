@@ -27,6 +27,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-oauth/portcullis/e2e/internal/rediskeys"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // fixedPortKey in an env map tells start to keep env["PORT"].
@@ -62,21 +63,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func inCI() bool { return os.Getenv("CI") == "true" }
-
-// need returns an environment variable, or skips loudly (fails under CI).
-func need(t testing.TB, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if inCI() {
-			t.Fatalf("%s is not set, and CI=true: a missing service is a failure", name)
-		}
-		t.Skipf("SKIPPED: %s is not set; this test needs the real service (.ci/run sets it)", name)
-	}
-	return v
-}
-
 func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -106,8 +92,8 @@ type backend struct {
 // (a fresh prefix). It skips loudly, or fails under CI, without them.
 func realBackend(t *testing.T) backend {
 	t.Helper()
-	db := need(t, "TEST_DATABASE_URL")
-	rd := need(t, "TEST_REDIS_URL")
+	db := servicetest.Require(t, "TEST_DATABASE_URL")
+	rd := servicetest.Require(t, "TEST_REDIS_URL")
 	prefix := "e2e" + randHex(4) + ":"
 	// Registered before any server starts, so it runs after they stop.
 	t.Cleanup(func() { deleteRedisPrefix(t, rd, prefix) })
@@ -246,23 +232,22 @@ func (p *proc) launch(t *testing.T) {
 	}
 	p.done = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(p.cmd, p.done)
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	healthy := servicetest.Until(20*time.Second, func() bool {
 		select {
 		case <-p.done:
 			t.Fatalf("%s exited early:\n%s", p.name, p.out.String())
 		default:
 		}
 		resp, err := http.Get(p.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
+		if err != nil {
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	if !healthy {
+		t.Fatalf("%s did not become healthy:\n%s", p.name, p.out.String())
 	}
-	t.Fatalf("%s did not become healthy:\n%s", p.name, p.out.String())
 }
 
 // stop sends SIGTERM to the process and waits, killing it after 30 s.
@@ -383,6 +368,11 @@ func (c *client) do(method, path string, body any, hdr ...string) response {
 
 // try is do that returns transport errors instead of failing the test.
 func (c *client) try(method, path string, body any, hdr ...string) (response, error) {
+	return c.tryCtx(context.Background(), method, path, body, hdr...)
+}
+
+// tryCtx is try with a parent context, e.g. one carrying an httptrace.
+func (c *client) tryCtx(parent context.Context, method, path string, body any, hdr ...string) (response, error) {
 	var rd io.Reader
 	ct := ""
 	switch b := body.(type) {
@@ -391,7 +381,7 @@ func (c *client) try(method, path string, body any, hdr ...string) (response, er
 	case string:
 		rd, ct = strings.NewReader(b), "application/json"
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(parent, 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {

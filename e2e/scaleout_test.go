@@ -1,11 +1,17 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // TestTwoAuthServersTwoResourceServers: four processes share one Redis and
@@ -43,13 +49,9 @@ func TestTwoAuthServersTwoResourceServers(t *testing.T) {
 	}
 	expectStatus(t, ca.do("POST", "/o/revoke_token/", url.Values{"token": {at}}, "Authorization", rs), 200)
 	for i, c := range []*client{c1, c2} {
-		deadline := time.Now().Add(3 * time.Second)
-		for c.do("GET", "/items/", nil, "Authorization", "Bearer "+at).Status != 401 {
-			if time.Now().After(deadline) {
-				t.Fatalf("resource server %d still accepts the revoked token", i+1)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		servicetest.Eventually(t, 3*time.Second, fmt.Sprintf("resource server %d refuses the revoked token", i+1), func() bool {
+			return c.do("GET", "/items/", nil, "Authorization", "Bearer "+at).Status == 401
+		})
 	}
 }
 
@@ -64,6 +66,10 @@ func TestGracefulShutdownDrains(t *testing.T) {
 	rs := basicAuth("rs-id", "rs-secret")
 
 	const n = 4
+	var wrote atomic.Int32
+	sent := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Add(1) },
+	})
 	var wg sync.WaitGroup
 	statuses := make([]int, n)
 	errs := make([]error, n)
@@ -71,14 +77,15 @@ func TestGracefulShutdownDrains(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			r, err := c.try("POST", "/o/token/", url.Values{"grant_type": {"password"}, "username": {"drain@example.com"}, "password": {"correct horse battery"}}, "Authorization", rs)
+			r, err := c.tryCtx(sent, "POST", "/o/token/", url.Values{"grant_type": {"password"}, "username": {"drain@example.com"}, "password": {"correct horse battery"}}, "Authorization", rs)
 			statuses[i], errs[i] = r.Status, err
 		}(i)
 	}
-	// Let the requests reach the server, then ask it to stop. Each login
-	// runs a KDF of about a second and at most two run at once, so all
-	// four are still in flight when SIGTERM arrives.
-	time.Sleep(300 * time.Millisecond)
+	// Once every request is written to its connection, ask the server to
+	// stop: a graceful shutdown serves what its connections carry. Each
+	// login runs a KDF of about a second and at most two run at once, so
+	// all four are still in flight when SIGTERM arrives.
+	servicetest.Eventually(t, 10*time.Second, "every login request is sent", func() bool { return wrote.Load() == n })
 	if n := strings.Count(auth.out.String(), `"path":"/o/token/"`); n != 0 {
 		t.Fatalf("%d logins finished before SIGTERM: the test would not show draining", n)
 	}

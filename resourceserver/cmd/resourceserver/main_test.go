@@ -19,6 +19,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/middleware/introspecttest"
 	"github.com/portcullis-oauth/portcullis/resourceserver/internal/testenv"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 	"github.com/portcullis-oauth/portcullis/shared/wire"
 )
 
@@ -158,7 +159,7 @@ func TestMigratePostgres(t *testing.T) {
 // arrives, and stops at once when it does.
 func TestRevocationIsPushed(t *testing.T) {
 	t.Parallel()
-	redisURL := testenv.Require(t, "TEST_REDIS_URL")
+	redisURL := servicetest.Require(t, "TEST_REDIS_URL")
 	opt, err := redis.ParseURL(redisURL)
 	if err != nil {
 		t.Fatal(err)
@@ -177,24 +178,16 @@ func TestRevocationIsPushed(t *testing.T) {
 		"REDIS_PREFIX":      prefix,
 	})
 	channel := revocation.Channel(prefix)
-	// Wait until the subscriber is listening.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	servicetest.Eventually(t, 10*time.Second, "the server subscribes to "+channel, func() bool {
 		n, err := rdb.PubSubNumSub(context.Background(), channel).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n[channel] > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the server never subscribed to " + channel)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return n[channel] > 0
+	})
 	// Wait until the answer is cached (the subscriber purges once right
 	// after subscribing): two requests in a row without a new introspection.
-	for i := 0; ; i++ {
+	servicetest.Eventually(t, 5*time.Second, "the answer is cached", func() bool {
 		if code, _ := get(t, base+"/items/", "tok"); code != 200 {
 			t.Fatalf("before revocation: %d", code)
 		}
@@ -202,14 +195,8 @@ func TestRevocationIsPushed(t *testing.T) {
 		if code, _ := get(t, base+"/items/", "tok"); code != 200 {
 			t.Fatalf("before revocation: %d", code)
 		}
-		if fake.CallsFor("tok") == calls {
-			break
-		}
-		if i > 50 {
-			t.Fatal("the answer is never cached")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fake.CallsFor("tok") == calls
+	})
 	fake.Revoke("tok")
 	if code, _ := get(t, base+"/items/", "tok"); code != 200 {
 		t.Fatalf("cached answer not used: %d", code) // proves the next 401 comes from the event
@@ -221,17 +208,10 @@ func TestRevocationIsPushed(t *testing.T) {
 	if err := rdb.Publish(context.Background(), channel, ev).Err(); err != nil {
 		t.Fatal(err)
 	}
-	deadline = time.Now().Add(5 * time.Second)
-	for {
-		code, body := get(t, base+"/items/", "tok")
-		if code == 401 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("revoked token still accepted: %d %s", code, body)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	servicetest.Eventually(t, 5*time.Second, "the revoked token is refused", func() bool {
+		code, _ := get(t, base+"/items/", "tok")
+		return code == 401
+	})
 }
 
 // TestCLI: help and version answer without reading the configuration or
