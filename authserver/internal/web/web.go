@@ -102,6 +102,7 @@ func (h *Handler) Register(r gin.IRouter) {
 		c.Data(http.StatusOK, "text/css; charset=utf-8", b)
 	})
 	g := r.Group("", h.headers, h.session, h.csrf)
+	g.GET("/", h.home)
 	g.GET("/login/", h.loginPage)
 	g.POST("/login/", h.login)
 	g.POST("/logout/", h.logout)

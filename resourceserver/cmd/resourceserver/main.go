@@ -105,7 +105,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	var log *slog.Logger
+	if opts := (&slog.HandlerOptions{Level: cfg.LogLevel}); cfg.LogFormat == "text" {
+		log = slog.New(slog.NewTextHandler(logOut, opts))
+	} else {
+		log = slog.New(slog.NewJSONHandler(logOut, opts))
+	}
 	switch cmd {
 	case "serve":
 		return serve(ctx, cfg, log, ready)
@@ -223,6 +228,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	// Requests still in flight have been verified and no new one is
+	// accepted, so revocation events have nothing left to protect: stop
+	// listening now, before the auth server (and, under make run, the Redis
+	// it embeds) may go away and the subscription would be reported lost.
+	stopSub()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
