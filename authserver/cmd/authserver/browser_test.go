@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +46,7 @@ func freeAddr(t *testing.T) (string, int) {
 
 func goBuild(t *testing.T, dir, out, pkg string) error {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", out, pkg)
+	cmd := exec.Command("go", "build", "-o", out, pkg) // go test puts its own go first on PATH
 	cmd.Dir = dir
 	b, err := cmd.CombinedOutput()
 	if err != nil {
