@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -231,22 +230,7 @@ func TestBadOptions(t *testing.T) {
 }
 
 // lockedLog is a log destination Run may write to while the test reads it.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedLog = servicetest.Buffer
 
 // TestStopIsNotAWarning: ending Run through its context is a deliberate
 // stop, logged at info, never as a lost subscription.

@@ -1,7 +1,8 @@
-// Package servicetest is the one copy, shared by every module's tests, of two
+// Package servicetest is the one copy, shared by every module's tests, of
 // small helpers: requiring something from the environment (a variable such as
-// TEST_REDIS_URL, an installed program) and polling a condition until a
-// deadline. It imports only the standard library and testing.
+// TEST_REDIS_URL, an installed program), polling a condition until a
+// deadline, and a buffer that goroutines write while a test reads it. It
+// imports only the standard library.
 //
 // Something missing skips the test with a message that starts with
 // "SKIPPED:" and names what the test needs, except under CI=true, where it
@@ -10,9 +11,11 @@
 package servicetest
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 )
@@ -80,4 +83,26 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 	if !Until(timeout, cond) {
 		t.Fatalf("%s: not within %s", what, timeout)
 	}
+}
+
+// Buffer collects output that several goroutines write (a server's log, a
+// process's stdout and stderr) while a test reads it. The zero value is
+// ready to use.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
