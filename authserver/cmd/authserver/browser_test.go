@@ -125,6 +125,9 @@ func TestBrowserAcceptance(t *testing.T) {
 	redisURL := os.Getenv("TEST_REDIS_URL")
 	if redisURL != "" {
 		_, prefix = testenv.Redis(t) // its keys go when the test ends
+	} else {
+		// What did not run shows in make test's summary (fails under CI=true).
+		t.Run("redis", func(t *testing.T) { servicetest.Require(t, "TEST_REDIS_URL") })
 	}
 	_, port := freeAddr(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
