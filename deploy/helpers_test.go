@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -36,3 +37,19 @@ func freePort(t testing.TB) int {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// workspaceEnv is this process's environment for a go command that builds
+// from the repository root in workspace mode, as the Dockerfile and make
+// run do. Under make test-modules (GOWORK=off, GOFLAGS=-mod=mod, which a
+// workspace build refuses) those two are left out.
+func workspaceEnv() []string {
+	var env []string
+	off := os.Getenv("GOWORK") == "off"
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); off && (k == "GOWORK" || k == "GOFLAGS") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}

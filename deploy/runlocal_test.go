@@ -36,7 +36,7 @@ func TestMakeRun(t *testing.T) {
 	// terminal, even when this test was started with SIGINT ignored.
 	cmd := exec.Command("env", "--default-signal=INT", "make", "--no-print-directory", "run")
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "PORT="+authPort, "RS_PORT="+rsPort, "EMBEDDED_REDIS_ADDR=127.0.0.1:"+redisPort,
+	cmd.Env = append(workspaceEnv(), "PORT="+authPort, "RS_PORT="+rsPort, "EMBEDDED_REDIS_ADDR=127.0.0.1:"+redisPort,
 		"DATABASE_URL=sqlite:"+filepath.Join(dir, "auth.db"), "RS_DATABASE_URL=sqlite:"+filepath.Join(dir, "rs.db"),
 		"ARGON2_MEMORY_KIB=8192")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
