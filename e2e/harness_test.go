@@ -45,12 +45,14 @@ func TestMain(m *testing.M) {
 	_, self, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(self), "..")
 	for _, name := range []string{"authserver", "resourceserver"} {
-		src := "./" + name + "/cmd/" + name
-		if _, err := os.Stat(filepath.Join(root, src)); err != nil {
+		// Built inside its own module, so that with GOWORK=off (make
+		// test-modules) it resolves its requirements as a stranger would.
+		src := "./cmd/" + name
+		if _, err := os.Stat(filepath.Join(root, name, src)); err != nil {
 			continue
 		}
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), src)
-		cmd.Dir = root
+		cmd.Dir = filepath.Join(root, name)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: build %s: %v\n", name, err)
