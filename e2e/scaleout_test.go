@@ -3,8 +3,11 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,6 +69,11 @@ func TestGracefulShutdownDrains(t *testing.T) {
 	rs := basicAuth("rs-id", "rs-secret")
 
 	const n = 4
+	// Each login on a connection of its own, so that "accepted by the
+	// server" below covers every one of them.
+	fresh := &client{t: t, base: auth.URL, http: &http.Client{Timeout: 30 * time.Second,
+		Transport: &http.Transport{DisableKeepAlives: true}}}
+	port := strings.TrimPrefix(auth.URL[strings.LastIndex(auth.URL, ":"):], ":")
 	var wrote atomic.Int32
 	sent := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
 		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Add(1) },
@@ -77,15 +85,19 @@ func TestGracefulShutdownDrains(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			r, err := c.tryCtx(sent, "POST", "/o/token/", url.Values{"grant_type": {"password"}, "username": {"drain@example.com"}, "password": {"correct horse battery"}}, "Authorization", rs)
+			r, err := fresh.tryCtx(sent, "POST", "/o/token/", url.Values{"grant_type": {"password"}, "username": {"drain@example.com"}, "password": {"correct horse battery"}}, "Authorization", rs)
 			statuses[i], errs[i] = r.Status, err
 		}(i)
 	}
-	// Once every request is written to its connection, ask the server to
-	// stop: a graceful shutdown serves what its connections carry. Each
-	// login runs a KDF of about a second and at most two run at once, so
-	// all four are still in flight when SIGTERM arrives.
-	servicetest.Eventually(t, 10*time.Second, "every login request is sent", func() bool { return wrote.Load() == n })
+	// Once every request is written and every connection accepted by the
+	// server (its listening socket's accept queue is empty), ask it to
+	// stop: a graceful shutdown serves the requests of the connections it
+	// has, while one still in the accept queue would be reset. Each login
+	// runs a KDF of about a second and at most two run at once, so all four
+	// are still in flight when SIGTERM arrives.
+	servicetest.Eventually(t, 10*time.Second, "every login request is sent and its connection accepted", func() bool {
+		return wrote.Load() == n && acceptQueue(t, port) == 0
+	})
 	if n := strings.Count(auth.out.String(), `"path":"/o/token/"`); n != 0 {
 		t.Fatalf("%d logins finished before SIGTERM: the test would not show draining", n)
 	}
@@ -117,4 +129,42 @@ func TestRequestIDPropagates(t *testing.T) {
 	if !strings.Contains(s.auth.out.String(), `"request_id":"trace-4242-abc","method":"POST","path":"/o/introspect/"`) {
 		t.Fatalf("the auth server's log has no introspection with the caller's request id")
 	}
+}
+
+// acceptQueue returns how many connections wait in the accept queue of the
+// loopback server listening on port (Linux: the rx_queue of its LISTEN
+// line in /proc/net/tcp or tcp6).
+func acceptQueue(t *testing.T, port string) int {
+	t.Helper()
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatalf("port %q: %v", port, err)
+	}
+	local := fmt.Sprintf(":%04X", p)
+	found := false
+	queued := 0
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fields := strings.Fields(line)
+			// sl local_address rem_address st tx_queue:rx_queue ...
+			if len(fields) < 5 || !strings.HasSuffix(fields[1], local) || fields[3] != "0A" {
+				continue
+			}
+			found = true
+			_, rx, _ := strings.Cut(fields[4], ":")
+			n, err := strconv.ParseInt(rx, 16, 64)
+			if err != nil {
+				t.Fatalf("%s: %q: %v", f, line, err)
+			}
+			queued += int(n)
+		}
+	}
+	if !found {
+		servicetest.Missing(t, "Linux's /proc/net/tcp with the server's listening socket")
+	}
+	return queued
 }
