@@ -37,8 +37,8 @@ if epoch(ARGV[1], 'c', ARGV[2]) > tonumber(ARGV[4]) or ARGV[3] ~= '0' and epoch(
 redis.call('SET', KEYS[1], ARGV[6], 'PX', ARGV[7])
 if #KEYS == 3 then
   redis.call('SET', KEYS[2], ARGV[8], 'PX', ARGV[9])
-  redis.call('HSET', KEYS[3], 'c', ARGV[2], 'u', ARGV[3], 'e', ARGV[10], 'a', ARGV[11], 'h', ARGV[12], 'r', ARGV[13], 'x', ARGV[14], 'g', ARGV[15], 's', ARGV[16])
-  redis.call('PEXPIRE', KEYS[3], ARGV[17])
+  redis.call('HSET', KEYS[3], 'c', ARGV[2], 'u', ARGV[3], 'e', ARGV[10], 'a', ARGV[11], 'r', ARGV[12], 'x', ARGV[13], 'g', ARGV[14], 's', ARGV[15])
+  redis.call('PEXPIRE', KEYS[3], ARGV[16])
 end
 return 1
 `)
@@ -55,8 +55,7 @@ type issueArgs struct {
 	rtVal   string
 	rtTTL   time.Duration
 	famTTL  time.Duration
-	atH     string // the access hash, key form and hex
-	atHex   string
+	atH     string // the access and refresh hashes (keyHash)
 	rtH     string
 	horizon time.Time // of the family's index entries
 	body    string    // the grant body (appendGrantBody)
@@ -68,7 +67,7 @@ func (a issueArgs) build() ([]string, []any) {
 	argv := []any{a.epochs, a.grant.ClientID, a.grant.UserID, a.grant.Checked.Client, a.grant.Checked.User, a.atVal, a.atTTL.Milliseconds()}
 	if a.refresh {
 		keys = append(keys, a.rt, a.fam)
-		argv = append(argv, a.rtVal, a.rtTTL.Milliseconds(), a.gen, a.atH, a.atHex, a.rtH, a.horizon.UnixMilli(), a.body, a.grant.Scope, a.famTTL.Milliseconds())
+		argv = append(argv, a.rtVal, a.rtTTL.Milliseconds(), a.gen, a.atH, a.rtH, a.horizon.UnixMilli(), a.body, a.grant.Scope, a.famTTL.Milliseconds())
 	}
 	return keys, argv
 }
@@ -109,7 +108,7 @@ func (s *Store) prepareIssue(g Grant, withRefresh bool, fam string) (a issueArgs
 	}
 	now := s.now().Truncate(time.Second)
 	out = Issued{AccessToken: at, AccessExpiresAt: now.Add(s.life.Access), Family: fam, Scope: g.Scope}
-	atH, atHex := hashForms(at)
+	atH := keyHash(at)
 	gen := g.Checked.gen()
 	a = issueArgs{epochs: s.epochPrefix(fam[0]), grant: g, access: s.keyAT(fam, atH), atTTL: s.life.Access,
 		atVal: encodeRecord(record{Grant: g, Gen: gen, IssuedAt: now, ExpiresAt: out.AccessExpiresAt})}
@@ -127,7 +126,7 @@ func (s *Store) prepareIssue(g Grant, withRefresh bool, fam string) (a issueArgs
 		member, famExp = fam, s.indexHorizon()
 		a.refresh, a.rt, a.fam, a.rtTTL, a.famTTL = true, s.keyRT(fam, rtH), s.keyFam(fam), s.life.Refresh, s.famTTL()
 		a.rtVal = encodeRecord(record{Grant: g, Gen: gen, IssuedAt: now, ExpiresAt: out.RefreshExpiresAt})
-		a.atH, a.atHex, a.rtH, a.horizon, a.body, a.gen = atH, atHex, rtH, famExp, string(appendGrantBody(nil, g)), gen
+		a.atH, a.rtH, a.horizon, a.body, a.gen = atH, rtH, famExp, string(appendGrantBody(nil, g)), gen
 	}
 	return a, out, member, famExp, nil
 }

@@ -159,7 +159,7 @@ func TestCacheApplyKinds(t *testing.T) {
 		e            revocation.Event
 		keep1, keep2 bool
 	}{
-		{"tokens", revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashHex(at1)}}, false, true},
+		{"tokens", revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashString(at1)}}, false, true},
 		{"subject", revocation.Event{Kind: revocation.KindSubject, Subject: "2"}, true, false},
 		{"client", revocation.Event{Kind: revocation.KindClient, ClientID: "c1"}, false, true},
 		{"unknown kind purges", revocation.Event{Kind: "later"}, false, false},

@@ -181,5 +181,5 @@ func (s *Store) revokeFamily(ctx context.Context, fam string, reason revocation.
 	if err != nil || len(hs) == 0 {
 		return err
 	}
-	return s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(hs), Reason: reason})
+	return s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hs, Reason: reason})
 }

@@ -54,8 +54,8 @@ redis.call('SET', KEYS[2], ARGV[6], 'PXAT', ARGV[7])
 if #KEYS == 3 then
   redis.call('SET', KEYS[3], ARGV[8], 'PXAT', ARGV[9])
 end
-redis.call('HSET', KEYS[1], 'c', ARGV[2], 'u', ARGV[3], 'e', ARGV[10], 'a', ARGV[11], 'h', ARGV[12], 'r', ARGV[13], 'x', ARGV[14], 'g', ARGV[15], 's', ARGV[16])
-redis.call('PEXPIREAT', KEYS[1], ARGV[17])
+redis.call('HSET', KEYS[1], 'c', ARGV[2], 'u', ARGV[3], 'e', ARGV[10], 'a', ARGV[11], 'r', ARGV[12], 'x', ARGV[13], 'g', ARGV[14], 's', ARGV[15])
+redis.call('PEXPIREAT', KEYS[1], ARGV[16])
 return 1
 `)
 
@@ -67,8 +67,7 @@ type importArgs struct {
 	atVal, rtVal string
 	atExp, rtExp time.Time
 	famExp       time.Time
-	atH, atHex   string
-	rtH          string
+	atH, rtH     string
 	horizon      time.Time
 	body         string
 	gen          int64
@@ -80,7 +79,7 @@ func (a importArgs) build() ([]string, []any) {
 		keys = append(keys, a.rt)
 	}
 	return keys, []any{a.epochs, a.grant.ClientID, a.grant.UserID, a.grant.Checked.Client, a.grant.Checked.User,
-		a.atVal, a.atExp.UnixMilli(), a.rtVal, a.rtExp.UnixMilli(), a.gen, a.atH, a.atHex, a.rtH,
+		a.atVal, a.atExp.UnixMilli(), a.rtVal, a.rtExp.UnixMilli(), a.gen, a.atH, a.rtH,
 		a.horizon.UnixMilli(), a.body, a.grant.Scope, a.famExp.UnixMilli()}
 }
 
@@ -127,7 +126,7 @@ func (s *Store) Import(ctx context.Context, t ImportedTokens) error {
 		}
 		t.Checked = Checked{User: gen, Client: gen}
 	}
-	atH, atHex := hashForms(t.AccessToken)
+	atH := keyHash(t.AccessToken)
 	fam := importedFamily(t.Grant, atH)
 	gen := t.Checked.gen()
 	famExp := t.AccessExpiresAt
@@ -139,7 +138,7 @@ func (s *Store) Import(ctx context.Context, t ImportedTokens) error {
 	}
 	a := importArgs{epochs: s.epochPrefix(fam[0]), grant: t.Grant, fam: s.keyFam(fam), at: s.keyAT(fam, atH),
 		atVal: encodeRecord(record{Grant: t.Grant, Gen: gen, IssuedAt: t.IssuedAt, ExpiresAt: t.AccessExpiresAt}),
-		atExp: t.AccessExpiresAt, famExp: famExp, atH: atH, atHex: atHex, horizon: famExp.Add(s.famTTL()),
+		atExp: t.AccessExpiresAt, famExp: famExp, atH: atH, horizon: famExp.Add(s.famTTL()),
 		body: string(appendGrantBody(nil, t.Grant)), gen: gen}
 	if !t.AccessExpiresAt.After(now) {
 		a.atExp = now.Add(time.Millisecond) // gone at once; the family keeps its hash

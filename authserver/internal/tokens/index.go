@@ -289,7 +289,7 @@ func (s *Store) revokeMembers(ctx context.Context, members []string) (hashes, go
 			return hashes, gone, fmt.Errorf("tokens: revoke: unexpected reply %T", c)
 		}
 		if len(hs) > 0 {
-			hashes = append(hashes, hexAll(hs)...)
+			hashes = append(hashes, hs...)
 			gone = append(gone, members[i])
 		}
 	}

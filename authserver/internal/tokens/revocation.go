@@ -15,17 +15,6 @@ import (
 // a user or a client (an epoch bump, epoch.go, then the index walk), and
 // the events that tell every cache of it.
 
-// hexAll converts key-form hashes to event form, dropping empty ones.
-func hexAll(hs []string) []string {
-	out := make([]string, 0, len(hs))
-	for _, h := range hs {
-		if x := hexHash(h); x != "" {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
 // publish sends e on the deployment's revocation channel.
 func (s *Store) publish(ctx context.Context, e revocation.Event) error {
 	e.At, e.Origin = s.now().Unix(), s.origin
@@ -106,7 +95,7 @@ func (s *Store) revokeAccess(ctx context.Context, fam, h, clientID string) (bool
 	if n == 0 {
 		return false, nil
 	}
-	return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{hexHash(h)}, Reason: revocation.ReasonRevoke})
+	return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{h}, Reason: revocation.ReasonRevoke})
 }
 
 // revokeRefresh revokes the family fam if its refresh token with hash h is
@@ -119,7 +108,7 @@ func (s *Store) revokeRefresh(ctx context.Context, fam, h, clientID string) (boo
 	if err != nil || len(hs) == 0 {
 		return false, err
 	}
-	return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(hs), Reason: revocation.ReasonRevoke})
+	return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hs, Reason: revocation.ReasonRevoke})
 }
 
 // revokeFamilyScript deletes a family's live tokens, the family hash and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -167,7 +168,7 @@ func sameHashes(t *testing.T, got []string, tokens ...string) {
 	t.Helper()
 	want := map[string]bool{}
 	for _, tok := range tokens {
-		want[revocation.HashHex(tok)] = true
+		want[revocation.HashString(tok)] = true
 	}
 	have := map[string]bool{}
 	for _, h := range got {
@@ -554,8 +555,9 @@ func TestRotate(t *testing.T) {
 	})
 }
 
-// TestRotationEventEncoding: the per-second encoding of the rotation
-// event, with two hashes spliced in, is the event revocation.Encode makes.
+// TestRotationEventEncoding: the event the rotation script publishes, with
+// the rotated-away access token's hash put in first, is the event
+// revocation.Encode makes.
 func TestRotationEventEncoding(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		iss := mustIssue(t, e, userGrant(13), true)
@@ -565,10 +567,50 @@ func TestRotationEventEncoding(t *testing.T) {
 		}
 		got := next()
 		want := revocation.Event{V: revocation.Version, Kind: revocation.KindTokens,
-			TokenHashes: []string{revocation.HashHex(iss.AccessToken), revocation.HashHex(iss.RefreshToken)},
+			TokenHashes: []string{revocation.HashString(iss.AccessToken), revocation.HashString(iss.RefreshToken)},
 			Reason:      revocation.ReasonRotation, At: got.At, Origin: e.s.origin}
 		if !reflect.DeepEqual(got, want) || got.At < e.now().Unix()-5 {
 			t.Fatalf("event %+v, want %+v", got, want)
+		}
+	})
+}
+
+// TestFamilyHashHasOneHashForm: a family hash names its live tokens once,
+// in the form of their keys and of the events, after an issue, a rotation
+// and an import alike.
+func TestFamilyHashHasOneHashForm(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		iss := mustIssue(t, e, userGrant(14), true)
+		rot, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		imp := ImportedTokens{Grant: userGrant(14), AccessToken: "dot-access-one-form", AccessExpiresAt: e.now().Add(time.Hour),
+			RefreshToken: "dot-refresh-one-form"}
+		if err := e.s.Import(ctx, imp); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			name, fam, at, rt string
+		}{
+			{"issued", iss.Family, iss.AccessToken, iss.RefreshToken}, // rotated: its new tokens
+			{"imported", importedFamily(imp.Grant, keyHash(imp.AccessToken)), imp.AccessToken, imp.RefreshToken},
+		} {
+			if tt.name == "issued" {
+				tt.at, tt.rt = rot.AccessToken, rot.RefreshToken
+			}
+			f, err := e.rdb.HGetAll(ctx, e.s.keyFam(tt.fam)).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			fields := slices.Sorted(maps.Keys(f))
+			if want := []string{"a", "c", "e", "g", "r", "s", "u", "x"}; !slices.Equal(fields, want) {
+				t.Errorf("%s: family fields %v, want %v", tt.name, fields, want)
+			}
+			if f["a"] != revocation.HashString(tt.at) || f["r"] != revocation.HashString(tt.rt) {
+				t.Errorf("%s: family names a=%s r=%s, not the tokens' revocation.HashString", tt.name, f["a"], f["r"])
+			}
 		}
 	})
 }
@@ -1022,7 +1064,7 @@ func TestSubjectEventsNameEveryToken(t *testing.T) {
 		want := map[string]bool{}
 		for range n {
 			iss := mustIssue(t, e, Grant{ClientID: "rs-id", UserID: 15, Username: "u@x", Scope: "read"}, false)
-			want[revocation.HashHex(iss.AccessToken)] = true
+			want[revocation.HashString(iss.AccessToken)] = true
 		}
 		next := e.subscribe(t)
 		if err := e.s.RevokeUser(ctx, 15, "", "deactivated"); err != nil {
