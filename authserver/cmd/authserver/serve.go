@@ -20,6 +20,14 @@ import (
 
 type pingFunc func(ctx context.Context) error
 
+// The token store implements the interfaces the protocol and the lifecycle
+// declare; web and httpapi reach it only through them.
+var (
+	_ oauth.TokenStore     = (*tokens.Store)(nil)
+	_ oauth.CodeStore      = (*tokens.Store)(nil)
+	_ lifecycle.TokenStore = (*tokens.Store)(nil)
+)
+
 func (f pingFunc) Ping(ctx context.Context) error { return f(ctx) }
 
 // serve runs the HTTP server until ctx is cancelled (SIGINT, SIGTERM), then

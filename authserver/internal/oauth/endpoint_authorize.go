@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
 )
 
@@ -18,17 +18,15 @@ type clientLookup interface {
 	Get(ctx context.Context, clientID string) (clients.Client, error)
 }
 
-// codeStore keeps authorization codes (tokens.Store).
-type codeStore interface {
-	IssueCode(ctx context.Context, c tokens.Code) (string, error)
-	ConsumeCode(ctx context.Context, code string) (tokens.Code, error)
-	IssueForCode(ctx context.Context, code string, g tokens.Grant) (tokens.Issued, error)
+// CodeStore keeps authorization codes; the token store (tokens.Store)
+// implements it, checked where cmd wires them.
+type CodeStore interface {
+	IssueCode(ctx context.Context, c grant.Code) (string, error)
+	ConsumeCode(ctx context.Context, code string) (grant.Code, error)
+	IssueForCode(ctx context.Context, code string, g grant.Grant) (grant.Issued, error)
 }
 
-var (
-	_ clientLookup = (*clients.Registry)(nil)
-	_ codeStore    = (*tokens.Store)(nil)
-)
+var _ clientLookup = (*clients.Registry)(nil)
 
 // Authorization endpoint error codes (RFC 6749 §4.1.2.1) beyond §5.2's.
 const (
@@ -207,7 +205,7 @@ func (a Authorization) Deny() string {
 // the redirect that carries it. Errors go to the client as server_error or
 // temporarily_unavailable.
 func (s *Server) Approve(ctx context.Context, a Authorization, userID int64, email string) (string, *AuthorizeError) {
-	code, err := s.codes.IssueCode(ctx, tokens.Code{
+	code, err := s.codes.IssueCode(ctx, grant.Code{
 		ClientID: a.Client.ClientID, UserID: userID, Username: email, Scope: a.Scope.String(),
 		RedirectURI: a.RedirectURI, RedirectURIGiven: a.RedirectURIGiven,
 		Challenge: a.Challenge, ChallengeMethod: a.ChallengeMethod,

@@ -36,23 +36,6 @@ import (
 // every shard, so its epoch is written into every shard (shards keys; a
 // client change is rare). A bump returns once every shard has it.
 
-// Checked is the generation (Store.Generation) read before a grant's user
-// and client were checked against the database. Zero means never: a token
-// issued with it is refused once its user or client has any epoch.
-type Checked struct {
-	User   int64 // for the user; ignored when the grant has no user
-	Client int64 // for the client
-}
-
-// gen is the generation a token issued after these checks records: the
-// later of the two. A bump after either check is seen by the issue script,
-// and any later bump is higher than both.
-func (c Checked) gen() int64 { return max(c.User, c.Client) }
-
-// ErrRevoked: the user or the client was revoked (its epoch bumped) after
-// it was checked; nothing was issued.
-var ErrRevoked = errors.New("tokens: user or client revoked since it was checked")
-
 func (s *Store) keyGen() string { return s.prefix + "gen" }
 
 // epochPrefix is the prefix of the epoch keys in shard sh; the scripts

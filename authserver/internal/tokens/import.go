@@ -7,6 +7,8 @@ import (
 	"time"
 
 	redis "github.com/redis/rueidis/rueidiscompat"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 )
 
 // Tokens issued elsewhere (by Django OAuth Toolkit, before a migration)
@@ -30,7 +32,7 @@ func (s *Store) keyImported() string { return s.prefix + "imported" }
 
 // ImportedTokens are live tokens issued elsewhere, to be kept valid.
 type ImportedTokens struct {
-	Grant // the user, client and scope; Checked as for Issue (zero: read now)
+	grant.Grant // the user, client and scope; Checked as for Issue (zero: read now)
 	// AccessToken is the access token's text, any format; AccessExpiresAt
 	// its expiry. IssuedAt is when it was issued (zero: now).
 	AccessToken     string
@@ -62,7 +64,7 @@ return 1
 // importArgs are importScript's KEYS and ARGV.
 type importArgs struct {
 	epochs       string
-	grant        Grant
+	grant        grant.Grant
 	fam, at, rt  string // keys; rt "" without a refresh token
 	atVal, rtVal string
 	atExp, rtExp time.Time
@@ -86,7 +88,7 @@ func (a importArgs) build() ([]string, []any) {
 // importedFamily is the family an imported access token goes into: in its
 // grant's shard, named after the token's hash, so that an import run
 // twice names the same family.
-func importedFamily(g Grant, atH string) string {
+func importedFamily(g grant.Grant, atH string) string {
 	return string(shardOf(g)) + strings.NewReplacer("-", "A", "_", "B").Replace(atH[:famLen-1])
 }
 
@@ -119,16 +121,16 @@ func (s *Store) Import(ctx context.Context, t ImportedTokens) error {
 	if t.RefreshToken != "" && t.RefreshExpiresAt.IsZero() {
 		t.RefreshExpiresAt = now.Add(s.life.Refresh)
 	}
-	if t.Checked == (Checked{}) {
+	if t.Checked == (grant.Checked{}) {
 		gen, err := s.Generation(ctx)
 		if err != nil {
 			return err
 		}
-		t.Checked = Checked{User: gen, Client: gen}
+		t.Checked = grant.Checked{User: gen, Client: gen}
 	}
 	atH := keyHash(t.AccessToken)
 	fam := importedFamily(t.Grant, atH)
-	gen := t.Checked.gen()
+	gen := t.Checked.Gen()
 	famExp := t.AccessExpiresAt
 	if t.RefreshToken != "" && t.RefreshExpiresAt.After(famExp) {
 		famExp = t.RefreshExpiresAt
@@ -170,7 +172,7 @@ func (s *Store) Import(ctx context.Context, t ImportedTokens) error {
 		return s.unavailable("import", err)
 	}
 	if n, _ := imported.Int64(); n == 0 {
-		return ErrRevoked
+		return grant.ErrRevoked
 	}
 	return nil
 }
@@ -213,12 +215,12 @@ func (s *Store) locate(ctx context.Context, token, prefix string) (fam, h string
 	}
 	if !s.imported || !importable(token) || strings.HasPrefix(token, accessPrefix) || strings.HasPrefix(token, refreshPrefix) ||
 		strings.HasPrefix(token, codePrefix) {
-		return "", "", ErrNotFound
+		return "", "", grant.ErrNotFound
 	}
 	h = keyHash(token)
 	fam, err = s.rdb.Get(ctx, s.keyAlias(h)).Result()
 	if errors.Is(err, redis.Nil) || err == nil && len(fam) != famLen {
-		return "", "", ErrNotFound
+		return "", "", grant.ErrNotFound
 	}
 	if err != nil {
 		return "", "", s.unavailable("locate", err)

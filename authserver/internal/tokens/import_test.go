@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 )
 
 // TestImport stores tokens issued by another server (DOT's format) from
@@ -80,9 +82,9 @@ func TestImport(t *testing.T) {
 		wantLive(t, e, next.AccessToken, false)
 		// An import checked before the revocation is refused.
 		in3 := in2
-		in3.AccessToken, in3.Checked = at+"3", Checked{User: before, Client: before}
-		if err := e.s.Import(ctx, in3); !errors.Is(err, ErrRevoked) {
-			t.Fatalf("import checked before the revocation: %v, want ErrRevoked", err)
+		in3.AccessToken, in3.Checked = at+"3", grant.Checked{User: before, Client: before}
+		if err := e.s.Import(ctx, in3); !errors.Is(err, grant.ErrRevoked) {
+			t.Fatalf("import checked before the revocation: %v, want grant.ErrRevoked", err)
 		}
 	})
 }

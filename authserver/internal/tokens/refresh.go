@@ -8,6 +8,7 @@ import (
 
 	redis "github.com/redis/rueidis/rueidiscompat"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
 )
@@ -16,16 +17,16 @@ import (
 
 // LookupRefresh returns a live refresh token in one round trip. Errors:
 // ErrNotFound, ErrUnavailable.
-func (s *Store) LookupRefresh(ctx context.Context, token string) (Refresh, error) {
+func (s *Store) LookupRefresh(ctx context.Context, token string) (grant.Refresh, error) {
 	fam, h, err := s.locate(ctx, token, refreshPrefix)
 	if err != nil {
-		return Refresh{}, err
+		return grant.Refresh{}, err
 	}
 	rec, err := s.get(ctx, "lookup refresh", fam, s.keyRT(fam, h))
 	if err != nil {
-		return Refresh{}, err
+		return grant.Refresh{}, err
 	}
-	return Refresh{Grant: rec.Grant, Family: fam, IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt}, nil
+	return grant.Refresh{Grant: rec.Grant, Family: fam, IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt}, nil
 }
 
 // Rotate atomically consumes refreshToken (which must belong to clientID)
@@ -42,31 +43,31 @@ func (s *Store) LookupRefresh(ctx context.Context, token string) (Refresh, error
 // One round trip; a second, about once per family lifetime, when the family
 // reaches the horizon of its index entries and they must be raised.
 // Errors: ErrNotFound, ErrReplayed, ErrScope, ErrUnavailable.
-func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope string) (Issued, error) {
+func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope string) (grant.Issued, error) {
 	fam, h, err := s.locate(ctx, refreshToken, refreshPrefix)
 	if err != nil {
-		return Issued{}, err
+		return grant.Issued{}, err
 	}
 	if newScope != "" { // the script compares words: give it a clean set
 		asked, err := scope.Parse(newScope)
 		if err != nil {
-			return Issued{}, ErrScope
+			return grant.Issued{}, grant.ErrScope
 		}
 		newScope = asked.String()
 	}
 	a, out, err := s.prepareRotate(fam, h, clientID, newScope)
 	if err != nil {
-		return Issued{}, err
+		return grant.Issued{}, err
 	}
 	atH, rtH := a.newATH, a.newRTH
 	res, err := s.runRotate(ctx, a)
 	if err != nil {
-		return Issued{}, err
+		return grant.Issued{}, err
 	}
 	switch res[0] {
 	case "ok":
 		if len(res) != 5 {
-			return Issued{}, fmt.Errorf("tokens: rotate: bad script reply")
+			return grant.Issued{}, fmt.Errorf("tokens: rotate: bad script reply")
 		}
 		out.Scope = res[1]
 		s.cache.apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{res[2], h}})
@@ -76,31 +77,31 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 		}
 		return out, nil
 	case "scope":
-		return Issued{}, ErrScope
+		return grant.Issued{}, grant.ErrScope
 	case "replayed":
 		if err := s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: res[1:], Reason: revocation.ReasonReplay}); err != nil {
-			return Issued{}, fmt.Errorf("%w (%w)", ErrReplayed, err)
+			return grant.Issued{}, fmt.Errorf("%w (%w)", grant.ErrReplayed, err)
 		}
-		return Issued{}, ErrReplayed
+		return grant.Issued{}, grant.ErrReplayed
 	default: // "notfound", "race", "revoked"
-		return Issued{}, ErrNotFound
+		return grant.Issued{}, grant.ErrNotFound
 	}
 }
 
 // prepareRotate makes the tokens of a rotation of family fam, whose
 // refresh token presented has hash h, and the arguments of its script.
-func (s *Store) prepareRotate(fam, h, clientID, newScope string) (rotateArgs, Issued, error) {
+func (s *Store) prepareRotate(fam, h, clientID, newScope string) (rotateArgs, grant.Issued, error) {
 	now := s.now()
 	iat := now.Truncate(time.Second)
 	at, err := newToken(accessPrefix, fam)
 	if err != nil {
-		return rotateArgs{}, Issued{}, err
+		return rotateArgs{}, grant.Issued{}, err
 	}
 	rt, err := newToken(refreshPrefix, fam)
 	if err != nil {
-		return rotateArgs{}, Issued{}, err
+		return rotateArgs{}, grant.Issued{}, err
 	}
-	out := Issued{
+	out := grant.Issued{
 		AccessToken: at, AccessExpiresAt: iat.Add(s.life.Access),
 		RefreshToken: rt, RefreshExpiresAt: iat.Add(s.life.Refresh),
 		Family: fam,
@@ -111,7 +112,7 @@ func (s *Store) prepareRotate(fam, h, clientID, newScope string) (rotateArgs, Is
 	ev, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{h},
 		Reason: revocation.ReasonRotation, At: iat.Unix(), Origin: s.origin})
 	if err != nil {
-		return rotateArgs{}, Issued{}, fmt.Errorf("tokens: rotate: %w", err)
+		return rotateArgs{}, grant.Issued{}, fmt.Errorf("tokens: rotate: %w", err)
 	}
 	a := rotateArgs{
 		fam: s.keyFam(fam), presented: s.keyRT(fam, h), tomb: s.keyTomb(fam), newAT: s.keyAT(fam, atH), newRT: s.keyRT(fam, keyHash(rt)),
@@ -161,7 +162,7 @@ func (s *Store) runRotate(ctx context.Context, a rotateArgs) ([]string, error) {
 // away. A failure is left for the family's next rotation, which asks
 // again: the tokens just issued stand, living no longer than the old
 // horizon until then.
-func (s *Store) extend(ctx context.Context, fam, atH, rtH, body string, out Issued) {
+func (s *Store) extend(ctx context.Context, fam, atH, rtH, body string, out grant.Issued) {
 	ctx = context.WithoutCancel(ctx)
 	rec, err := decodeRecord(string(appendTimes(nil, out.AccessExpiresAt, out.AccessExpiresAt)) + "0|" + body)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	redis "github.com/redis/rueidis/rueidiscompat"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
 
@@ -60,7 +61,7 @@ func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (
 	}
 	// An imported token's text does not say what it is.
 	fam, h, err := s.locate(ctx, token, accessPrefix)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, grant.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
@@ -76,7 +77,7 @@ func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (
 // clientID's. Errors: ErrUnavailable.
 func (s *Store) owns(ctx context.Context, fam, key, clientID string) (bool, error) {
 	rec, err := s.get(ctx, "revoke", fam, key)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, grant.ErrNotFound) {
 		return false, nil
 	}
 	return err == nil && rec.ClientID == clientID, err
@@ -193,7 +194,7 @@ var allShards = []byte(b64Alphabet)
 // decimal user id, as in introspection's sub) names them. Errors:
 // ErrUnavailable; once the bump succeeded the revocation holds.
 func (s *Store) RevokeUser(ctx context.Context, userID int64, keep string, reason revocation.Reason) error {
-	sh := shardOf(Grant{UserID: userID})
+	sh := shardOf(grant.Grant{UserID: userID})
 	var k bumpArgs
 	var keepFam string
 	if fam, h, ok := parseToken(keep, accessPrefix); ok && fam[0] == sh {

@@ -17,6 +17,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
@@ -135,11 +136,11 @@ func (e *env) subscribe(t *testing.T) func() revocation.Event {
 	}
 }
 
-func userGrant(uid int64) Grant {
-	return Grant{ClientID: "rs-id", UserID: uid, Username: "user1@email.com", Scope: "read write introspection"}
+func userGrant(uid int64) grant.Grant {
+	return grant.Grant{ClientID: "rs-id", UserID: uid, Username: "user1@email.com", Scope: "read write introspection"}
 }
 
-func mustIssue(t *testing.T, e *env, g Grant, withRefresh bool) Issued {
+func mustIssue(t *testing.T, e *env, g grant.Grant, withRefresh bool) grant.Issued {
 	t.Helper()
 	iss, err := e.s.Issue(context.Background(), g, withRefresh)
 	if err != nil {
@@ -151,7 +152,7 @@ func mustIssue(t *testing.T, e *env, g Grant, withRefresh bool) Issued {
 func wantLive(t *testing.T, e *env, at string, live bool) {
 	t.Helper()
 	_, err := e.s.LookupAccess(context.Background(), at)
-	if live && err != nil || !live && !errors.Is(err, ErrNotFound) {
+	if live && err != nil || !live && !errors.Is(err, grant.ErrNotFound) {
 		t.Fatalf("LookupAccess live=%v: err = %v", live, err)
 	}
 }
@@ -159,7 +160,7 @@ func wantLive(t *testing.T, e *env, at string, live bool) {
 func wantRefreshLive(t *testing.T, e *env, rt string, live bool) {
 	t.Helper()
 	_, err := e.s.LookupRefresh(context.Background(), rt)
-	if live && err != nil || !live && !errors.Is(err, ErrNotFound) {
+	if live && err != nil || !live && !errors.Is(err, grant.ErrNotFound) {
 		t.Fatalf("LookupRefresh live=%v: err = %v", live, err)
 	}
 }
@@ -186,13 +187,13 @@ func TestIssueLookup(t *testing.T) {
 		ctx := context.Background()
 		for _, tt := range []struct {
 			name        string
-			g           Grant
+			g           grant.Grant
 			withRefresh bool
 		}{
 			{"password with refresh", userGrant(42), true},
 			{"password without refresh", userGrant(42), false},
-			{"client credentials", Grant{ClientID: "cc-id", Scope: "read"}, false},
-			{"odd client id", Grant{ClientID: "a|b:{c}3:x", UserID: 7, Username: "9:|@x", Scope: ""}, true},
+			{"client credentials", grant.Grant{ClientID: "cc-id", Scope: "read"}, false},
+			{"odd client id", grant.Grant{ClientID: "a|b:{c}3:x", UserID: 7, Username: "9:|@x", Scope: ""}, true},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				iss := mustIssue(t, e, tt.g, tt.withRefresh)
@@ -212,7 +213,7 @@ func TestIssueLookup(t *testing.T) {
 				if a.Grant != tt.g || a.Family != iss.Family || !a.ExpiresAt.Equal(iss.AccessExpiresAt) || a.IssuedAt.After(time.Now()) {
 					t.Fatalf("access = %+v, issued %+v", a, iss)
 				}
-				if _, err := e.s.LookupRefresh(ctx, iss.AccessToken); !errors.Is(err, ErrNotFound) {
+				if _, err := e.s.LookupRefresh(ctx, iss.AccessToken); !errors.Is(err, grant.ErrNotFound) {
 					t.Fatalf("access token as refresh: %v", err)
 				}
 				if !tt.withRefresh {
@@ -231,7 +232,7 @@ func TestIssueLookup(t *testing.T) {
 				if r.Grant != tt.g || r.Family != iss.Family || !r.ExpiresAt.Equal(iss.RefreshExpiresAt) {
 					t.Fatalf("refresh = %+v", r)
 				}
-				if _, err := e.s.LookupAccess(ctx, iss.RefreshToken); !errors.Is(err, ErrNotFound) {
+				if _, err := e.s.LookupAccess(ctx, iss.RefreshToken); !errors.Is(err, grant.ErrNotFound) {
 					t.Fatalf("refresh token as access: %v", err)
 				}
 			})
@@ -280,7 +281,7 @@ func TestTTLOnEveryKey(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		iss := mustIssue(t, e, userGrant(5), true)
-		mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read"}, false)
+		mustIssue(t, e, grant.Grant{ClientID: "cc-id", Scope: "read"}, false)
 		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read"); err != nil {
 			t.Fatal(err)
 		}
@@ -328,22 +329,22 @@ func TestMalformedTokensSkipRedis(t *testing.T) {
 		{"dot token", "D5t8bU7F2MXphhAnXsEdBHyX7xdEEN", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := s.LookupAccess(ctx, tt.token); !errors.Is(err, ErrNotFound) {
+			if _, err := s.LookupAccess(ctx, tt.token); !errors.Is(err, grant.ErrNotFound) {
 				t.Fatalf("LookupAccess: %v", err)
 			}
-			if _, err := s.LookupRefresh(ctx, strings.Replace(tt.token, "pcat_", "pcrt_", 1)+"!"); !errors.Is(err, ErrNotFound) {
+			if _, err := s.LookupRefresh(ctx, strings.Replace(tt.token, "pcat_", "pcrt_", 1)+"!"); !errors.Is(err, grant.ErrNotFound) {
 				t.Fatalf("LookupRefresh: %v", err)
 			}
 			if !tt.rotate {
 				return
 			}
-			if _, err := s.Rotate(ctx, strings.Replace(tt.token, "pcat_", "pcrt_", 1), "c", ""); !errors.Is(err, ErrNotFound) {
+			if _, err := s.Rotate(ctx, strings.Replace(tt.token, "pcat_", "pcrt_", 1), "c", ""); !errors.Is(err, grant.ErrNotFound) {
 				t.Fatalf("Rotate: %v", err)
 			}
 		})
 	}
 	// The well-formed token does reach Redis.
-	if _, err := s.LookupAccess(ctx, good); !errors.Is(err, ErrUnavailable) {
+	if _, err := s.LookupAccess(ctx, good); !errors.Is(err, grant.ErrUnavailable) {
 		t.Fatalf("well-formed token: %v", err)
 	}
 }
@@ -404,10 +405,10 @@ func TestIndexBucketsExpire(t *testing.T) {
 		ctx := context.Background()
 		idx := e.s.keyClient("cc-id")
 		// A refresh family keeps the index alive past the access tokens.
-		fam := mustIssue(t, e, Grant{ClientID: "cc-id", UserID: 5, Username: "u@x", Scope: "read"}, true)
+		fam := mustIssue(t, e, grant.Grant{ClientID: "cc-id", UserID: 5, Username: "u@x", Scope: "read"}, true)
 		alignToBucket(e, testLife.Access)
 		for range 20 {
-			mustIssue(t, e, Grant{ClientID: "cc-id"}, false)
+			mustIssue(t, e, grant.Grant{ClientID: "cc-id"}, false)
 		}
 		if n := len(indexMembers(t, e, idx)); n != 21 {
 			t.Fatalf("client index holds %d members, want 21", n)
@@ -422,7 +423,7 @@ func TestIndexBucketsExpire(t *testing.T) {
 		if n := e.rdb.ZCard(ctx, idx).Val(); n != 2 {
 			t.Fatalf("registry holds %d buckets before it is written again, want 2", n)
 		}
-		last := mustIssue(t, e, Grant{ClientID: "cc-id"}, false)
+		last := mustIssue(t, e, grant.Grant{ClientID: "cc-id"}, false)
 		if n := e.rdb.ZCard(ctx, idx).Val(); n != 2 {
 			t.Fatalf("registry holds %d buckets after a write, want 2 (the family's and the new one)", n)
 		}
@@ -440,12 +441,12 @@ func TestIndexMendsALostRegistry(t *testing.T) {
 		ctx := context.Background()
 		idx := e.s.keyClient("cc-id")
 		alignToBucket(e, testLife.Access)
-		a := mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read"}, false)
+		a := mustIssue(t, e, grant.Grant{ClientID: "cc-id", Scope: "read"}, false)
 		if err := e.rdb.Del(ctx, idx).Err(); err != nil {
 			t.Fatal(err)
 		}
 		e.advance(knownBucketFor + time.Second)
-		b := mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read"}, false)
+		b := mustIssue(t, e, grant.Grant{ClientID: "cc-id", Scope: "read"}, false)
 		if err := e.s.RevokeClient(ctx, "cc-id", "test"); err != nil {
 			t.Fatal(err)
 		}
@@ -463,9 +464,9 @@ func TestIndexKeysOfDifferentClientsNeverMeet(t *testing.T) {
 		alignToBucket(e, testLife.Access)
 		n := strconv.FormatInt(e.now().Add(testLife.Access).UnixMilli()/bucketWidth.Milliseconds(), 10)
 		for _, sep := range []string{"#", "-", "_", "{", "}", "."} {
-			mustIssue(t, e, Grant{ClientID: "victim" + sep + n, Scope: "read"}, false)
+			mustIssue(t, e, grant.Grant{ClientID: "victim" + sep + n, Scope: "read"}, false)
 		}
-		v := mustIssue(t, e, Grant{ClientID: "victim", Scope: "read"}, false)
+		v := mustIssue(t, e, grant.Grant{ClientID: "victim", Scope: "read"}, false)
 		if err := e.s.RevokeClient(ctx, "victim", "test"); err != nil {
 			t.Fatal(err)
 		}
@@ -480,7 +481,7 @@ func TestIndexKeysOfDifferentClientsNeverMeet(t *testing.T) {
 func TestRevokeOutrunsAWriteBehindIt(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		a := mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read"}, false)
+		a := mustIssue(t, e, grant.Grant{ClientID: "cc-id", Scope: "read"}, false)
 		_, aH, _ := parseToken(a.AccessToken, accessPrefix)
 		rec := e.rdb.Get(ctx, e.s.keyAT(a.Family, aH)).Val()
 		// An issue that has written its index entry but not its token.
@@ -517,7 +518,7 @@ func TestRotate(t *testing.T) {
 		ev := e.subscribe(t)
 		iss := mustIssue(t, e, userGrant(9), true)
 
-		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "other-client", ""); !errors.Is(err, ErrNotFound) {
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "other-client", ""); !errors.Is(err, grant.ErrNotFound) {
 			t.Fatalf("foreign client: %v", err)
 		}
 		wantLive(t, e, iss.AccessToken, true)
@@ -621,7 +622,7 @@ func TestRotateSingleWinner(t *testing.T) {
 		iss := mustIssue(t, e, userGrant(11), true)
 		const n = 64
 		var wins, notFound atomic.Int32
-		var winner Issued
+		var winner grant.Issued
 		var wg sync.WaitGroup
 		errs := make(chan error, n)
 		start := make(chan struct{})
@@ -633,7 +634,7 @@ func TestRotateSingleWinner(t *testing.T) {
 				case err == nil:
 					wins.Add(1)
 					winner = out
-				case errors.Is(err, ErrNotFound):
+				case errors.Is(err, grant.ErrNotFound):
 					notFound.Add(1)
 				default:
 					errs <- err
@@ -667,24 +668,24 @@ func TestReplayRevokesFamily(t *testing.T) {
 		ev := e.subscribe(t)
 
 		// Within the grace period, a second use is a concurrent duplicate.
-		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", ""); !errors.Is(err, ErrNotFound) {
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", ""); !errors.Is(err, grant.ErrNotFound) {
 			t.Fatalf("within grace: %v", err)
 		}
 		wantLive(t, e, rot.AccessToken, true)
 
 		e.advance(e.s.grace + time.Second)
 		// Another client replaying it changes nothing.
-		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "cc-id", ""); !errors.Is(err, ErrNotFound) {
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "cc-id", ""); !errors.Is(err, grant.ErrNotFound) {
 			t.Fatalf("foreign replay: %v", err)
 		}
 		wantLive(t, e, rot.AccessToken, true)
 
-		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", ""); !errors.Is(err, ErrReplayed) {
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", ""); !errors.Is(err, grant.ErrReplayed) {
 			t.Fatalf("replay: %v", err)
 		}
 		wantLive(t, e, rot.AccessToken, false)
 		wantRefreshLive(t, e, rot.RefreshToken, false)
-		if _, err := e.s.Rotate(ctx, rot.RefreshToken, "rs-id", ""); !errors.Is(err, ErrNotFound) {
+		if _, err := e.s.Rotate(ctx, rot.RefreshToken, "rs-id", ""); !errors.Is(err, grant.ErrNotFound) {
 			t.Fatalf("current token of a revoked family: %v", err)
 		}
 		got := ev()
@@ -770,7 +771,7 @@ func TestRevokeUser(t *testing.T) {
 		f1 := mustIssue(t, e, userGrant(7), true)
 		f2 := mustIssue(t, e, userGrant(7), true) // the session that changes the password
 		f3 := mustIssue(t, e, userGrant(7), false)
-		f4 := mustIssue(t, e, Grant{ClientID: "other", UserID: 7, Username: "u@x", Scope: "read"}, true)
+		f4 := mustIssue(t, e, grant.Grant{ClientID: "other", UserID: 7, Username: "u@x", Scope: "read"}, true)
 		rot, err := e.s.Rotate(ctx, f4.RefreshToken, "other", "")
 		if err != nil {
 			t.Fatal(err)
@@ -826,12 +827,12 @@ func TestRevokeUser(t *testing.T) {
 func TestRevokeClient(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		var gone []Issued
+		var gone []grant.Issued
 		for i := range 3 {
 			gone = append(gone, mustIssue(t, e, userGrant(int64(30+i)), i%2 == 0))
 		}
-		gone = append(gone, mustIssue(t, e, Grant{ClientID: "rs-id", Scope: "read"}, false))
-		kept := mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read"}, false)
+		gone = append(gone, mustIssue(t, e, grant.Grant{ClientID: "rs-id", Scope: "read"}, false))
+		kept := mustIssue(t, e, grant.Grant{ClientID: "cc-id", Scope: "read"}, false)
 		ev := e.subscribe(t)
 
 		if err := e.s.RevokeClient(ctx, "rs-id", "client_deleted"); err != nil {
@@ -858,8 +859,8 @@ func TestRecordRoundTrip(t *testing.T) {
 		r    record
 	}{
 		{"user", record{Grant: userGrant(42), IssuedAt: time.Unix(1700000000, 0), ExpiresAt: time.Unix(1700036000, 0)}},
-		{"no user", record{Grant: Grant{ClientID: "cc", Scope: "read"}, IssuedAt: time.Unix(1, 0), ExpiresAt: time.Unix(2, 0)}},
-		{"separators inside", record{Grant: Grant{ClientID: "3:a|b", UserID: -1, Username: "1:|", Scope: "x|y:z"}, IssuedAt: time.Unix(5, 0), ExpiresAt: time.Unix(6, 0)}},
+		{"no user", record{Grant: grant.Grant{ClientID: "cc", Scope: "read"}, IssuedAt: time.Unix(1, 0), ExpiresAt: time.Unix(2, 0)}},
+		{"separators inside", record{Grant: grant.Grant{ClientID: "3:a|b", UserID: -1, Username: "1:|", Scope: "x|y:z"}, IssuedAt: time.Unix(5, 0), ExpiresAt: time.Unix(6, 0)}},
 		{"empty", record{IssuedAt: time.Unix(0, 0), ExpiresAt: time.Unix(0, 0)}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -883,8 +884,8 @@ func TestRotateScope(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		iss := mustIssue(t, e, userGrant(7), true)
-		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read admin"); !errors.Is(err, ErrScope) {
-			t.Fatalf("widening: err = %v, want ErrScope", err)
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read admin"); !errors.Is(err, grant.ErrScope) {
+			t.Fatalf("widening: err = %v, want grant.ErrScope", err)
 		}
 		wantRefreshLive(t, e, iss.RefreshToken, true) // refused, so nothing changed
 		narrow, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read")
@@ -1017,8 +1018,8 @@ func TestRotateNormalisesScope(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		iss := mustIssue(t, e, userGrant(14), true)
-		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read\twrite"); !errors.Is(err, ErrScope) {
-			t.Fatalf("a tab in the scope: %v, want ErrScope", err)
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read\twrite"); !errors.Is(err, grant.ErrScope) {
+			t.Fatalf("a tab in the scope: %v, want grant.ErrScope", err)
 		}
 		r, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read read")
 		if err != nil || r.Scope != "read" {
@@ -1063,7 +1064,7 @@ func TestSubjectEventsNameEveryToken(t *testing.T) {
 		n := maxEventHashes + 5
 		want := map[string]bool{}
 		for range n {
-			iss := mustIssue(t, e, Grant{ClientID: "rs-id", UserID: 15, Username: "u@x", Scope: "read"}, false)
+			iss := mustIssue(t, e, grant.Grant{ClientID: "rs-id", UserID: 15, Username: "u@x", Scope: "read"}, false)
 			want[revocation.HashString(iss.AccessToken)] = true
 		}
 		next := e.subscribe(t)

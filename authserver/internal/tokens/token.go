@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
 
@@ -48,7 +49,7 @@ const shards = len(b64Alphabet)
 // the Redis Cluster hash tag of its keys, so that the user's epoch is in
 // the same slot as the user's tokens (see epoch.go). A client's epoch is
 // written into every shard.
-func shardOf(g Grant) byte {
+func shardOf(g grant.Grant) byte {
 	id := "c" + g.ClientID
 	if g.UserID != 0 {
 		id = "u" + strconv.FormatInt(g.UserID, 10)

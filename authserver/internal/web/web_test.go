@@ -22,6 +22,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/lifecycle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/metrics"
@@ -534,7 +535,7 @@ func TestAdmin(t *testing.T) {
 		}
 		// A password reset by an admin revokes the user's tokens and ends
 		// the user's browser sessions, though the user stays active.
-		live, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
+		live, err := s.tokens.Issue(ctx, grant.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -562,8 +563,8 @@ func TestAdmin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read",
-			Checked: tokens.Checked{User: gen, Client: gen}}, true)
+		iss, err := s.tokens.Issue(ctx, grant.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read",
+			Checked: grant.Checked{User: gen, Client: gen}}, true)
 		if err != nil {
 			t.Fatal(err)
 		}
