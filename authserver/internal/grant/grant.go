@@ -37,8 +37,8 @@ type Grant struct {
 	Checked Checked
 }
 
-// Checked is the generation (the token store's Generation) read before a grant's user
-// and client were checked against the database. Zero means never: a token
+// Checked is the generation (the token store's Generation) read before a
+// grant's user and client were checked against the database. Zero means never: a token
 // issued with it is refused once its user or client has any epoch.
 type Checked struct {
 	User   int64 // for the user; ignored when the grant has no user
@@ -94,8 +94,9 @@ type Code struct {
 	Challenge       string    `json:"pc,omitempty"`
 	ChallengeMethod string    `json:"pm,omitempty"`
 	ExpiresAt       time.Time `json:"e"`
-	// Checked is the generation (the token store's Generation) read before the user
-	// was checked for this code; set by IssueCode when zero. The tokens
-	// issued for the code are refused if the user was revoked after it.
+	// Checked is the generation (the token store's Generation) read
+	// before the user was checked for this code. The tokens issued for
+	// the code are refused if the user was revoked after it (zero: once
+	// the user has been revoked at all).
 	Checked int64 `json:"g"`
 }

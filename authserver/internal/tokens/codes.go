@@ -57,17 +57,10 @@ func (a consumeArgs) build() ([]string, []any) {
 }
 
 // IssueCode stores a new authorization code for c and returns it. Its
-// ExpiresAt is set here, and its Checked when zero (one more round trip:
-// the caller that checked the user should have read it before). Errors:
-// ErrUnavailable.
+// ExpiresAt is set here. c.Checked must be the generation read before the
+// user was checked (Generation); it is never read here, after the check,
+// where a revocation in between would go unseen. Errors: ErrUnavailable.
 func (s *Store) IssueCode(ctx context.Context, c grant.Code) (string, error) {
-	if c.Checked == 0 {
-		g, err := s.Generation(ctx)
-		if err != nil {
-			return "", err
-		}
-		c.Checked = g
-	}
 	fam, err := newFamily(shardOf(grant.Grant{ClientID: c.ClientID, UserID: c.UserID}))
 	if err != nil {
 		return "", err

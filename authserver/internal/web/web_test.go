@@ -47,6 +47,7 @@ type site struct {
 	svc     *accounts.Service
 	reg     *clients.Registry
 	tokens  *tokens.Store
+	codes   *hookedCodes
 	staff   accounts.User
 	user    accounts.User
 	cbCalls chan url.Values
@@ -83,14 +84,15 @@ func newSite(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix strin
 	reg.CheckGenerations(store)
 	lim := throttle.New(testenv.Compat(t, rdb), prefix, throttleLimit, time.Minute)
 	all := scope.Set{"read", "write", "introspection"}
+	codes := &hookedCodes{CodeStore: store}
 	srv := oauth.NewServer(oauth.Config{Scopes: all, DefaultScopes: all}, oauth.Deps{
-		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: store, Lookup: reg})
+		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: codes, Lookup: reg})
 	pages, err := web.New(web.Deps{Accounts: svc, Clients: reg, OAuth: srv, Lifecycle: lifecycle.New(store, reg),
 		Sessions: sessions.New(testenv.Compat(t, rdb), prefix, time.Hour, 12*time.Hour), Throttle: lim, Key: []byte(strings.Repeat("k", 32)), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &site{svc: svc, reg: reg, tokens: store, cbCalls: make(chan url.Values, 10)}
+	s := &site{svc: svc, reg: reg, tokens: store, codes: codes, cbCalls: make(chan url.Values, 10)}
 	s.engine = httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Lifecycle: lifecycle.New(store, reg), Throttle: lim, Issuer: "http://x", Pages: pages, Log: log, Metrics: metrics.New()})
 	s.srv = httptest.NewServer(s.engine)
 	t.Cleanup(s.srv.Close)
