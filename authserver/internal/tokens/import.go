@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	redis "github.com/redis/rueidis/rueidiscompat"
@@ -20,8 +21,14 @@ import (
 //
 // A lookup of a token that is not in this store's format reads the alias
 // first: one round trip more, for imported tokens only, and only while
-// AcceptImported is on (otherwise such a token costs no Redis at all).
-// An imported refresh token rotates into tokens of this store's format.
+// imported tokens live (the <p>imported marker exists). Whether they do is
+// read again at most once per importsRecheck by each process (importsSeen),
+// so a server that is serving sees an import made meanwhile by another
+// process (authserver import-dot) within that time, without a restart, and
+// a malformed or foreign token costs, while nothing is imported, at most
+// one EXISTS per importsRecheck per process, shared by every such token.
+// Tokens in this store's format never pay for any of it. An imported
+// refresh token rotates into tokens of this store's format.
 
 // keyAlias names the alias of an imported token's key-form hash.
 func (s *Store) keyAlias(h string) string { return s.prefix + "i{" + h[:4] + "}" + h[4:] }
@@ -103,8 +110,8 @@ const maxImportedLen = 255
 // nothing. It refuses (ErrRevoked) a grant whose user or client was
 // revoked after g.Checked; a zero Checked is read now. A token in this
 // store's own format, or longer than 255 bytes, is refused (an error).
-// The tokens are accepted by a Store that AcceptImported. Errors:
-// ErrRevoked, ErrUnavailable.
+// Every Store on the same Redis accepts them within importsRecheck, this
+// one at once. Errors: ErrRevoked, ErrUnavailable.
 func (s *Store) Import(ctx context.Context, t ImportedTokens) error {
 	for _, tok := range []string{t.AccessToken, t.RefreshToken} {
 		if tok != "" && !importable(tok) {
@@ -174,6 +181,7 @@ func (s *Store) Import(ctx context.Context, t ImportedTokens) error {
 	if n, _ := imported.Int64(); n == 0 {
 		return grant.ErrRevoked
 	}
+	s.imports.set(true, s.now())
 	return nil
 }
 
@@ -193,28 +201,51 @@ func importable(tok string) bool {
 	return !a && !r
 }
 
-// AcceptImported makes the store look up tokens that are not in its own
-// format through their import aliases, when Import has stored any that
-// still live (one GET, now). Without it such a token costs no Redis round
-// trip. Call it before the Store is shared. Errors: ErrUnavailable.
-func (s *Store) AcceptImported(ctx context.Context) error {
+// importsRecheck is how long a Store trusts what it last read of the
+// imported marker.
+const importsRecheck = time.Second
+
+// importsSeen is what a Store last read of the imported marker, and when.
+// Safe for concurrent use.
+type importsSeen struct {
+	exist atomic.Bool
+	at    atomic.Int64 // Unix ns of the last read; 0: never
+}
+
+func (m *importsSeen) set(exist bool, now time.Time) {
+	m.exist.Store(exist)
+	m.at.Store(now.UnixNano())
+}
+
+// mayHaveImports reports whether imported tokens may live. It reads the
+// marker when what it knows is older than importsRecheck, in one caller at
+// a time (the others go on with what is known). A failed read keeps what
+// was known, to be read again by the next caller: a lookup that needs the
+// alias meets the failure there.
+func (s *Store) mayHaveImports(ctx context.Context) bool {
+	now := s.now()
+	last := s.imports.at.Load()
+	if now.UnixNano()-last < int64(importsRecheck) || !s.imports.at.CompareAndSwap(last, now.UnixNano()) {
+		return s.imports.exist.Load()
+	}
 	n, err := s.rdb.Exists(ctx, s.keyImported()).Result()
 	if err != nil {
-		return s.unavailable("accept imported", err)
+		s.imports.at.Store(last)
+		return s.imports.exist.Load()
 	}
-	s.imported = n == 1
-	return nil
+	s.imports.exist.Store(n == 1)
+	return n == 1
 }
 
 // locate is parseToken, and for a token in no format of this store, its
-// import alias (one round trip, only when AcceptImported found imports).
-// Errors: ErrNotFound, ErrUnavailable.
+// import alias (one round trip, only while imported tokens may live; see
+// mayHaveImports). Errors: ErrNotFound, ErrUnavailable.
 func (s *Store) locate(ctx context.Context, token, prefix string) (fam, h string, err error) {
 	if fam, h, ok := parseToken(token, prefix); ok {
 		return fam, h, nil
 	}
-	if !s.imported || !importable(token) || strings.HasPrefix(token, accessPrefix) || strings.HasPrefix(token, refreshPrefix) ||
-		strings.HasPrefix(token, codePrefix) {
+	if !importable(token) || strings.HasPrefix(token, accessPrefix) || strings.HasPrefix(token, refreshPrefix) ||
+		strings.HasPrefix(token, codePrefix) || !s.mayHaveImports(ctx) {
 		return "", "", grant.ErrNotFound
 	}
 	h = keyHash(token)

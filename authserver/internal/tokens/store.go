@@ -43,7 +43,7 @@ type Store struct {
 	onRevoke func(reason string)
 	cache    *accessCache // nil unless CacheAccessTokens
 	clients  ClientCache  // nil unless WatchClients
-	imported bool         // AcceptImported found imports
+	imports  importsSeen  // whether imported tokens may exist (import.go)
 	origin   string       // this Store's revocation.Event Origin
 	known    knownBuckets // index buckets this process registered
 }
