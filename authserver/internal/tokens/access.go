@@ -35,7 +35,7 @@ func (s *Store) Issue(ctx context.Context, g grant.Grant, withRefresh bool) (gra
 // is one key; with a refresh token, the family hash is written too (see
 // the key layout in token.go). KEYS and ARGV: issueArgs.
 var issueScript = newScript(epochCheck + `
-if epoch(ARGV[1], 'c', ARGV[2]) > tonumber(ARGV[4]) or ARGV[3] ~= '0' and epoch(ARGV[1], 'u', ARGV[3]) > tonumber(ARGV[5]) then return 0 end
+if refused(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[6], 'PX', ARGV[7])
 if #KEYS == 3 then
   redis.call('SET', KEYS[2], ARGV[8], 'PX', ARGV[9])

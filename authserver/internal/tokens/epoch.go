@@ -63,16 +63,23 @@ func (s *Store) Generation(ctx context.Context) (int64, error) {
 }
 
 // epochCheck is Lua shared by the scripts that issue, rotate and look up:
-// epoch(p, kind, id) is the epoch of a user (kind 'u') or a client ('c')
-// in the shard whose epoch keys start with p; revoked(p, client, uid, gen)
-// is true when the client's or (uid not "0") the user's is above gen.
+// epoch(p, kind, id) is the epoch of a user (kind 'u', id the user id), a
+// client ('c', the client id), or a user's grant to a client ('p', user
+// id .. ':' .. client id) in the shard whose epoch keys start with p;
+// refused(p, client, uid, client gen, user gen) is true when the client's
+// epoch is above the first generation or (uid not "0") the user's or the
+// pair's above the second; revoked(p, client, uid, gen) is refused with
+// one generation for both.
 const epochCheck = `
 local function epoch(p, kind, id)
   return tonumber(redis.call('GET', p .. kind .. id)) or 0
 end
+local function refused(p, client, uid, cgen, ugen)
+  cgen, ugen = tonumber(cgen) or 0, tonumber(ugen) or 0
+  return epoch(p, 'c', client) > cgen or uid ~= '0' and (epoch(p, 'u', uid) > ugen or epoch(p, 'p', uid .. ':' .. client) > ugen)
+end
 local function revoked(p, client, uid, gen)
-  gen = tonumber(gen) or 0
-  return epoch(p, 'c', client) > gen or uid ~= '0' and epoch(p, 'u', uid) > gen
+  return refused(p, client, uid, gen, gen)
 end
 `
 
@@ -167,9 +174,10 @@ func (a bumpArgs) build() ([]string, []any) {
 	return []string{a.epoch}, []any{a.gen, a.ttl.Milliseconds(), a.keepFam, a.keepAT, a.keepRT, a.keepAccess, a.keepUser}
 }
 
-// bump takes a new generation and raises the epoch of a user (kind "u")
-// or a client (kind "c") to it, in one shard (a user's) or in all (a
-// client's). keep applies to a user (see bumpArgs).
+// bump takes a new generation and raises the epoch of a user (kind "u"),
+// a user's grant to a client ("p", id pairID) or a client ("c") to it, in
+// one shard (a user's) or in all (a client's). keep applies to a user (see
+// bumpArgs).
 func (s *Store) bump(ctx context.Context, kind, id string, shardList []byte, keep bumpArgs) error {
 	gen, err := s.rdb.Incr(ctx, s.keyGen()).Result()
 	if err != nil {

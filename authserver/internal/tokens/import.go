@@ -57,7 +57,7 @@ type ImportedTokens struct {
 // checked. Replies 1 written, 0 refused, 2 there already. KEYS and ARGV:
 // importArgs.
 var importScript = newScript(epochCheck + `
-if epoch(ARGV[1], 'c', ARGV[2]) > tonumber(ARGV[4]) or ARGV[3] ~= '0' and epoch(ARGV[1], 'u', ARGV[3]) > tonumber(ARGV[5]) then return 0 end
+if refused(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]) then return 0 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 2 end
 redis.call('SET', KEYS[2], ARGV[6], 'PXAT', ARGV[7])
 if #KEYS == 3 then

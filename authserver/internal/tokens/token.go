@@ -103,7 +103,8 @@ func keyHash(token string) string { return revocation.HashString(token) }
 //	           index entries in Unix ms), only for families with a refresh
 //	           token; TTL = family lifetime, never past x
 //	<p>o{S}R   tombstones: zset of rotated-away refresh H scored by rotation ms
-//	<p>e{S}uID, <p>e{S}cID  the epochs of a user and of a client (epoch.go)
+//	<p>e{S}uID, <p>e{S}cID, <p>e{S}pUID:CID  the epochs of a user, of a
+//	           client and of a user's grant to a client (epoch.go)
 //	<p>u:<id>  per-user index, <p>c:<id> per-client index: a registry of
 //	           buckets (zset), and a set <p>u:<id>#<n> per bucket whose
 //	           members are F for a family with a refresh token, F+H(access)
