@@ -179,7 +179,7 @@ func TestRevocationEventsAndLogs(t *testing.T) {
 		t.Fatalf("no revocation event: %v", err)
 	}
 	ev, err := revocation.Decode([]byte(msg.Payload))
-	if err != nil || ev.Kind != revocation.KindTokens || len(ev.TokenHashes) == 0 || ev.TokenHashes[0] != revocation.HashHex(at) {
+	if err != nil || ev.Kind != revocation.KindTokens || len(ev.TokenHashes) == 0 || ev.TokenHashes[0] != revocation.HashString(at) {
 		t.Fatalf("event = %+v, %v", ev, err)
 	}
 	if strings.Contains(msg.Payload, at) {

@@ -1,8 +1,6 @@
 package middleware
 
 import (
-	"encoding/hex"
-
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
 
@@ -11,19 +9,15 @@ import (
 // a revocation that overtakes the call cannot be undone by it), and makes
 // later requests start a new call instead of joining that one.
 
-// EvictTokenHash drops the entry of the token whose revocation.HashHex is
-// hexHash, and, when negative caching is on, records the token as inactive
+// EvictTokenHash drops the entry of the token whose revocation.HashString
+// is hash, and, when negative caching is on, records the token as inactive
 // for the negative TTL: a revoked token never comes back, and not asking
 // again means a stale answer from an auth server that has not yet heard of
-// the revocation cannot be cached. A hash that is not 64 hex digits purges
-// the whole cache.
-func (v *Verifier) EvictTokenHash(hexHash string) {
-	var key [32]byte
-	if len(hexHash) != 64 {
-		v.Purge()
-		return
-	}
-	if _, err := hex.Decode(key[:], []byte(hexHash)); err != nil {
+// the revocation cannot be cached. A hash revocation.ParseHash refuses
+// purges the whole cache.
+func (v *Verifier) EvictTokenHash(hash string) {
+	key, ok := revocation.ParseHash(hash)
+	if !ok {
 		v.Purge()
 		return
 	}

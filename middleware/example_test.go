@@ -150,7 +150,7 @@ func Example_subscriber() {
 
 	// What the auth server does on POST /o/revoke_token/:
 	auth.Revoke("tok")
-	payload, _ := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashHex("tok")}})
+	payload, _ := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashString("tok")}})
 	rdb.Publish(ctx, channel, payload)
 	if !servicetest.Until(5*time.Second, func() bool { return v.Len() == 0 }) {
 		log.Fatal("the revocation event never arrived")

@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,10 +63,46 @@ func readmeIntrospecttest(t *testing.T) (*introspecttest.Server, *middleware.Ver
 	auth.RequireClientCredentials("rs-id", "rs-secret")
 	auth.Register("reader-token", wire.Introspection{Scope: "read", Exp: time.Now().Add(time.Hour).Unix(), Username: "user1@email.com"})
 	auth.RegisterRaw("odd-token", `{"active": true, "aud": ["a", "b"], "exp": 1.9e9}`)
+	// Other servers' answer shapes: Hydra, Keycloak, DOT, Portcullis, for each Kind of token.
+	c := introspecttest.Claims{Subject: "42", ClientID: "rs-id", Scope: "read", Exp: time.Now().Add(time.Hour).Unix()}
+	auth.RegisterRaw("hydra-refresh", introspecttest.Hydra(introspecttest.RefreshToken, c)) // refused
+	auth.RegisterRaw("kc-access", introspecttest.Keycloak(introspecttest.AccessToken, c))   // accepted
 	v, _ := middleware.New(auth.URL, middleware.WithClientCredentials("rs-id", "rs-secret"))
 	// ... auth.Calls(), auth.CallsFor(tok), auth.Revoke(tok),
 	// auth.Fail(503, ""), auth.Fail(429, "5"), auth.SetDelay(time.Second), auth.LastRequest()
 	return auth, v
+}
+
+// readmeReadiness is the README's readiness probe, in a handler.
+func readmeReadiness(v *middleware.Verifier) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := v.Check(r.Context()); errors.Is(err, middleware.ErrCredentialsRejected) {
+			http.Error(w, "introspection credentials rejected", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+func TestReadmeReadiness(t *testing.T) {
+	auth := introspecttest.NewServer()
+	t.Cleanup(auth.Close)
+	auth.RequireClientCredentials("rs-id", "rs-secret")
+	for _, tc := range []struct {
+		secret string
+		want   int
+	}{{"rs-secret", http.StatusOK}, {"wrong", http.StatusServiceUnavailable}} {
+		v, err := middleware.New(auth.URL, middleware.WithClientCredentials("rs-id", tc.secret),
+			middleware.WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		readmeReadiness(v)(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		if w.Code != tc.want {
+			t.Errorf("secret %q: /readyz %d, want %d", tc.secret, w.Code, tc.want)
+		}
+	}
 }
 
 // readmeBlocks returns the README's Go blocks by the section they are in.
@@ -177,6 +214,12 @@ func TestReadmeIntrospecttest(t *testing.T) {
 	if _, err := v.Verify(context.Background(), "odd-token"); err != nil {
 		t.Fatalf("odd-token: %v", err)
 	}
+	if _, err := v.Verify(context.Background(), "hydra-refresh"); err == nil {
+		t.Fatal("a Hydra refresh token passed as an access token")
+	}
+	if _, err := v.Verify(context.Background(), "kc-access"); err != nil {
+		t.Fatalf("a Keycloak access token: %v", err)
+	}
 	if got := auth.LastRequest().Header.Get("Authorization"); !strings.HasPrefix(got, "Basic ") {
 		t.Fatalf("introspection authenticated with %q, want Basic", got)
 	}
@@ -203,7 +246,7 @@ func TestReadmeRevocations(t *testing.T) {
 		t.Fatal(err)
 	}
 	auth.Revoke("reader-token")
-	ev, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashHex("reader-token")}})
+	ev, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashString("reader-token")}})
 	if err != nil {
 		t.Fatal(err)
 	}

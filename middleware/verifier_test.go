@@ -338,14 +338,14 @@ func TestEviction(t *testing.T) {
 		evict   func(v *Verifier)
 		evicted []string // of a (sub 1, client c1), b (sub 2, client c1), c (sub 2, client c2)
 	}{
-		{"token hash", func(v *Verifier) { v.EvictTokenHash(revocation.HashHex("a")) }, []string{"a"}},
+		{"token hash", func(v *Verifier) { v.EvictTokenHash(revocation.HashString("a")) }, []string{"a"}},
 		{"bad hash purges", func(v *Verifier) { v.EvictTokenHash("zz") }, []string{"a", "b", "c"}},
 		{"subject", func(v *Verifier) { v.EvictSubject("2") }, []string{"b", "c"}},
 		{"empty subject purges", func(v *Verifier) { v.EvictSubject("") }, []string{"a", "b", "c"}},
 		{"client", func(v *Verifier) { v.EvictClient("c1") }, []string{"a", "b"}},
 		{"purge", func(v *Verifier) { v.Purge() }, []string{"a", "b", "c"}},
 		{"apply tokens", func(v *Verifier) {
-			v.Apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashHex("b"), revocation.HashHex("c")}})
+			v.Apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashString("b"), revocation.HashString("c")}})
 		}, []string{"b", "c"}},
 		{"apply subject", func(v *Verifier) { v.Apply(revocation.Event{Kind: revocation.KindSubject, Subject: "1"}) }, []string{"a"}},
 		{"apply client", func(v *Verifier) { v.Apply(revocation.Event{Kind: revocation.KindClient, ClientID: "c2"}) }, []string{"c"}},
@@ -387,7 +387,7 @@ func TestEvictionDuringFlightIsNotUndone(t *testing.T) {
 		done <- err
 	}()
 	servicetest.Eventually(t, 5*time.Second, "the call is at the server", func() bool { return rg.fake.Calls() > 0 })
-	rg.v.EvictTokenHash(revocation.HashHex("tok"))
+	rg.v.EvictTokenHash(revocation.HashString("tok"))
 	// The revocation is known before the answer is used: it wins.
 	if err := <-done; !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("in-flight Verify overtaken by a revocation: err = %v, want ErrInvalidToken", err)
@@ -409,7 +409,7 @@ func TestSubjectEventRefusesTheTokensItNames(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rg.v.Apply(revocation.Event{Kind: revocation.KindSubject, Subject: "42", TokenHashes: []string{revocation.HashHex("gone")}})
+	rg.v.Apply(revocation.Event{Kind: revocation.KindSubject, Subject: "42", TokenHashes: []string{revocation.HashString("gone")}})
 	calls := rg.fake.Calls()
 	if _, err := rg.v.Verify(bg(), "gone"); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("named token: err = %v, want ErrInvalidToken", err)
@@ -431,7 +431,7 @@ func TestEvictedTokenStaysRefused(t *testing.T) {
 	if _, err := rg.v.Verify(bg(), "tok"); err != nil {
 		t.Fatal(err)
 	}
-	rg.v.EvictTokenHash(revocation.HashHex("tok"))
+	rg.v.EvictTokenHash(revocation.HashString("tok"))
 	calls := rg.fake.Calls()
 	if _, err := rg.v.Verify(bg(), "tok"); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("Verify after eviction: err = %v, want ErrInvalidToken", err)

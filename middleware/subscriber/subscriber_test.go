@@ -159,7 +159,7 @@ func contract(t *testing.T, b backend) {
 
 	t.Run("token event evicts that token", func(t *testing.T) {
 		fill()
-		publish(event(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashHex("b")}}))
+		publish(event(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashString("b")}}))
 		waitFor(t, "eviction", func() bool { return v.Len() == 2 })
 		fake.Revoke("b")
 		if _, err := v.Verify(context.Background(), "b"); err == nil {

@@ -7,7 +7,7 @@ package revocation
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,7 +89,7 @@ func Reasons() []Reason {
 type Event struct {
 	V           int      `json:"v"`
 	Kind        Kind     `json:"kind"`
-	TokenHashes []string `json:"token_hashes,omitempty"`
+	TokenHashes []string `json:"token_hashes,omitempty"` // each HashString of a token
 	Subject     string   `json:"sub,omitempty"`
 	ClientID    string   `json:"client_id,omitempty"`
 	Reason      Reason   `json:"reason,omitempty"`
@@ -112,10 +112,28 @@ var ErrMalformed = errors.New("revocation: malformed event")
 // Hash is SHA-256 of a token: the only name a token has at rest.
 func Hash(token string) [32]byte { return sha256.Sum256([]byte(token)) }
 
-// HashHex is Hash in lower-case hex, the form used in TokenHashes.
-func HashHex(token string) string {
-	h := Hash(token)
-	return hex.EncodeToString(h[:])
+// hashEncoding is the text form of a Hash: base64url without padding (RFC
+// 4648 §5), strict, 43 characters. The auth server names its Redis keys in
+// the same form, so an event's hashes need no conversion anywhere.
+var hashEncoding = base64.RawURLEncoding.Strict()
+
+// HashLen is the length of a hash's text form.
+const HashLen = 43
+
+// HashString is Hash in its text form, the form used in TokenHashes.
+func HashString(token string) string { return EncodeHash(Hash(token)) }
+
+// EncodeHash is the text form of h.
+func EncodeHash(h [32]byte) string { return hashEncoding.EncodeToString(h[:]) }
+
+// ParseHash reads a hash's text form; ok is false for anything but the
+// 43 characters EncodeHash writes.
+func ParseHash(s string) (h [32]byte, ok bool) {
+	if len(s) != HashLen {
+		return h, false
+	}
+	n, err := hashEncoding.Decode(h[:], []byte(s))
+	return h, err == nil && n == len(h)
 }
 
 // Encode marshals e, filling in V.
@@ -129,7 +147,7 @@ func Encode(e Event) ([]byte, error) {
 }
 
 // Decode parses a payload. It returns ErrMalformed for bad JSON, a missing
-// kind, or a tokens event whose hashes are not 64 hex characters.
+// kind, or a tokens event whose hashes are not in ParseHash's form.
 func Decode(b []byte) (Event, error) {
 	var e Event
 	if err := json.Unmarshal(b, &e); err != nil || e.Kind == "" {
@@ -137,10 +155,7 @@ func Decode(b []byte) (Event, error) {
 	}
 	if e.Kind == KindTokens {
 		for _, h := range e.TokenHashes {
-			if len(h) != 64 {
-				return Event{}, ErrMalformed
-			}
-			if _, err := hex.DecodeString(h); err != nil {
+			if _, ok := ParseHash(h); !ok {
 				return Event{}, ErrMalformed
 			}
 		}

@@ -14,7 +14,7 @@ import (
 )
 
 func TestRoundTrip(t *testing.T) {
-	in := Event{Kind: KindTokens, TokenHashes: []string{HashHex("pat_x")}, Reason: "revoke", At: 42}
+	in := Event{Kind: KindTokens, TokenHashes: []string{HashString("pat_x")}, Reason: "revoke", At: 42}
 	b, err := Encode(in)
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +34,10 @@ func TestDecodeRejects(t *testing.T) {
 		{"not json", "nope"},
 		{"no kind", `{"v":1}`},
 		{"short hash", `{"v":1,"kind":"tokens","token_hashes":["ab"]}`},
-		{"non hex", `{"v":1,"kind":"tokens","token_hashes":["zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"]}`},
+		{"hex hash", `{"v":1,"kind":"tokens","token_hashes":["ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"]}`},
+		{"padded", `{"v":1,"kind":"tokens","token_hashes":["ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0="]}`},
+		{"standard alphabet", `{"v":1,"kind":"tokens","token_hashes":["ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0"]}`},
+		{"non canonical last character", `{"v":1,"kind":"tokens","token_hashes":["ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa1"]}`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := Decode([]byte(tt.in)); !errors.Is(err, ErrMalformed) {
@@ -44,10 +47,16 @@ func TestDecodeRejects(t *testing.T) {
 	}
 }
 
-func TestHashHexIsSHA256(t *testing.T) {
-	// SHA-256("abc"), from FIPS 180-2 appendix B.1.
-	if got := HashHex("abc"); got != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
-		t.Fatalf("HashHex = %s", got)
+func TestHashStringIsSHA256(t *testing.T) {
+	// SHA-256("abc") from FIPS 180-2 appendix B.1 (ba7816bf…f20015ad),
+	// in base64url without padding.
+	const want = "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+	if got := HashString("abc"); got != want {
+		t.Fatalf("HashString = %s", got)
+	}
+	h, ok := ParseHash(want)
+	if !ok || h != Hash("abc") {
+		t.Fatalf("ParseHash(%s) = %x, %v", want, h, ok)
 	}
 }
 
@@ -58,7 +67,7 @@ func TestChannel(t *testing.T) {
 }
 
 func TestOriginTag(t *testing.T) {
-	b, err := Encode(Event{Kind: KindTokens, TokenHashes: []string{HashHex("x")}, Origin: "a1b2c3"})
+	b, err := Encode(Event{Kind: KindTokens, TokenHashes: []string{HashString("x")}, Origin: "a1b2c3"})
 	if err != nil {
 		t.Fatal(err)
 	}

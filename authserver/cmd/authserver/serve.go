@@ -20,6 +20,14 @@ import (
 
 type pingFunc func(ctx context.Context) error
 
+// The token store implements the interfaces the protocol and the lifecycle
+// declare; web and httpapi reach it only through them.
+var (
+	_ oauth.TokenStore     = (*tokens.Store)(nil)
+	_ oauth.CodeStore      = (*tokens.Store)(nil)
+	_ lifecycle.TokenStore = (*tokens.Store)(nil)
+)
+
 func (f pingFunc) Ping(ctx context.Context) error { return f(ctx) }
 
 // serve runs the HTTP server until ctx is cancelled (SIGINT, SIGTERM), then
@@ -42,11 +50,6 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	limiter := throttle.New(rdb, cfg.RedisPrefix, cfg.ThrottleLimit, cfg.ThrottleWindow)
 	store := tokens.New(rc.tokens, cfg.RedisPrefix, tokens.Lifetimes{Access: cfg.AccessTTL, Refresh: cfg.RefreshTTL})
 	store.SetReuseGrace(cfg.RefreshReuseGrace)
-	// Tokens imported from another server (tokens.Store.Import) are
-	// looked up through their aliases, if any are live now.
-	if err := store.AcceptImported(ctx); err != nil {
-		log.Warn("could not ask Redis for imported tokens; they are refused until a restart", "error", err)
-	}
 	store.ObserveRevocations(mx.Revoked)
 	// Clients read from the database carry the revocation generation read
 	// before, and client events from other replicas reach the registry.

@@ -19,6 +19,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/lifecycle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
@@ -89,15 +90,15 @@ func newStackGrace(t *testing.T, grace time.Duration) *stack {
 	return s
 }
 
-// grant is a token response that came back 200.
-type grant struct {
+// tokenPair is a token response that came back 200.
+type tokenPair struct {
 	Access  string `json:"access_token"`
 	Refresh string `json:"refresh_token"`
 }
 
 // post sends a form and decodes a 200; ok is false for any other status,
 // and a 5xx is an error.
-func (s *stack) post(ctx context.Context, path string, form url.Values, hdr ...string) (g grant, ok bool, err error) {
+func (s *stack) post(ctx context.Context, path string, form url.Values, hdr ...string) (g tokenPair, ok bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.srv.URL+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		return g, false, err
@@ -121,7 +122,7 @@ func (s *stack) post(ctx context.Context, path string, form url.Values, hdr ...s
 	return g, true, json.Unmarshal(b, &g)
 }
 
-func (s *stack) passwordGrant(ctx context.Context, email, password string) (grant, bool, error) {
+func (s *stack) passwordGrant(ctx context.Context, email, password string) (tokenPair, bool, error) {
 	req := url.Values{"grant_type": {"password"}, "username": {email}, "password": {password}, "client_id": {raceClient}, "client_secret": {raceSecret}}
 	return s.post(ctx, "/o/token/", req)
 }
@@ -130,7 +131,7 @@ func (s *stack) passwordGrant(ctx context.Context, email, password string) (gran
 // parallel loops while revoke runs, until every loop has finished a grant
 // it started after revoke returned. It returns every token issued, and
 // how many grants that started after revoke returned got a token.
-func (s *stack) raceGrants(t *testing.T, email, password string, revoke func() error) (issued []grant, late int) {
+func (s *stack) raceGrants(t *testing.T, email, password string, revoke func() error) (issued []tokenPair, late int) {
 	t.Helper()
 	ctx := testenv.Context(t)
 	const loops = 9
@@ -212,7 +213,7 @@ func waitFor(t *testing.T, what string, f func() bool) {
 // accepted counts the tokens of issued that still work: an access token
 // that looks up (as introspection and the Bearer endpoints do), or a
 // refresh token that rotates.
-func (s *stack) accepted(t *testing.T, issued []grant) int {
+func (s *stack) accepted(t *testing.T, issued []tokenPair) int {
 	t.Helper()
 	ctx := testenv.Context(t)
 	n := 0
@@ -221,7 +222,7 @@ func (s *stack) accepted(t *testing.T, issued []grant) int {
 		switch {
 		case err == nil:
 			n++
-		case !errors.Is(err, tokens.ErrNotFound):
+		case !errors.Is(err, grant.ErrNotFound):
 			t.Fatal(err)
 		}
 		if g.Refresh == "" {
@@ -231,7 +232,7 @@ func (s *stack) accepted(t *testing.T, issued []grant) int {
 		switch {
 		case err == nil:
 			n++
-		case !errors.Is(err, tokens.ErrNotFound) && !errors.Is(err, tokens.ErrReplayed):
+		case !errors.Is(err, grant.ErrNotFound) && !errors.Is(err, grant.ErrReplayed):
 			t.Fatal(err)
 		}
 	}
@@ -293,7 +294,7 @@ func TestRacePasswordReset(t *testing.T) {
 // user's own PUT /users/password/ over HTTP: every other token ends, the
 // caller's stays.
 func TestRacePasswordChange(t *testing.T) {
-	var callers []grant
+	var callers []tokenPair
 	raceRounds(t, 100, func(s *stack, u accounts.User, password string) error {
 		ctx := context.Background()
 		caller, ok, err := s.passwordGrant(ctx, u.Email, password)
@@ -327,7 +328,7 @@ func TestRacePasswordChange(t *testing.T) {
 	}
 }
 
-func (s *stack) refresh(ctx context.Context, rt string) (grant, bool, error) {
+func (s *stack) refresh(ctx context.Context, rt string) (tokenPair, bool, error) {
 	return s.post(ctx, "/o/token/", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {raceClient}, "client_secret": {raceSecret}})
 }
 
@@ -349,7 +350,7 @@ func TestRefreshRace(t *testing.T) {
 	rt := g.Refresh
 	for round := range rounds {
 		var wg sync.WaitGroup
-		results := make([]grant, n)
+		results := make([]tokenPair, n)
 		wins := make([]bool, n)
 		errs := make([]error, n)
 		start := make(chan struct{})
@@ -412,7 +413,7 @@ func TestRefreshReplayAfterGrace(t *testing.T) {
 	if _, ok, err := s.refresh(ctx, g.Refresh); err != nil || ok {
 		t.Fatalf("replay: ok=%v err=%v, want a 400", ok, err)
 	}
-	if _, err := s.tokens.LookupAccess(ctx, next.Access); !errors.Is(err, tokens.ErrNotFound) {
+	if _, err := s.tokens.LookupAccess(ctx, next.Access); !errors.Is(err, grant.ErrNotFound) {
 		t.Fatalf("the family's access token after the replay: %v, want not found", err)
 	}
 	if _, ok, err := s.refresh(ctx, next.Refresh); err != nil || ok {

@@ -15,12 +15,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/lifecycle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
 
@@ -29,7 +29,7 @@ import (
 // revocation.
 type fakeBearer struct {
 	mu        sync.Mutex
-	access    map[string]tokens.Access
+	access    map[string]grant.Access
 	lookupErr error
 	revokeErr error
 	revoked   []revokeUserCall
@@ -41,13 +41,13 @@ type revokeUserCall struct {
 	reason revocation.Reason
 }
 
-func (f *fakeBearer) LookupAccess(_ context.Context, tok string) (tokens.Access, error) {
+func (f *fakeBearer) LookupAccess(_ context.Context, tok string) (grant.Access, error) {
 	if f.lookupErr != nil {
-		return tokens.Access{}, f.lookupErr
+		return grant.Access{}, f.lookupErr
 	}
 	a, ok := f.access[tok]
 	if !ok {
-		return tokens.Access{}, tokens.ErrNotFound
+		return grant.Access{}, grant.ErrNotFound
 	}
 	return a, nil
 }
@@ -103,10 +103,10 @@ func newPasswordAPI(t *testing.T) *passwordAPI {
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
-	fb := &fakeBearer{access: map[string]tokens.Access{
-		"pcat_user": {Grant: tokens.Grant{ClientID: "rs-id", UserID: u.ID, Username: u.Email, Scope: "read write"}, Family: "fam-1"},
-		"pcat_app":  {Grant: tokens.Grant{ClientID: "cc", Scope: "read"}, Family: "fam-2"},
-		"pcat_gone": {Grant: tokens.Grant{ClientID: "rs-id", UserID: u.ID + 100, Scope: "read"}, Family: "fam-3"},
+	fb := &fakeBearer{access: map[string]grant.Access{
+		"pcat_user": {Grant: grant.Grant{ClientID: "rs-id", UserID: u.ID, Username: u.Email, Scope: "read write"}, Family: "fam-1"},
+		"pcat_app":  {Grant: grant.Grant{ClientID: "cc", Scope: "read"}, Family: "fam-2"},
+		"pcat_gone": {Grant: grant.Grant{ClientID: "rs-id", UserID: u.ID + 100, Scope: "read"}, Family: "fam-3"},
 	}}
 	e := httpapi.New(httpapi.Deps{
 		Accounts: svc, Lifecycle: lifecycle.New(fb, noClients{}), Throttle: throttle.New(testenv.Compat(t, rdb), testenv.Prefix(), 3, time.Minute),
@@ -172,7 +172,7 @@ func TestChangePasswordRefusals(t *testing.T) {
 		{name: "no fields", token: "pcat_user", body: `{}`, status: http.StatusBadRequest, field: "old_password"},
 		{name: "a body that is not JSON", token: "pcat_user", body: `{"old_password": `, status: http.StatusBadRequest},
 		{name: "the token store is down", token: "pcat_user", body: changeBody,
-			setup: func(p *passwordAPI) { p.tokens.lookupErr = tokens.ErrUnavailable }, status: http.StatusServiceUnavailable},
+			setup: func(p *passwordAPI) { p.tokens.lookupErr = grant.ErrUnavailable }, status: http.StatusServiceUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPasswordAPI(t)
@@ -228,7 +228,7 @@ func TestChangePasswordThrottlesOldPasswordGuesses(t *testing.T) {
 // revoked the answer is 503, not a success the user would trust.
 func TestChangePasswordRevocationFails(t *testing.T) {
 	p := newPasswordAPI(t)
-	p.tokens.revokeErr = tokens.ErrUnavailable
+	p.tokens.revokeErr = grant.ErrUnavailable
 	code, hdr, _ := p.change(http.MethodPut, "pcat_user", changeBody)
 	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
 		t.Fatalf("%d (Retry-After %q), want 503 with Retry-After", code, hdr.Get("Retry-After"))

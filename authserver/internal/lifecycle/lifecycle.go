@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
 
@@ -20,9 +20,10 @@ var (
 	ErrUnavailable = errors.New("lifecycle: token store unavailable")
 )
 
-// tokenStore is what the lifecycle needs of the token store (tokens.Store).
-type tokenStore interface {
-	LookupAccess(ctx context.Context, token string) (tokens.Access, error)
+// TokenStore is what the lifecycle needs of the token store; tokens.Store
+// implements it, checked where cmd wires them.
+type TokenStore interface {
+	LookupAccess(ctx context.Context, token string) (grant.Access, error)
 	RevokeUser(ctx context.Context, userID int64, keep string, reason revocation.Reason) error
 	RevokeClient(ctx context.Context, clientID string, reason revocation.Reason) error
 	RevokeUserClient(ctx context.Context, userID int64, clientID string, reason revocation.Reason) error
@@ -35,20 +36,17 @@ type clientCache interface {
 	Forget(clientID string)
 }
 
-var (
-	_ tokenStore  = (*tokens.Store)(nil)
-	_ clientCache = (*clients.Registry)(nil)
-)
+var _ clientCache = (*clients.Registry)(nil)
 
 // Service applies the token consequences of account and client changes.
 // Safe for concurrent use.
 type Service struct {
-	tokens  tokenStore
+	tokens  TokenStore
 	clients clientCache
 }
 
 // New returns a Service.
-func New(t tokenStore, c clientCache) *Service { return &Service{tokens: t, clients: c} }
+func New(t TokenStore, c clientCache) *Service { return &Service{tokens: t, clients: c} }
 
 // Bearer is the holder of an access token presented as a Bearer token
 // (RFC 6750), as the REST endpoints need it.
@@ -136,9 +134,9 @@ func wrap(op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, tokens.ErrNotFound):
+	case errors.Is(err, grant.ErrNotFound):
 		return ErrNotFound
-	case errors.Is(err, tokens.ErrUnavailable):
+	case errors.Is(err, grant.ErrUnavailable):
 		return fmt.Errorf("lifecycle: %s: %w: %w", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("lifecycle: %s: %w", op, err)

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
@@ -16,8 +16,8 @@ import (
 // fakeTokens records what the Service asks of the token store.
 type fakeTokens struct{ calls []string }
 
-func (f *fakeTokens) LookupAccess(context.Context, string) (tokens.Access, error) {
-	return tokens.Access{Grant: tokens.Grant{UserID: 7, ClientID: "c"}}, nil
+func (f *fakeTokens) LookupAccess(context.Context, string) (grant.Access, error) {
+	return grant.Access{Grant: grant.Grant{UserID: 7, ClientID: "c"}}, nil
 }
 func (f *fakeTokens) RevokeUser(_ context.Context, uid int64, keep string, r revocation.Reason) error {
 	f.calls = append(f.calls, "user "+string(r)+" keep="+keep)
@@ -92,23 +92,35 @@ func TestEachChangeRevokesWithItsReason(t *testing.T) {
 	}
 }
 
-// TestWebAndHTTPAPIDoNotImportTokens: the HTML and REST handlers reach
-// tokens only through this package (and oauth), never directly.
+// TestWebAndHTTPAPIDoNotImportTokens: the HTML and REST handlers, and the
+// protocol and lifecycle packages they call, reach the token store only
+// through the interfaces oauth and lifecycle declare: tokens is in none of
+// their dependencies, direct or not (go list -deps), and tokens depends on
+// none of them.
 func TestWebAndHTTPAPIDoNotImportTokens(t *testing.T) {
 	goBin := servicetest.RequireCommand(t, "go", "the go command on PATH")
 	const mod = "github.com/portcullis-oauth/portcullis/authserver/internal/"
-	out, err := exec.Command(goBin, "list", "-f", "{{.ImportPath}}: {{join .Imports \" \"}} {{join .TestImports \" \"}}", mod+"web", mod+"httpapi").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
+	deps := func(pkg string) []string {
+		out, err := exec.Command(goBin, "list", "-deps", mod+pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+		}
+		return strings.Fields(string(out))
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("go list: %s", out)
+	for _, pkg := range []string{"web", "httpapi", "oauth", "lifecycle"} {
+		d := deps(pkg)
+		if !slices.Contains(d, mod+pkg) {
+			t.Fatalf("go list -deps %s does not list the package itself: %q", pkg, d)
+		}
+		if slices.Contains(d, mod+"tokens") {
+			t.Errorf("%s depends on tokens", pkg)
+		}
 	}
-	for _, l := range lines {
-		pkg, imports, _ := strings.Cut(l, ": ")
-		if slices.Contains(strings.Fields(imports), mod+"tokens") && !strings.HasSuffix(pkg, "_test") {
-			t.Errorf("%s imports tokens", pkg)
+	for _, d := range deps("tokens") {
+		for _, above := range []string{"web", "httpapi", "oauth", "lifecycle"} {
+			if d == mod+above {
+				t.Errorf("tokens depends on %s", above)
+			}
 		}
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
 )
 
@@ -18,17 +18,15 @@ type clientLookup interface {
 	Get(ctx context.Context, clientID string) (clients.Client, error)
 }
 
-// codeStore keeps authorization codes (tokens.Store).
-type codeStore interface {
-	IssueCode(ctx context.Context, c tokens.Code) (string, error)
-	ConsumeCode(ctx context.Context, code string) (tokens.Code, error)
-	IssueForCode(ctx context.Context, code string, g tokens.Grant) (tokens.Issued, error)
+// CodeStore keeps authorization codes; the token store (tokens.Store)
+// implements it, checked where cmd wires them.
+type CodeStore interface {
+	IssueCode(ctx context.Context, c grant.Code) (string, error)
+	ConsumeCode(ctx context.Context, code string) (grant.Code, error)
+	IssueForCode(ctx context.Context, code string, g grant.Grant) (grant.Issued, error)
 }
 
-var (
-	_ clientLookup = (*clients.Registry)(nil)
-	_ codeStore    = (*tokens.Store)(nil)
-)
+var _ clientLookup = (*clients.Registry)(nil)
 
 // Authorization endpoint error codes (RFC 6749 §4.1.2.1) beyond §5.2's.
 const (
@@ -203,14 +201,21 @@ func (a Authorization) Deny() string {
 	return e.Location()
 }
 
-// Approve issues a code for a, granted by user (id and email), and returns
-// the redirect that carries it. Errors go to the client as server_error or
-// temporarily_unavailable.
-func (s *Server) Approve(ctx context.Context, a Authorization, userID int64, email string) (string, *AuthorizeError) {
-	code, err := s.codes.IssueCode(ctx, tokens.Code{
+// Generation is the revocation generation to read before the user who
+// approves an authorization is checked, and to pass to Approve (see
+// grant.Checked). Errors: grant.ErrUnavailable.
+func (s *Server) Generation(ctx context.Context) (int64, error) { return s.tokens.Generation(ctx) }
+
+// Approve issues a code for a, granted by user (id and email), whose check
+// against the database came after checked was read (Generation): the
+// tokens issued for the code are refused if the user was revoked since.
+// It returns the redirect that carries the code. Errors go to the client
+// as server_error or temporarily_unavailable.
+func (s *Server) Approve(ctx context.Context, a Authorization, userID int64, email string, checked int64) (string, *AuthorizeError) {
+	code, err := s.codes.IssueCode(ctx, grant.Code{
 		ClientID: a.Client.ClientID, UserID: userID, Username: email, Scope: a.Scope.String(),
 		RedirectURI: a.RedirectURI, RedirectURIGiven: a.RedirectURIGiven,
-		Challenge: a.Challenge, ChallengeMethod: a.ChallengeMethod,
+		Challenge: a.Challenge, ChallengeMethod: a.ChallengeMethod, Checked: checked,
 	})
 	if err != nil {
 		return "", &AuthorizeError{Error: &Error{Code: CodeTemporarilyUnavail, Status: http.StatusServiceUnavailable, cause: err}, RedirectURI: a.RedirectURI, State: a.State}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
 	"github.com/portcullis-oauth/portcullis/shared/wire"
 )
@@ -52,12 +52,12 @@ func (s *Server) introspect(ctx context.Context, r IntrospectRequest) (wire.Intr
 		if err == nil {
 			return introspection(rec.Grant, "refresh_token", rec.IssuedAt.Unix(), rec.ExpiresAt.Unix()), nil
 		}
-		if errors.Is(err, tokens.ErrUnavailable) {
+		if errors.Is(err, grant.ErrUnavailable) {
 			return wire.Introspection{}, ErrUnavailable(err)
 		}
 	}
 	rec, err := s.tokens.LookupAccess(ctx, r.Token)
-	if errors.Is(err, tokens.ErrUnavailable) {
+	if errors.Is(err, grant.ErrUnavailable) {
 		return wire.Introspection{}, ErrUnavailable(err)
 	}
 	if err != nil || !rec.ExpiresAt.After(time.Now()) {
@@ -66,7 +66,7 @@ func (s *Server) introspect(ctx context.Context, r IntrospectRequest) (wire.Intr
 	return introspection(rec.Grant, wire.TokenType, rec.IssuedAt.Unix(), rec.ExpiresAt.Unix()), nil
 }
 
-func introspection(g tokens.Grant, typ string, iat, exp int64) wire.Introspection {
+func introspection(g grant.Grant, typ string, iat, exp int64) wire.Introspection {
 	out := wire.Introspection{Active: true, Scope: g.Scope, Exp: exp, ClientID: g.ClientID, TokenType: typ, Iat: iat}
 	if g.UserID != 0 {
 		out.Username = g.Username
@@ -90,7 +90,7 @@ func (s *Server) authorizeIntrospection(ctx context.Context, r IntrospectRequest
 		return ErrInvalidClient()
 	}
 	rec, err := s.tokens.LookupAccess(ctx, r.Bearer)
-	if errors.Is(err, tokens.ErrUnavailable) {
+	if errors.Is(err, grant.ErrUnavailable) {
 		return ErrUnavailable(err)
 	}
 	if err != nil || !rec.ExpiresAt.After(time.Now()) {

@@ -8,8 +8,8 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 	"github.com/portcullis-oauth/portcullis/shared/wire"
 )
 
@@ -23,7 +23,7 @@ func FuzzIntrospectNeverIssued(f *testing.F) {
 	f.Cleanup(func() { _ = rdb.Close() })
 	e := newCodeEnv(f, rdb, testenv.Prefix())
 	ctx := context.Background()
-	issued, err := e.store.Issue(ctx, tokens.Grant{ClientID: "pw", UserID: 7, Username: "user1@email.com", Scope: "read"}, true)
+	issued, err := e.store.Issue(ctx, grant.Grant{ClientID: "pw", UserID: 7, Username: "user1@email.com", Scope: "read"}, true)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func FuzzIntrospectNeverIssued(f *testing.F) {
 func TestIntrospectRefreshTokenNeedsTheHint(t *testing.T) {
 	forEachRedis(t, func(t *testing.T, e *codeEnv) {
 		ctx := context.Background()
-		iss, err := e.store.Issue(ctx, tokens.Grant{ClientID: "pw", UserID: 7, Username: "user1@email.com", Scope: "read"}, true)
+		iss, err := e.store.Issue(ctx, grant.Grant{ClientID: "pw", UserID: 7, Username: "user1@email.com", Scope: "read"}, true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 )
 
 func TestRevoke(t *testing.T) {
@@ -37,7 +37,7 @@ func TestRevoke(t *testing.T) {
 		{name: "the token twice", client: creds("rs-id", "rs-secret"), form: url.Values{"token": {"a", "b"}},
 			code: CodeInvalidRequest, status: http.StatusBadRequest},
 		{name: "the store is down", client: creds("rs-id", "rs-secret"), form: url.Values{"token": {"pcat_x"}},
-			revokeErr: fmt.Errorf("revoke: %w", tokens.ErrUnavailable), revoked: &revokeCall{"pcat_x", "", "rs-id"},
+			revokeErr: fmt.Errorf("revoke: %w", grant.ErrUnavailable), revoked: &revokeCall{"pcat_x", "", "rs-id"},
 			code: CodeTemporarilyUnavail, status: http.StatusServiceUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/wire"
 )
 
@@ -20,7 +20,7 @@ type TokenRequest struct {
 
 // grantHandler is one grant type's Validate+Issue, after client
 // authentication.
-type grantHandler func(ctx context.Context, c clients.Client, r TokenRequest) (tokens.Issued, *Error)
+type grantHandler func(ctx context.Context, c clients.Client, r TokenRequest) (grant.Issued, *Error)
 
 // grant returns the handler of a grant_type, or nil.
 func (s *Server) grant(grantType string) grantHandler {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
 )
 
@@ -19,7 +19,7 @@ import (
 // unit tests: each records its calls and fails when told to.
 
 var (
-	_ tokenStore        = (*fakeTokens)(nil)
+	_ TokenStore        = (*fakeTokens)(nil)
 	_ userAuthenticator = (*fakePasswords)(nil)
 	_ throttler         = (*fakeThrottle)(nil)
 	_ observer          = (*fakeObserver)(nil)
@@ -33,7 +33,7 @@ type revokeCall struct{ token, hint, clientID string }
 // fakeTokens is a token store whose answers are canned.
 type fakeTokens struct {
 	mu        sync.Mutex
-	issued    []tokens.Grant
+	issued    []grant.Grant
 	refresh   []bool // per Issue call: withRefresh
 	rotated   []rotateCall
 	revoked   []revokeCall
@@ -42,15 +42,15 @@ type fakeTokens struct {
 	revokeErr error
 }
 
-func (f *fakeTokens) Issue(_ context.Context, g tokens.Grant, withRefresh bool) (tokens.Issued, error) {
+func (f *fakeTokens) Issue(_ context.Context, g grant.Grant, withRefresh bool) (grant.Issued, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.issueErr != nil {
-		return tokens.Issued{}, f.issueErr
+		return grant.Issued{}, f.issueErr
 	}
 	f.issued = append(f.issued, g)
 	f.refresh = append(f.refresh, withRefresh)
-	iss := tokens.Issued{AccessToken: "pcat_issued", AccessExpiresAt: time.Now().Add(time.Hour), Scope: g.Scope, Family: "fam"}
+	iss := grant.Issued{AccessToken: "pcat_issued", AccessExpiresAt: time.Now().Add(time.Hour), Scope: g.Scope, Family: "fam"}
 	if withRefresh {
 		iss.RefreshToken = "pcrt_issued"
 	}
@@ -61,26 +61,26 @@ func (f *fakeTokens) Issue(_ context.Context, g tokens.Grant, withRefresh bool) 
 // the user or client; the fake has one that never moves.
 func (f *fakeTokens) Generation(context.Context) (int64, error) { return 1, nil }
 
-func (f *fakeTokens) LookupAccess(context.Context, string) (tokens.Access, error) {
-	return tokens.Access{}, tokens.ErrNotFound
+func (f *fakeTokens) LookupAccess(context.Context, string) (grant.Access, error) {
+	return grant.Access{}, grant.ErrNotFound
 }
 
-func (f *fakeTokens) LookupRefresh(context.Context, string) (tokens.Refresh, error) {
-	return tokens.Refresh{}, tokens.ErrNotFound
+func (f *fakeTokens) LookupRefresh(context.Context, string) (grant.Refresh, error) {
+	return grant.Refresh{}, grant.ErrNotFound
 }
 
-func (f *fakeTokens) Rotate(_ context.Context, refreshToken, clientID, newScope string) (tokens.Issued, error) {
+func (f *fakeTokens) Rotate(_ context.Context, refreshToken, clientID, newScope string) (grant.Issued, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rotated = append(f.rotated, rotateCall{refreshToken, clientID, newScope})
 	if f.rotateErr != nil {
-		return tokens.Issued{}, f.rotateErr
+		return grant.Issued{}, f.rotateErr
 	}
 	sc := newScope
 	if sc == "" {
 		sc = "read write"
 	}
-	return tokens.Issued{AccessToken: "pcat_rotated", AccessExpiresAt: time.Now().Add(time.Hour),
+	return grant.Issued{AccessToken: "pcat_rotated", AccessExpiresAt: time.Now().Add(time.Hour),
 		RefreshToken: "pcrt_rotated", Scope: sc, Family: "fam"}, nil
 }
 

@@ -6,7 +6,7 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 )
 
 // codeRequest is a parsed authorization code grant (RFC 6749 §4.1.3,
@@ -28,41 +28,41 @@ func parseCode(r TokenRequest) (codeRequest, *Error) {
 // grantAuthorizationCode exchanges a code. The code is consumed before any
 // other check, so a code presented with a wrong verifier or by the wrong
 // client is spent; a second presentation revokes what the first produced.
-func (s *Server) grantAuthorizationCode(ctx context.Context, c clients.Client, r TokenRequest) (tokens.Issued, *Error) {
+func (s *Server) grantAuthorizationCode(ctx context.Context, c clients.Client, r TokenRequest) (grant.Issued, *Error) {
 	if s.codes == nil {
-		return tokens.Issued{}, ErrUnsupportedGrantType()
+		return grant.Issued{}, ErrUnsupportedGrantType()
 	}
 	p, oerr := parseCode(r)
 	if oerr != nil {
-		return tokens.Issued{}, oerr
+		return grant.Issued{}, oerr
 	}
 	if !c.AllowsGrant(clients.GrantAuthorizationCode) {
-		return tokens.Issued{}, ErrUnauthorizedClient()
+		return grant.Issued{}, ErrUnauthorizedClient()
 	}
 	code, err := s.codes.ConsumeCode(ctx, p.code)
 	switch {
-	case errors.Is(err, tokens.ErrCodeReplayed):
+	case errors.Is(err, grant.ErrCodeReplayed):
 		s.log.WarnContext(ctx, "authorization code replayed: tokens issued from it revoked", "client_id", c.ClientID)
-		return tokens.Issued{}, ErrInvalidGrant("")
+		return grant.Issued{}, ErrInvalidGrant("")
 	case err != nil:
-		return tokens.Issued{}, storeError(err)
+		return grant.Issued{}, storeError(err)
 	}
 	if oerr := checkCode(code, c, p); oerr != nil {
-		return tokens.Issued{}, oerr
+		return grant.Issued{}, oerr
 	}
 	if s.finder != nil {
 		u, err := s.finder.ByID(ctx, code.UserID)
 		if errors.Is(err, accounts.ErrNotFound) || err == nil && !u.IsActive {
-			return tokens.Issued{}, ErrInvalidGrant("")
+			return grant.Issued{}, ErrInvalidGrant("")
 		}
 		if err != nil {
-			return tokens.Issued{}, ErrUnavailable(err)
+			return grant.Issued{}, ErrUnavailable(err)
 		}
 	}
-	iss, err := s.codes.IssueForCode(ctx, p.code, tokens.Grant{ClientID: c.ClientID, UserID: code.UserID, Username: code.Username, Scope: code.Scope,
-		Checked: tokens.Checked{User: code.Checked, Client: c.Checked}})
+	iss, err := s.codes.IssueForCode(ctx, p.code, grant.Grant{ClientID: c.ClientID, UserID: code.UserID, Username: code.Username, Scope: code.Scope,
+		Checked: grant.Checked{User: code.Checked, Client: c.Checked}})
 	if err != nil {
-		return tokens.Issued{}, storeError(err)
+		return grant.Issued{}, storeError(err)
 	}
 	return iss, nil
 }
@@ -72,7 +72,7 @@ func (s *Server) grantAuthorizationCode(ctx context.Context, c clients.Client, r
 // the authorization request named it), and the verifier must match the
 // challenge. A verifier without a challenge is refused too (RFC 9700
 // §2.1.1: PKCE downgrade).
-func checkCode(code tokens.Code, c clients.Client, p codeRequest) *Error {
+func checkCode(code grant.Code, c clients.Client, p codeRequest) *Error {
 	switch {
 	case code.ClientID != c.ClientID:
 		return ErrInvalidGrant("")

@@ -172,7 +172,7 @@ func (e *codeEnv) authorize(t *testing.T, q url.Values, uid int64) string {
 	if aerr != nil {
 		t.Fatal(aerr)
 	}
-	loc, aerr := e.s.Approve(context.Background(), a, uid, e.users[uid].Email)
+	loc, aerr := e.s.Approve(context.Background(), a, uid, e.users[uid].Email, 0)
 	if aerr != nil {
 		t.Fatal(aerr)
 	}

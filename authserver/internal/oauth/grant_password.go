@@ -6,8 +6,8 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 )
 
 // passwordRequest is a parsed password grant (RFC 6749 §4.3.2).
@@ -30,35 +30,35 @@ func parsePassword(r TokenRequest) (passwordRequest, *Error) {
 // email, wrong password and inactive account give the same invalid_grant,
 // after the same hashing work; past the throttle limit every attempt gets
 // 429, whether or not the password is right.
-func (s *Server) grantPassword(ctx context.Context, c clients.Client, r TokenRequest) (tokens.Issued, *Error) {
+func (s *Server) grantPassword(ctx context.Context, c clients.Client, r TokenRequest) (grant.Issued, *Error) {
 	p, oerr := parsePassword(r)
 	if oerr != nil {
-		return tokens.Issued{}, oerr
+		return grant.Issued{}, oerr
 	}
 	if !c.AllowsGrant(clients.GrantPassword) {
-		return tokens.Issued{}, ErrUnauthorizedClient()
+		return grant.Issued{}, ErrUnauthorizedClient()
 	}
 	sc, oerr := s.resolveScope(c, p.scope)
 	if oerr != nil {
-		return tokens.Issued{}, oerr
+		return grant.Issued{}, oerr
 	}
 	if len(sc) == 0 {
-		return tokens.Issued{}, ErrInvalidScope() // the client may have none of the default scopes
+		return grant.Issued{}, ErrInvalidScope() // the client may have none of the default scopes
 	}
 	// The attempt is counted before the password is checked, so parallel
 	// guesses cannot pass the limit.
 	attempt, retry, err := s.throttle.Begin(ctx, throttle.LoginKeys(accounts.NormalizeEmail(p.username), r.ClientIP)...)
 	if err != nil {
-		return tokens.Issued{}, ErrUnavailable(err)
+		return grant.Issued{}, ErrUnavailable(err)
 	}
 	if retry > 0 {
 		s.obs.Throttled()
-		return tokens.Issued{}, ErrThrottled(retry)
+		return grant.Issued{}, ErrThrottled(retry)
 	}
 	// The user is checked under the generation the client record was read
 	// under, which is older than this request: a deactivation, password
 	// reset or change committed after it has bumped the user's epoch past
-	// it, and the issue is refused (tokens.Checked). Only a user revoked
+	// it, and the issue is refused (grant.Checked). Only a user revoked
 	// since then is checked again, under a generation read now: the common
 	// grant costs no round trip for it.
 	iss, revoked, oerr := s.authenticateAndIssue(ctx, c, p, sc.String(), c.Checked, attempt)
@@ -67,11 +67,11 @@ func (s *Server) grantPassword(ctx context.Context, c clients.Client, r TokenReq
 	}
 	now, err := s.tokens.Generation(ctx)
 	if err != nil {
-		return tokens.Issued{}, ErrUnavailable(err)
+		return grant.Issued{}, ErrUnavailable(err)
 	}
 	iss, revoked, oerr = s.authenticateAndIssue(ctx, c, p, sc.String(), now, nil)
 	if revoked {
-		return tokens.Issued{}, ErrInvalidGrant("Invalid credentials given.")
+		return grant.Issued{}, ErrInvalidGrant("Invalid credentials given.")
 	}
 	return iss, oerr
 }
@@ -82,26 +82,26 @@ func (s *Server) grantPassword(ctx context.Context, c clients.Client, r TokenReq
 // attempt, when not nil, is settled as a success once the credentials are
 // right.
 func (s *Server) authenticateAndIssue(ctx context.Context, c clients.Client, p passwordRequest, sc string, checked int64,
-	attempt *throttle.Attempt) (iss tokens.Issued, revoked bool, oerr *Error) {
+	attempt *throttle.Attempt) (iss grant.Issued, revoked bool, oerr *Error) {
 	u, err := s.users.Authenticate(ctx, p.username, p.password)
 	if errors.Is(err, accounts.ErrInvalidCredentials) {
-		return tokens.Issued{}, false, ErrInvalidGrant("Invalid credentials given.")
+		return grant.Issued{}, false, ErrInvalidGrant("Invalid credentials given.")
 	}
 	if err != nil {
-		return tokens.Issued{}, false, ErrUnavailable(err)
+		return grant.Issued{}, false, ErrUnavailable(err)
 	}
 	if attempt != nil {
 		if err := attempt.Succeeded(ctx); err != nil {
 			s.log.WarnContext(ctx, "throttle reset failed", "error", err)
 		}
 	}
-	iss, err = s.tokens.Issue(ctx, tokens.Grant{ClientID: c.ClientID, UserID: u.ID, Username: u.Email, Scope: sc,
-		Checked: tokens.Checked{User: checked, Client: c.Checked}}, issuesRefresh(c))
-	if errors.Is(err, tokens.ErrRevoked) {
-		return tokens.Issued{}, true, nil
+	iss, err = s.tokens.Issue(ctx, grant.Grant{ClientID: c.ClientID, UserID: u.ID, Username: u.Email, Scope: sc,
+		Checked: grant.Checked{User: checked, Client: c.Checked}}, issuesRefresh(c))
+	if errors.Is(err, grant.ErrRevoked) {
+		return grant.Issued{}, true, nil
 	}
 	if err != nil {
-		return tokens.Issued{}, false, ErrUnavailable(err)
+		return grant.Issued{}, false, ErrUnavailable(err)
 	}
 	return iss, false, nil
 }

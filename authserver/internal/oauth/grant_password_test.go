@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 )
 
 func passwordForm(kv ...string) url.Values {
@@ -60,7 +60,7 @@ func TestGrantPassword(t *testing.T) {
 			setup: func(e *unitEnv) { e.users.err = errDown }, code: CodeTemporarilyUnavail, status: http.StatusServiceUnavailable, wantUser: true},
 		{name: "token store down", client: creds("rs-id", "rs-secret"),
 			form:  passwordForm("username", "user1@email.com", "password", "testpass123"),
-			setup: func(e *unitEnv) { e.tok.issueErr = tokens.ErrUnavailable }, code: CodeTemporarilyUnavail, status: http.StatusServiceUnavailable, wantUser: true},
+			setup: func(e *unitEnv) { e.tok.issueErr = grant.ErrUnavailable }, code: CodeTemporarilyUnavail, status: http.StatusServiceUnavailable, wantUser: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newUnitEnv()
@@ -86,7 +86,7 @@ func TestGrantPassword(t *testing.T) {
 			if resp.AccessToken == "" || resp.RefreshToken == "" || resp.TokenType != "Bearer" || resp.Scope != "read write" {
 				t.Fatalf("response %+v", resp)
 			}
-			want := tokens.Grant{ClientID: "rs-id", UserID: 7, Username: "user1@email.com", Scope: "read write"}
+			want := grant.Grant{ClientID: "rs-id", UserID: 7, Username: "user1@email.com", Scope: "read write"}
 			if len(e.tok.issued) != 1 || e.tok.issued[0] != want || !e.tok.refresh[0] {
 				t.Fatalf("issued %+v (refresh %v), want %+v with a refresh token", e.tok.issued, e.tok.refresh, want)
 			}

@@ -5,7 +5,7 @@ import (
 	"errors"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
 )
 
@@ -17,24 +17,24 @@ import (
 // generation with its user's and client's epochs (tokens/epoch.go), so a
 // family issued before a deactivation, a password change or a change of
 // the client is refused, whether or not the index walk reached it yet.
-func (s *Server) grantRefresh(ctx context.Context, c clients.Client, r TokenRequest) (tokens.Issued, *Error) {
+func (s *Server) grantRefresh(ctx context.Context, c clients.Client, r TokenRequest) (grant.Issued, *Error) {
 	rt := r.Form.Get("refresh_token")
 	if rt == "" {
-		return tokens.Issued{}, ErrInvalidRequest("Missing refresh token parameter.")
+		return grant.Issued{}, ErrInvalidRequest("Missing refresh token parameter.")
 	}
 	if !issuesRefresh(c) {
-		return tokens.Issued{}, ErrUnauthorizedClient()
+		return grant.Issued{}, ErrUnauthorizedClient()
 	}
 	asked := r.Form.Get("scope")
 	if _, err := scope.Parse(asked); err != nil {
-		return tokens.Issued{}, ErrInvalidScope()
+		return grant.Issued{}, ErrInvalidScope()
 	}
 	iss, err := s.tokens.Rotate(ctx, rt, c.ClientID, asked)
 	switch {
 	case err == nil:
 		return iss, nil
-	case errors.Is(err, tokens.ErrScope):
-		return tokens.Issued{}, ErrInvalidScope()
+	case errors.Is(err, grant.ErrScope):
+		return grant.Issued{}, ErrInvalidScope()
 	}
-	return tokens.Issued{}, storeError(err)
+	return grant.Issued{}, storeError(err)
 }

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 )
 
 func TestGrantRefresh(t *testing.T) {
@@ -41,13 +41,13 @@ func TestGrantRefresh(t *testing.T) {
 		{name: "a malformed scope", client: creds("rs-id", "rs-secret"), form: form("refresh_token", "pcrt_old", "scope", "read\x00"),
 			code: CodeInvalidScope, status: http.StatusBadRequest},
 		{name: "widening the scope", client: creds("rs-id", "rs-secret"), form: form("refresh_token", "pcrt_old", "scope", "read write introspection"),
-			rotateErr: tokens.ErrScope, rotated: &rotateCall{"pcrt_old", "rs-id", "read write introspection"}, code: CodeInvalidScope, status: http.StatusBadRequest},
+			rotateErr: grant.ErrScope, rotated: &rotateCall{"pcrt_old", "rs-id", "read write introspection"}, code: CodeInvalidScope, status: http.StatusBadRequest},
 		{name: "unknown, expired or another client's token", client: creds("rs-id", "rs-secret"), form: form("refresh_token", "pcrt_nope"),
-			rotateErr: tokens.ErrNotFound, rotated: &rotateCall{"pcrt_nope", "rs-id", ""}, code: CodeInvalidGrant, status: http.StatusBadRequest},
+			rotateErr: grant.ErrNotFound, rotated: &rotateCall{"pcrt_nope", "rs-id", ""}, code: CodeInvalidGrant, status: http.StatusBadRequest},
 		{name: "a replayed token", client: creds("rs-id", "rs-secret"), form: form("refresh_token", "pcrt_used"),
-			rotateErr: tokens.ErrReplayed, rotated: &rotateCall{"pcrt_used", "rs-id", ""}, code: CodeInvalidGrant, status: http.StatusBadRequest},
+			rotateErr: grant.ErrReplayed, rotated: &rotateCall{"pcrt_used", "rs-id", ""}, code: CodeInvalidGrant, status: http.StatusBadRequest},
 		{name: "the store is down", client: creds("rs-id", "rs-secret"), form: form("refresh_token", "pcrt_old"),
-			rotateErr: fmt.Errorf("rotate: %w", tokens.ErrUnavailable), rotated: &rotateCall{"pcrt_old", "rs-id", ""}, code: CodeTemporarilyUnavail, status: http.StatusServiceUnavailable},
+			rotateErr: fmt.Errorf("rotate: %w", grant.ErrUnavailable), rotated: &rotateCall{"pcrt_old", "rs-id", ""}, code: CodeTemporarilyUnavail, status: http.StatusServiceUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newUnitEnv()

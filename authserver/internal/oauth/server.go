@@ -8,8 +8,8 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
 )
 
@@ -28,12 +28,13 @@ type userFinder interface {
 	ByID(ctx context.Context, id int64) (accounts.User, error)
 }
 
-// tokenStore issues, finds, rotates and revokes tokens (tokens.Store).
-type tokenStore interface {
-	Issue(ctx context.Context, g tokens.Grant, withRefresh bool) (tokens.Issued, error)
-	LookupAccess(ctx context.Context, token string) (tokens.Access, error)
-	LookupRefresh(ctx context.Context, token string) (tokens.Refresh, error)
-	Rotate(ctx context.Context, refreshToken, clientID, newScope string) (tokens.Issued, error)
+// TokenStore issues, finds, rotates and revokes tokens; the token store
+// (tokens.Store) implements it, checked where cmd wires them.
+type TokenStore interface {
+	Issue(ctx context.Context, g grant.Grant, withRefresh bool) (grant.Issued, error)
+	LookupAccess(ctx context.Context, token string) (grant.Access, error)
+	LookupRefresh(ctx context.Context, token string) (grant.Refresh, error)
+	Rotate(ctx context.Context, refreshToken, clientID, newScope string) (grant.Issued, error)
 	RevokeToken(ctx context.Context, token, hint, clientID string) (bool, error)
 	Generation(ctx context.Context) (int64, error)
 }
@@ -47,7 +48,6 @@ var (
 	_ clientAuthenticator = (*clients.Registry)(nil)
 	_ userAuthenticator   = (*accounts.Service)(nil)
 	_ userFinder          = (*accounts.Store)(nil)
-	_ tokenStore          = (*tokens.Store)(nil)
 	_ throttler           = (*throttle.Limiter)(nil)
 )
 
@@ -67,10 +67,10 @@ type Server struct {
 	clients  clientAuthenticator
 	users    userAuthenticator
 	finder   userFinder
-	tokens   tokenStore
+	tokens   TokenStore
 	throttle throttler
 	log      *slog.Logger
-	codes    codeStore
+	codes    CodeStore
 	lookup   clientLookup
 	obs      observer
 }
@@ -80,12 +80,12 @@ type Deps struct {
 	Clients  clientAuthenticator
 	Users    userAuthenticator
 	Finder   userFinder
-	Tokens   tokenStore
+	Tokens   TokenStore
 	Throttle throttler
 	Log      *slog.Logger
 	// Codes and Lookup serve the authorization code flow
 	// (endpoint_authorize.go); without them it answers temporarily_unavailable.
-	Codes  codeStore
+	Codes  CodeStore
 	Lookup clientLookup
 	// Metrics counts protocol events; nil counts nothing.
 	Metrics observer
@@ -139,7 +139,7 @@ func (s *Server) authenticateClient(ctx context.Context, cr Credentials) (client
 // storeError maps a token store error: unavailable is 503, anything else
 // (a user or client revoked since it was checked too) is an invalid grant.
 func storeError(err error) *Error {
-	if errors.Is(err, tokens.ErrUnavailable) {
+	if errors.Is(err, grant.ErrUnavailable) {
 		return ErrUnavailable(err)
 	}
 	return ErrInvalidGrant("")

@@ -2,7 +2,6 @@ package tokens
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -83,13 +82,12 @@ func (c *accessCache) apply(e revocation.Event) {
 	c.gen.Add(1)
 	switch e.Kind {
 	case revocation.KindTokens:
-		for _, x := range e.TokenHashes {
-			var raw [32]byte
-			if n, err := hex.Decode(raw[:], []byte(x)); err != nil || n != len(raw) {
+		for _, h := range e.TokenHashes { // the keys' own form
+			if _, ok := revocation.ParseHash(h); !ok {
 				c.lru.Purge()
 				return
 			}
-			c.lru.Remove(b64.EncodeToString(raw[:]))
+			c.lru.Remove(h)
 		}
 	case revocation.KindSubject:
 		uid, err := strconv.ParseInt(e.Subject, 10, 64)

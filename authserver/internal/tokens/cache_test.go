@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 	"github.com/portcullis-oauth/portcullis/shared/servicetest"
@@ -68,27 +69,27 @@ func TestCacheHearsOtherProcesses(t *testing.T) {
 	gone := func(e *env, at string) func() bool {
 		return func() bool {
 			_, err := e.s.LookupAccess(ctx, at)
-			return errors.Is(err, ErrNotFound)
+			return errors.Is(err, grant.ErrNotFound)
 		}
 	}
 	cases := []struct {
 		name   string
-		grant  Grant
-		revoke func(Issued) error
+		grant  grant.Grant
+		revoke func(grant.Issued) error
 	}{
-		{"token", userGrant(11), func(iss Issued) error {
+		{"token", userGrant(11), func(iss grant.Issued) error {
 			_, err := a.s.RevokeToken(ctx, iss.AccessToken, "", "rs-id")
 			return err
 		}},
-		{"family", userGrant(12), func(iss Issued) error {
+		{"family", userGrant(12), func(iss grant.Issued) error {
 			_, err := a.s.RevokeToken(ctx, iss.RefreshToken, "", "rs-id")
 			return err
 		}},
-		{"user", userGrant(13), func(Issued) error { return a.s.RevokeUser(ctx, 13, "", "password_change") }},
-		{"client", Grant{ClientID: "replica-client", Scope: "read"}, func(Issued) error {
+		{"user", userGrant(13), func(grant.Issued) error { return a.s.RevokeUser(ctx, 13, "", "password_change") }},
+		{"client", grant.Grant{ClientID: "replica-client", Scope: "read"}, func(grant.Issued) error {
 			return a.s.RevokeClient(ctx, "replica-client", "client_deleted")
 		}},
-		{"rotation", userGrant(14), func(iss Issued) error {
+		{"rotation", userGrant(14), func(iss grant.Issued) error {
 			_, err := a.s.Rotate(ctx, iss.RefreshToken, "rs-id", "")
 			return err
 		}},
@@ -145,8 +146,8 @@ func TestCacheApplyKinds(t *testing.T) {
 		c := newAccessCache(10, time.Minute)
 		c.setLive(true)
 		gen, _ := c.begin()
-		c.add(gen, h1, record{Grant: Grant{ClientID: "c1", UserID: 1}})
-		c.add(gen, h2, record{Grant: Grant{ClientID: "c2", UserID: 2}})
+		c.add(gen, h1, record{Grant: grant.Grant{ClientID: "c1", UserID: 1}})
+		c.add(gen, h2, record{Grant: grant.Grant{ClientID: "c2", UserID: 2}})
 		return c
 	}
 	for _, tc := range []struct {
@@ -154,7 +155,7 @@ func TestCacheApplyKinds(t *testing.T) {
 		e            revocation.Event
 		keep1, keep2 bool
 	}{
-		{"tokens", revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashHex(at1)}}, false, true},
+		{"tokens", revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashString(at1)}}, false, true},
 		{"subject", revocation.Event{Kind: revocation.KindSubject, Subject: "2"}, true, false},
 		{"client", revocation.Event{Kind: revocation.KindClient, ClientID: "c1"}, false, true},
 		{"unknown kind purges", revocation.Event{Kind: "later"}, false, false},
@@ -185,8 +186,8 @@ func TestCacheOffWhileRedisIsDown(t *testing.T) {
 
 	stopRedis(cmd)
 	eventually(t, "cache off after the drop", func() bool { return !e.s.cache.live.Load() })
-	if _, err := e.s.LookupAccess(context.Background(), iss.AccessToken); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("lookup with Redis down = %v, want ErrUnavailable (not a cached answer)", err)
+	if _, err := e.s.LookupAccess(context.Background(), iss.AccessToken); !errors.Is(err, grant.ErrUnavailable) {
+		t.Fatalf("lookup with Redis down = %v, want grant.ErrUnavailable (not a cached answer)", err)
 	}
 
 	startRedis(t, port) // empty: the token is gone with the old process

@@ -9,6 +9,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/redis/rueidis"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 )
 
@@ -150,14 +151,14 @@ func strs(argv []any) []string {
 func runWorkload(b *testing.B, s *Store, send sender, w string) {
 	ctx := context.Background()
 	g := userGrant(1)
-	issue := func() (Issued, error) {
+	issue := func() (grant.Issued, error) {
 		fam, err := newFamily(shardOf(g))
 		if err != nil {
-			return Issued{}, err
+			return grant.Issued{}, err
 		}
 		a, out, member, famExp, err := s.prepareIssue(g, true, fam)
 		if err != nil {
-			return Issued{}, err
+			return grant.Issued{}, err
 		}
 		n := famExp.UnixMilli() / bucketWidth.Milliseconds()
 		bucket := bucketKey(s.keyUser(g.UserID), strconv.FormatInt(n, 10))

@@ -9,6 +9,7 @@ import (
 
 	redis "github.com/redis/rueidis/rueidiscompat"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
 
@@ -24,32 +25,6 @@ const codePrefix = "pcac_"
 
 // CodeLifetime is how long an authorization code can be exchanged.
 const CodeLifetime = 60 * time.Second
-
-// ErrCodeReplayed: a code that was already exchanged was presented again;
-// the tokens issued from it have been revoked.
-var ErrCodeReplayed = errors.New("tokens: authorization code replayed")
-
-// Code is what an authorization code was issued for.
-type Code struct {
-	ClientID string `json:"c"`
-	UserID   int64  `json:"u"`
-	Username string `json:"n"`
-	Scope    string `json:"s"`
-	// RedirectURI is the redirect URI the code was sent to;
-	// RedirectURIGiven says whether the request named it (then the token
-	// request must repeat it, RFC 6749 §4.1.3).
-	RedirectURI      string `json:"r"`
-	RedirectURIGiven bool   `json:"rg,omitempty"`
-	// Challenge and ChallengeMethod are the PKCE code_challenge (RFC 7636);
-	// empty when the (confidential) client sent none.
-	Challenge       string    `json:"pc,omitempty"`
-	ChallengeMethod string    `json:"pm,omitempty"`
-	ExpiresAt       time.Time `json:"e"`
-	// Checked is the generation (Store.Generation) read before the user
-	// was checked for this code; set by IssueCode when zero. The tokens
-	// issued for the code are refused if the user was revoked after it.
-	Checked int64 `json:"g"`
-}
 
 func (s *Store) keyCode(fam, h string) string   { return s.prefix + "k{" + fam + "}" + h }
 func (s *Store) keyCodeUT(fam, h string) string { return s.prefix + "K{" + fam + "}" + h }
@@ -82,18 +57,11 @@ func (a consumeArgs) build() ([]string, []any) {
 }
 
 // IssueCode stores a new authorization code for c and returns it. Its
-// ExpiresAt is set here, and its Checked when zero (one more round trip:
-// the caller that checked the user should have read it before). Errors:
-// ErrUnavailable.
-func (s *Store) IssueCode(ctx context.Context, c Code) (string, error) {
-	if c.Checked == 0 {
-		g, err := s.Generation(ctx)
-		if err != nil {
-			return "", err
-		}
-		c.Checked = g
-	}
-	fam, err := newFamily(shardOf(Grant{ClientID: c.ClientID, UserID: c.UserID}))
+// ExpiresAt is set here. c.Checked must be the generation read before the
+// user was checked (Generation); it is never read here, after the check,
+// where a revocation in between would go unseen. Errors: ErrUnavailable.
+func (s *Store) IssueCode(ctx context.Context, c grant.Code) (string, error) {
+	fam, err := newFamily(shardOf(grant.Grant{ClientID: c.ClientID, UserID: c.UserID}))
 	if err != nil {
 		return "", err
 	}
@@ -117,33 +85,33 @@ func (s *Store) IssueCode(ctx context.Context, c Code) (string, error) {
 // published). Unknown, malformed and expired codes give ErrNotFound. The
 // caller checks the client, redirect URI and PKCE verifier, then calls
 // IssueForCode. Errors: ErrNotFound, ErrCodeReplayed, ErrUnavailable.
-func (s *Store) ConsumeCode(ctx context.Context, code string) (Code, error) {
+func (s *Store) ConsumeCode(ctx context.Context, code string) (grant.Code, error) {
 	fam, h, ok := parseToken(code, codePrefix)
 	if !ok {
-		return Code{}, ErrNotFound
+		return grant.Code{}, grant.ErrNotFound
 	}
 	keys, argv := consumeArgs{code: s.keyCode(fam, h), marker: s.keyCodeUT(fam, h), markerTTL: s.famTTL()}.build()
 	res, err := consumeCodeScript.Run(ctx, s.rdb, keys, argv...).StringSlice()
 	if err != nil {
-		return Code{}, s.unavailable("consume code", err)
+		return grant.Code{}, s.unavailable("consume code", err)
 	}
 	switch {
 	case len(res) == 2 && res[0] == "ok":
-		var c Code
+		var c grant.Code
 		if err := json.Unmarshal([]byte(res[1]), &c); err != nil {
-			return Code{}, fmt.Errorf("tokens: consume code: %w", err)
+			return grant.Code{}, fmt.Errorf("tokens: consume code: %w", err)
 		}
 		if !c.ExpiresAt.After(s.now()) {
-			return Code{}, ErrNotFound
+			return grant.Code{}, grant.ErrNotFound
 		}
 		return c, nil
 	case len(res) == 1 && res[0] == "replayed":
 		if err := s.revokeFamily(ctx, fam, revocation.ReasonCodeReplay); err != nil {
-			return Code{}, fmt.Errorf("%w (%w)", ErrCodeReplayed, err)
+			return grant.Code{}, fmt.Errorf("%w (%w)", grant.ErrCodeReplayed, err)
 		}
-		return Code{}, ErrCodeReplayed
+		return grant.Code{}, grant.ErrCodeReplayed
 	}
-	return Code{}, ErrNotFound
+	return grant.Code{}, grant.ErrNotFound
 }
 
 // IssueForCode issues an access and a refresh token for a consumed code, in
@@ -151,25 +119,25 @@ func (s *Store) ConsumeCode(ctx context.Context, code string) (Code, error) {
 // after g.Checked (ErrRevoked). If the code was replayed meanwhile, the
 // tokens are revoked again and ErrCodeReplayed is returned. Errors:
 // ErrNotFound (malformed code), ErrCodeReplayed, ErrRevoked, ErrUnavailable.
-func (s *Store) IssueForCode(ctx context.Context, code string, g Grant) (Issued, error) {
+func (s *Store) IssueForCode(ctx context.Context, code string, g grant.Grant) (grant.Issued, error) {
 	fam, h, ok := parseToken(code, codePrefix)
 	if !ok || fam[0] != shardOf(g) {
-		return Issued{}, ErrNotFound
+		return grant.Issued{}, grant.ErrNotFound
 	}
 	iss, err := s.issueIn(ctx, g, true, fam)
 	if err != nil {
-		return Issued{}, err
+		return grant.Issued{}, err
 	}
 	// A replay that came between ConsumeCode and here marked the code
 	// "revoked" before revoking the family: whichever ran last, no token
 	// of the family survives it.
 	m, err := s.rdb.Get(ctx, s.keyCodeUT(fam, h)).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return Issued{}, s.unavailable("issue for code", err)
+		return grant.Issued{}, s.unavailable("issue for code", err)
 	}
 	if m == "revoked" {
 		_ = s.revokeFamily(ctx, fam, revocation.ReasonCodeReplay)
-		return Issued{}, ErrCodeReplayed
+		return grant.Issued{}, grant.ErrCodeReplayed
 	}
 	return iss, nil
 }
@@ -181,5 +149,5 @@ func (s *Store) revokeFamily(ctx context.Context, fam string, reason revocation.
 	if err != nil || len(hs) == 0 {
 		return err
 	}
-	return s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(hs), Reason: reason})
+	return s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hs, Reason: reason})
 }

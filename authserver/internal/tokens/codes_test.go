@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
 
-func testCode() Code {
-	return Code{ClientID: "web-id", UserID: 7, Username: "user1@email.com", Scope: "read",
+func testCode() grant.Code {
+	return grant.Code{ClientID: "web-id", UserID: 7, Username: "user1@email.com", Scope: "read",
 		RedirectURI: "https://app.example/cb", Challenge: strings.Repeat("a", 43), ChallengeMethod: "S256"}
 }
 
@@ -40,13 +41,13 @@ func TestCodeSingleUseAndReplayRevokes(t *testing.T) {
 		if got.ClientID != want.ClientID || got.RedirectURI != want.RedirectURI || got.Challenge != want.Challenge || got.UserID != 7 {
 			t.Fatalf("ConsumeCode = %+v", got)
 		}
-		iss, err := e.s.IssueForCode(ctx, code, Grant{ClientID: got.ClientID, UserID: got.UserID, Username: got.Username, Scope: got.Scope})
+		iss, err := e.s.IssueForCode(ctx, code, grant.Grant{ClientID: got.ClientID, UserID: got.UserID, Username: got.Username, Scope: got.Scope})
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantLive(t, e, iss.AccessToken, true)
-		if _, err := e.s.ConsumeCode(ctx, code); !errors.Is(err, ErrCodeReplayed) {
-			t.Fatalf("second ConsumeCode = %v, want ErrCodeReplayed", err)
+		if _, err := e.s.ConsumeCode(ctx, code); !errors.Is(err, grant.ErrCodeReplayed) {
+			t.Fatalf("second ConsumeCode = %v, want grant.ErrCodeReplayed", err)
 		}
 		wantLive(t, e, iss.AccessToken, false)
 		wantRefreshLive(t, e, iss.RefreshToken, false)
@@ -56,7 +57,7 @@ func TestCodeSingleUseAndReplayRevokes(t *testing.T) {
 		}
 		sameHashes(t, ev.TokenHashes, iss.AccessToken, iss.RefreshToken)
 		// A third presentation is still refused.
-		if _, err := e.s.ConsumeCode(ctx, code); !errors.Is(err, ErrCodeReplayed) {
+		if _, err := e.s.ConsumeCode(ctx, code); !errors.Is(err, grant.ErrCodeReplayed) {
 			t.Fatalf("third ConsumeCode = %v", err)
 		}
 	})
@@ -69,11 +70,11 @@ func TestCodeReplayBeforeIssueStillRevokes(t *testing.T) {
 		if _, err := e.s.ConsumeCode(ctx, code); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.s.ConsumeCode(ctx, code); !errors.Is(err, ErrCodeReplayed) {
+		if _, err := e.s.ConsumeCode(ctx, code); !errors.Is(err, grant.ErrCodeReplayed) {
 			t.Fatal(err)
 		}
 		iss, err := e.s.IssueForCode(ctx, code, userGrant(7))
-		if !errors.Is(err, ErrCodeReplayed) {
+		if !errors.Is(err, grant.ErrCodeReplayed) {
 			t.Fatalf("IssueForCode after replay = %v", err)
 		}
 		_ = iss
@@ -90,11 +91,11 @@ func TestCodeExpiresAndMalformed(t *testing.T) {
 		ctx := context.Background()
 		code, _ := e.s.IssueCode(ctx, testCode())
 		e.advance(CodeLifetime + time.Second)
-		if _, err := e.s.ConsumeCode(ctx, code); !errors.Is(err, ErrNotFound) {
+		if _, err := e.s.ConsumeCode(ctx, code); !errors.Is(err, grant.ErrNotFound) {
 			t.Fatalf("expired code: %v", err)
 		}
 		for _, bad := range []string{"", "pcac_", code[:len(code)-1], "pcat_" + code[5:], code[:len(code)-1] + "!"} {
-			if _, err := e.s.ConsumeCode(ctx, bad); !errors.Is(err, ErrNotFound) {
+			if _, err := e.s.ConsumeCode(ctx, bad); !errors.Is(err, grant.ErrNotFound) {
 				t.Fatalf("ConsumeCode(%q) = %v", bad, err)
 			}
 		}
@@ -129,10 +130,10 @@ func TestCodeConcurrentConsumeOneWinner(t *testing.T) {
 func TestRevokeUserClient(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		a := mustIssue(t, e, Grant{ClientID: "a", UserID: 9, Username: "u", Scope: "read"}, true)
-		a2 := mustIssue(t, e, Grant{ClientID: "a", UserID: 9, Username: "u", Scope: "read"}, false)
-		b := mustIssue(t, e, Grant{ClientID: "b", UserID: 9, Username: "u", Scope: "read"}, true)
-		other := mustIssue(t, e, Grant{ClientID: "a", UserID: 10, Username: "v", Scope: "read"}, true)
+		a := mustIssue(t, e, grant.Grant{ClientID: "a", UserID: 9, Username: "u", Scope: "read"}, true)
+		a2 := mustIssue(t, e, grant.Grant{ClientID: "a", UserID: 9, Username: "u", Scope: "read"}, false)
+		b := mustIssue(t, e, grant.Grant{ClientID: "b", UserID: 9, Username: "u", Scope: "read"}, true)
+		other := mustIssue(t, e, grant.Grant{ClientID: "a", UserID: 10, Username: "v", Scope: "read"}, true)
 		next := e.subscribe(t)
 		if err := e.s.RevokeUserClient(ctx, 9, "a", "user revoked"); err != nil {
 			t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	redis "github.com/redis/rueidis/rueidiscompat"
 )
 
@@ -31,7 +32,7 @@ func (s *Store) CountClient(ctx context.Context, clientID string) (int, error) {
 }
 
 func (s *Store) countIndex(ctx context.Context, idx string) (int, error) {
-	fail := func(err error) (int, error) { return 0, fmt.Errorf("tokens: count: %w: %w", ErrUnavailable, err) }
+	fail := func(err error) (int, error) { return 0, fmt.Errorf("tokens: count: %w: %w", grant.ErrUnavailable, err) }
 	now := strconv.FormatInt(s.now().UnixMilli(), 10)
 	entries, err := s.rdb.ZRangeByScore(ctx, idx, redis.ZRangeBy{Min: "(" + now, Max: "+inf"}).Result()
 	if err != nil {

@@ -3,6 +3,8 @@ package tokens
 import (
 	"context"
 	"testing"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 )
 
 func TestCountLiveGrants(t *testing.T) {
@@ -23,10 +25,10 @@ func TestCountLiveGrants(t *testing.T) {
 		if u, c := count(9, "a"); u != 0 || c != 0 {
 			t.Fatalf("nothing issued: %d %d", u, c)
 		}
-		a := mustIssue(t, e, Grant{ClientID: "a", UserID: 9, Username: "u", Scope: "read"}, true)
-		mustIssue(t, e, Grant{ClientID: "a", UserID: 9, Username: "u", Scope: "read"}, false)
-		mustIssue(t, e, Grant{ClientID: "b", UserID: 9, Username: "u", Scope: "read"}, true)
-		mustIssue(t, e, Grant{ClientID: "a"}, false) // client credentials: no user
+		a := mustIssue(t, e, grant.Grant{ClientID: "a", UserID: 9, Username: "u", Scope: "read"}, true)
+		mustIssue(t, e, grant.Grant{ClientID: "a", UserID: 9, Username: "u", Scope: "read"}, false)
+		mustIssue(t, e, grant.Grant{ClientID: "b", UserID: 9, Username: "u", Scope: "read"}, true)
+		mustIssue(t, e, grant.Grant{ClientID: "a"}, false) // client credentials: no user
 		if u, c := count(9, "a"); u != 3 || c != 3 {
 			t.Fatalf("issued: user %d (want 3), client %d (want 3)", u, c)
 		}
@@ -50,7 +52,7 @@ func TestCountLiveGrants(t *testing.T) {
 			t.Fatalf("after revoking b: user %d", u)
 		}
 		// Expired tokens are not counted.
-		mustIssue(t, e, Grant{ClientID: "c", UserID: 11, Username: "w", Scope: "read"}, false)
+		mustIssue(t, e, grant.Grant{ClientID: "c", UserID: 11, Username: "w", Scope: "read"}, false)
 		e.advance(e.s.life.Access + 2*bucketWidth)
 		if u, c := count(11, "c"); u != 0 || c != 0 {
 			t.Fatalf("after expiry: %d %d", u, c)

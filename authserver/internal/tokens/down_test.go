@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
@@ -101,15 +102,15 @@ func TestRedisDown(t *testing.T) {
 	}
 	for _, tt := range calls {
 		t.Run("down/"+tt.name, func(t *testing.T) {
-			if err := tt.call(); !errors.Is(err, ErrUnavailable) {
-				t.Fatalf("err = %v, want ErrUnavailable", err)
+			if err := tt.call(); !errors.Is(err, grant.ErrUnavailable) {
+				t.Fatalf("err = %v, want grant.ErrUnavailable", err)
 			}
 		})
 	}
 
 	startRedis(t, port)
 	// The old data is gone (no persistence); the same client works again.
-	if _, err := s.LookupAccess(ctx, iss.AccessToken); !errors.Is(err, ErrNotFound) {
+	if _, err := s.LookupAccess(ctx, iss.AccessToken); !errors.Is(err, grant.ErrNotFound) {
 		t.Fatalf("after restart: %v", err)
 	}
 	again, err := s.Issue(ctx, userGrant(1), true)

@@ -36,23 +36,6 @@ import (
 // every shard, so its epoch is written into every shard (shards keys; a
 // client change is rare). A bump returns once every shard has it.
 
-// Checked is the generation (Store.Generation) read before a grant's user
-// and client were checked against the database. Zero means never: a token
-// issued with it is refused once its user or client has any epoch.
-type Checked struct {
-	User   int64 // for the user; ignored when the grant has no user
-	Client int64 // for the client
-}
-
-// gen is the generation a token issued after these checks records: the
-// later of the two. A bump after either check is seen by the issue script,
-// and any later bump is higher than both.
-func (c Checked) gen() int64 { return max(c.User, c.Client) }
-
-// ErrRevoked: the user or the client was revoked (its epoch bumped) after
-// it was checked; nothing was issued.
-var ErrRevoked = errors.New("tokens: user or client revoked since it was checked")
-
 func (s *Store) keyGen() string { return s.prefix + "gen" }
 
 // epochPrefix is the prefix of the epoch keys in shard sh; the scripts
@@ -80,16 +63,23 @@ func (s *Store) Generation(ctx context.Context) (int64, error) {
 }
 
 // epochCheck is Lua shared by the scripts that issue, rotate and look up:
-// epoch(p, kind, id) is the epoch of a user (kind 'u') or a client ('c')
-// in the shard whose epoch keys start with p; revoked(p, client, uid, gen)
-// is true when the client's or (uid not "0") the user's is above gen.
+// epoch(p, kind, id) is the epoch of a user (kind 'u', id the user id), a
+// client ('c', the client id), or a user's grant to a client ('p', user
+// id .. ':' .. client id) in the shard whose epoch keys start with p;
+// refused(p, client, uid, client gen, user gen) is true when the client's
+// epoch is above the first generation or (uid not "0") the user's or the
+// pair's above the second; revoked(p, client, uid, gen) is refused with
+// one generation for both.
 const epochCheck = `
 local function epoch(p, kind, id)
   return tonumber(redis.call('GET', p .. kind .. id)) or 0
 end
+local function refused(p, client, uid, cgen, ugen)
+  cgen, ugen = tonumber(cgen) or 0, tonumber(ugen) or 0
+  return epoch(p, 'c', client) > cgen or uid ~= '0' and (epoch(p, 'u', uid) > ugen or epoch(p, 'p', uid .. ':' .. client) > ugen)
+end
 local function revoked(p, client, uid, gen)
-  gen = tonumber(gen) or 0
-  return epoch(p, 'c', client) > gen or uid ~= '0' and epoch(p, 'u', uid) > gen
+  return refused(p, client, uid, gen, gen)
 end
 `
 
@@ -184,9 +174,10 @@ func (a bumpArgs) build() ([]string, []any) {
 	return []string{a.epoch}, []any{a.gen, a.ttl.Milliseconds(), a.keepFam, a.keepAT, a.keepRT, a.keepAccess, a.keepUser}
 }
 
-// bump takes a new generation and raises the epoch of a user (kind "u")
-// or a client (kind "c") to it, in one shard (a user's) or in all (a
-// client's). keep applies to a user (see bumpArgs).
+// bump takes a new generation and raises the epoch of a user (kind "u"),
+// a user's grant to a client ("p", id pairID) or a client ("c") to it, in
+// one shard (a user's) or in all (a client's). keep applies to a user (see
+// bumpArgs).
 func (s *Store) bump(ctx context.Context, kind, id string, shardList []byte, keep bumpArgs) error {
 	gen, err := s.rdb.Incr(ctx, s.keyGen()).Result()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 )
 
@@ -25,7 +26,7 @@ func TestEpochIsTheGuarantee(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checked := Checked{User: before, Client: before}
+		checked := grant.Checked{User: before, Client: before}
 		g := userGrant(21)
 		g.Checked = checked
 		fam := mustIssue(t, e, g, true)
@@ -43,8 +44,8 @@ func TestEpochIsTheGuarantee(t *testing.T) {
 		wantLive(t, e, lone.AccessToken, false)
 		wantRefreshLive(t, e, fam.RefreshToken, false)
 		wantLive(t, e, bystander.AccessToken, true)
-		if _, err := e.s.Rotate(ctx, fam.RefreshToken, "rs-id", ""); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("rotating a family issued before the bump: %v, want ErrNotFound", err)
+		if _, err := e.s.Rotate(ctx, fam.RefreshToken, "rs-id", ""); !errors.Is(err, grant.ErrNotFound) {
+			t.Fatalf("rotating a family issued before the bump: %v, want grant.ErrNotFound", err)
 		}
 		if n := e.rdb.Exists(ctx, e.s.keyFam(fam.Family)).Val(); n != 0 {
 			t.Fatal("the refused rotation left the family behind")
@@ -53,15 +54,15 @@ func TestEpochIsTheGuarantee(t *testing.T) {
 			t.Fatalf("revoking a token dead by its epoch: found=%v err=%v", found, err)
 		}
 		// An issue that checked the user before the bump is refused...
-		if _, err := e.s.Issue(ctx, g, true); !errors.Is(err, ErrRevoked) {
-			t.Fatalf("issue checked before the bump: %v, want ErrRevoked", err)
+		if _, err := e.s.Issue(ctx, g, true); !errors.Is(err, grant.ErrRevoked) {
+			t.Fatalf("issue checked before the bump: %v, want grant.ErrRevoked", err)
 		}
 		// ...and one that checked after it stands.
 		now, err := e.s.Generation(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		g.Checked = Checked{User: now, Client: before}
+		g.Checked = grant.Checked{User: now, Client: before}
 		after := mustIssue(t, e, g, true)
 		wantLive(t, e, after.AccessToken, true)
 		if _, err := e.s.Rotate(ctx, after.RefreshToken, "rs-id", ""); err != nil {
@@ -75,10 +76,10 @@ func TestEpochIsTheGuarantee(t *testing.T) {
 		}
 		e.s.cache.purge()
 		wantLive(t, e, bystander.AccessToken, false)
-		if _, err := e.s.Issue(ctx, Grant{ClientID: "rs-id", Scope: "read", Checked: Checked{Client: now}}, false); !errors.Is(err, ErrRevoked) {
-			t.Fatalf("client_credentials issue for a client read before the bump: %v, want ErrRevoked", err)
+		if _, err := e.s.Issue(ctx, grant.Grant{ClientID: "rs-id", Scope: "read", Checked: grant.Checked{Client: now}}, false); !errors.Is(err, grant.ErrRevoked) {
+			t.Fatalf("client_credentials issue for a client read before the bump: %v, want grant.ErrRevoked", err)
 		}
-		cc := mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read", Checked: Checked{Client: now}}, false)
+		cc := mustIssue(t, e, grant.Grant{ClientID: "cc-id", Scope: "read", Checked: grant.Checked{Client: now}}, false)
 		wantLive(t, e, cc.AccessToken, true)
 	})
 }
@@ -123,8 +124,9 @@ func TestRevokeUserKeepsTheCallersFamily(t *testing.T) {
 
 // TestLookupIsOneRoundTrip counts the commands a private Redis runs for a
 // lookup with no cache: exactly one sent by the client (the lookup
-// script), and inside it the three GETs of the record and of the client's
-// and the user's epochs. One command is one round trip.
+// script), and inside it the four GETs of the record and of the client's,
+// the user's and the user's grant to the client's epochs. One command is
+// one round trip.
 func TestLookupIsOneRoundTrip(t *testing.T) {
 	_, _, rdb := privateRedis(t)
 	ctx := context.Background()
@@ -170,8 +172,8 @@ func TestLookupIsOneRoundTrip(t *testing.T) {
 					delete(calls, c)
 				}
 			}
-			if len(calls) != 2 || calls["evalsha_ro"] != 1 || calls["get"] != 3 {
-				t.Fatalf("a lookup ran %v, want one evalsha_ro running three GETs", calls)
+			if len(calls) != 2 || calls["evalsha_ro"] != 1 || calls["get"] != 4 {
+				t.Fatalf("a lookup ran %v, want one evalsha_ro running four GETs", calls)
 			}
 		})
 	}
@@ -253,19 +255,19 @@ func TestHotPathsAreOneRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Issue(ctx, Grant{ClientID: "cc-id", Scope: "read"}, false); err != nil {
+	if _, err := s.Issue(ctx, grant.Grant{ClientID: "cc-id", Scope: "read"}, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.LookupAccess(ctx, warm.AccessToken); err != nil {
 		t.Fatal(err)
 	}
-	var iss Issued
+	var iss grant.Issued
 	for _, tc := range []struct {
 		name string
 		op   func() error
 	}{
 		{"issue with refresh", func() (err error) { iss, err = s.Issue(ctx, userGrant(26), true); return err }},
-		{"issue alone", func() error { _, err := s.Issue(ctx, Grant{ClientID: "cc-id", Scope: "read"}, false); return err }},
+		{"issue alone", func() error { _, err := s.Issue(ctx, grant.Grant{ClientID: "cc-id", Scope: "read"}, false); return err }},
 		{"lookup access", func() error { _, err := s.LookupAccess(ctx, iss.AccessToken); return err }},
 		{"lookup refresh", func() error { _, err := s.LookupRefresh(ctx, iss.RefreshToken); return err }},
 		{"rotate", func() error { _, err := s.Rotate(ctx, iss.RefreshToken, "rs-id", ""); return err }},

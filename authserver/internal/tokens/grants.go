@@ -4,17 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	redis "github.com/redis/rueidis/rueidiscompat"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
 
-// RevokeUserClient revokes every token family of userID that was issued to
-// clientID (the "revoke" button of /o/authorized_tokens/), then publishes a
-// KindTokens event with the deleted tokens' hashes. Families of other
-// clients are untouched. Errors: ErrUnavailable.
+// RevokeUserClient ends every token of userID issued to clientID before
+// now (the "revoke" button of /o/authorized_tokens/): it bumps the epoch
+// of the pair in the user's shard, so that no such token is accepted
+// again, and no request that checked the user before (a grant in flight,
+// a code approved before) can issue one; then it deletes the pair's
+// families through the user's index and publishes a KindTokens event with
+// the deleted tokens' hashes. Families of other clients are untouched.
+// Errors: ErrUnavailable; once the bump succeeded the revocation holds.
 func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID string, reason revocation.Reason) error {
+	if err := s.bump(ctx, "p", pairID(userID, clientID), []byte{shardOf(grant.Grant{UserID: userID})}, bumpArgs{}); err != nil {
+		return fmt.Errorf("tokens: revoke user client: %w", err)
+	}
 	hashes, err := s.revokeIndex(ctx, s.keyUser(userID), func(members []string) ([]string, error) {
 		return s.ofClient(ctx, members, clientID)
 	})
@@ -30,6 +39,12 @@ func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID str
 		return fmt.Errorf("tokens: revoke user client: %w", err)
 	}
 	return nil
+}
+
+// pairID names a user's grant to a client in its epoch key: a user id has
+// no ':', so the pair is unambiguous.
+func pairID(userID int64, clientID string) string {
+	return strconv.FormatInt(userID, 10) + ":" + clientID
 }
 
 // ofClient returns the index members that are families (or lone access

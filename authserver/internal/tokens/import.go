@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	redis "github.com/redis/rueidis/rueidiscompat"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 )
 
 // Tokens issued elsewhere (by Django OAuth Toolkit, before a migration)
@@ -18,8 +21,14 @@ import (
 //
 // A lookup of a token that is not in this store's format reads the alias
 // first: one round trip more, for imported tokens only, and only while
-// AcceptImported is on (otherwise such a token costs no Redis at all).
-// An imported refresh token rotates into tokens of this store's format.
+// imported tokens live (the <p>imported marker exists). Whether they do is
+// read again at most once per importsRecheck by each process (importsSeen),
+// so a server that is serving sees an import made meanwhile by another
+// process (authserver import-dot) within that time, without a restart, and
+// a malformed or foreign token costs, while nothing is imported, at most
+// one EXISTS per importsRecheck per process, shared by every such token.
+// Tokens in this store's format never pay for any of it. An imported
+// refresh token rotates into tokens of this store's format.
 
 // keyAlias names the alias of an imported token's key-form hash.
 func (s *Store) keyAlias(h string) string { return s.prefix + "i{" + h[:4] + "}" + h[4:] }
@@ -30,7 +39,7 @@ func (s *Store) keyImported() string { return s.prefix + "imported" }
 
 // ImportedTokens are live tokens issued elsewhere, to be kept valid.
 type ImportedTokens struct {
-	Grant // the user, client and scope; Checked as for Issue (zero: read now)
+	grant.Grant // the user, client and scope; Checked as for Issue (zero: read now)
 	// AccessToken is the access token's text, any format; AccessExpiresAt
 	// its expiry. IssuedAt is when it was issued (zero: now).
 	AccessToken     string
@@ -48,27 +57,26 @@ type ImportedTokens struct {
 // checked. Replies 1 written, 0 refused, 2 there already. KEYS and ARGV:
 // importArgs.
 var importScript = newScript(epochCheck + `
-if epoch(ARGV[1], 'c', ARGV[2]) > tonumber(ARGV[4]) or ARGV[3] ~= '0' and epoch(ARGV[1], 'u', ARGV[3]) > tonumber(ARGV[5]) then return 0 end
+if refused(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]) then return 0 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 2 end
 redis.call('SET', KEYS[2], ARGV[6], 'PXAT', ARGV[7])
 if #KEYS == 3 then
   redis.call('SET', KEYS[3], ARGV[8], 'PXAT', ARGV[9])
 end
-redis.call('HSET', KEYS[1], 'c', ARGV[2], 'u', ARGV[3], 'e', ARGV[10], 'a', ARGV[11], 'h', ARGV[12], 'r', ARGV[13], 'x', ARGV[14], 'g', ARGV[15], 's', ARGV[16])
-redis.call('PEXPIREAT', KEYS[1], ARGV[17])
+redis.call('HSET', KEYS[1], 'c', ARGV[2], 'u', ARGV[3], 'e', ARGV[10], 'a', ARGV[11], 'r', ARGV[12], 'x', ARGV[13], 'g', ARGV[14], 's', ARGV[15])
+redis.call('PEXPIREAT', KEYS[1], ARGV[16])
 return 1
 `)
 
 // importArgs are importScript's KEYS and ARGV.
 type importArgs struct {
 	epochs       string
-	grant        Grant
+	grant        grant.Grant
 	fam, at, rt  string // keys; rt "" without a refresh token
 	atVal, rtVal string
 	atExp, rtExp time.Time
 	famExp       time.Time
-	atH, atHex   string
-	rtH          string
+	atH, rtH     string
 	horizon      time.Time
 	body         string
 	gen          int64
@@ -80,14 +88,14 @@ func (a importArgs) build() ([]string, []any) {
 		keys = append(keys, a.rt)
 	}
 	return keys, []any{a.epochs, a.grant.ClientID, a.grant.UserID, a.grant.Checked.Client, a.grant.Checked.User,
-		a.atVal, a.atExp.UnixMilli(), a.rtVal, a.rtExp.UnixMilli(), a.gen, a.atH, a.atHex, a.rtH,
+		a.atVal, a.atExp.UnixMilli(), a.rtVal, a.rtExp.UnixMilli(), a.gen, a.atH, a.rtH,
 		a.horizon.UnixMilli(), a.body, a.grant.Scope, a.famExp.UnixMilli()}
 }
 
 // importedFamily is the family an imported access token goes into: in its
 // grant's shard, named after the token's hash, so that an import run
 // twice names the same family.
-func importedFamily(g Grant, atH string) string {
+func importedFamily(g grant.Grant, atH string) string {
 	return string(shardOf(g)) + strings.NewReplacer("-", "A", "_", "B").Replace(atH[:famLen-1])
 }
 
@@ -102,8 +110,8 @@ const maxImportedLen = 255
 // nothing. It refuses (ErrRevoked) a grant whose user or client was
 // revoked after g.Checked; a zero Checked is read now. A token in this
 // store's own format, or longer than 255 bytes, is refused (an error).
-// The tokens are accepted by a Store that AcceptImported. Errors:
-// ErrRevoked, ErrUnavailable.
+// Every Store on the same Redis accepts them within importsRecheck, this
+// one at once. Errors: ErrRevoked, ErrUnavailable.
 func (s *Store) Import(ctx context.Context, t ImportedTokens) error {
 	for _, tok := range []string{t.AccessToken, t.RefreshToken} {
 		if tok != "" && !importable(tok) {
@@ -120,16 +128,16 @@ func (s *Store) Import(ctx context.Context, t ImportedTokens) error {
 	if t.RefreshToken != "" && t.RefreshExpiresAt.IsZero() {
 		t.RefreshExpiresAt = now.Add(s.life.Refresh)
 	}
-	if t.Checked == (Checked{}) {
+	if t.Checked == (grant.Checked{}) {
 		gen, err := s.Generation(ctx)
 		if err != nil {
 			return err
 		}
-		t.Checked = Checked{User: gen, Client: gen}
+		t.Checked = grant.Checked{User: gen, Client: gen}
 	}
-	atH, atHex := hashForms(t.AccessToken)
+	atH := keyHash(t.AccessToken)
 	fam := importedFamily(t.Grant, atH)
-	gen := t.Checked.gen()
+	gen := t.Checked.Gen()
 	famExp := t.AccessExpiresAt
 	if t.RefreshToken != "" && t.RefreshExpiresAt.After(famExp) {
 		famExp = t.RefreshExpiresAt
@@ -139,7 +147,7 @@ func (s *Store) Import(ctx context.Context, t ImportedTokens) error {
 	}
 	a := importArgs{epochs: s.epochPrefix(fam[0]), grant: t.Grant, fam: s.keyFam(fam), at: s.keyAT(fam, atH),
 		atVal: encodeRecord(record{Grant: t.Grant, Gen: gen, IssuedAt: t.IssuedAt, ExpiresAt: t.AccessExpiresAt}),
-		atExp: t.AccessExpiresAt, famExp: famExp, atH: atH, atHex: atHex, horizon: famExp.Add(s.famTTL()),
+		atExp: t.AccessExpiresAt, famExp: famExp, atH: atH, horizon: famExp.Add(s.famTTL()),
 		body: string(appendGrantBody(nil, t.Grant)), gen: gen}
 	if !t.AccessExpiresAt.After(now) {
 		a.atExp = now.Add(time.Millisecond) // gone at once; the family keeps its hash
@@ -171,8 +179,9 @@ func (s *Store) Import(ctx context.Context, t ImportedTokens) error {
 		return s.unavailable("import", err)
 	}
 	if n, _ := imported.Int64(); n == 0 {
-		return ErrRevoked
+		return grant.ErrRevoked
 	}
+	s.imports.set(true, s.now())
 	return nil
 }
 
@@ -192,34 +201,57 @@ func importable(tok string) bool {
 	return !a && !r
 }
 
-// AcceptImported makes the store look up tokens that are not in its own
-// format through their import aliases, when Import has stored any that
-// still live (one GET, now). Without it such a token costs no Redis round
-// trip. Call it before the Store is shared. Errors: ErrUnavailable.
-func (s *Store) AcceptImported(ctx context.Context) error {
+// importsRecheck is how long a Store trusts what it last read of the
+// imported marker.
+const importsRecheck = time.Second
+
+// importsSeen is what a Store last read of the imported marker, and when.
+// Safe for concurrent use.
+type importsSeen struct {
+	exist atomic.Bool
+	at    atomic.Int64 // Unix ns of the last read; 0: never
+}
+
+func (m *importsSeen) set(exist bool, now time.Time) {
+	m.exist.Store(exist)
+	m.at.Store(now.UnixNano())
+}
+
+// mayHaveImports reports whether imported tokens may live. It reads the
+// marker when what it knows is older than importsRecheck, in one caller at
+// a time (the others go on with what is known). A failed read keeps what
+// was known, to be read again by the next caller: a lookup that needs the
+// alias meets the failure there.
+func (s *Store) mayHaveImports(ctx context.Context) bool {
+	now := s.now()
+	last := s.imports.at.Load()
+	if now.UnixNano()-last < int64(importsRecheck) || !s.imports.at.CompareAndSwap(last, now.UnixNano()) {
+		return s.imports.exist.Load()
+	}
 	n, err := s.rdb.Exists(ctx, s.keyImported()).Result()
 	if err != nil {
-		return s.unavailable("accept imported", err)
+		s.imports.at.Store(last)
+		return s.imports.exist.Load()
 	}
-	s.imported = n == 1
-	return nil
+	s.imports.exist.Store(n == 1)
+	return n == 1
 }
 
 // locate is parseToken, and for a token in no format of this store, its
-// import alias (one round trip, only when AcceptImported found imports).
-// Errors: ErrNotFound, ErrUnavailable.
+// import alias (one round trip, only while imported tokens may live; see
+// mayHaveImports). Errors: ErrNotFound, ErrUnavailable.
 func (s *Store) locate(ctx context.Context, token, prefix string) (fam, h string, err error) {
 	if fam, h, ok := parseToken(token, prefix); ok {
 		return fam, h, nil
 	}
-	if !s.imported || !importable(token) || strings.HasPrefix(token, accessPrefix) || strings.HasPrefix(token, refreshPrefix) ||
-		strings.HasPrefix(token, codePrefix) {
-		return "", "", ErrNotFound
+	if !importable(token) || strings.HasPrefix(token, accessPrefix) || strings.HasPrefix(token, refreshPrefix) ||
+		strings.HasPrefix(token, codePrefix) || !s.mayHaveImports(ctx) {
+		return "", "", grant.ErrNotFound
 	}
 	h = keyHash(token)
 	fam, err = s.rdb.Get(ctx, s.keyAlias(h)).Result()
 	if errors.Is(err, redis.Nil) || err == nil && len(fam) != famLen {
-		return "", "", ErrNotFound
+		return "", "", grant.ErrNotFound
 	}
 	if err != nil {
 		return "", "", s.unavailable("locate", err)

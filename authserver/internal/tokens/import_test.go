@@ -3,9 +3,12 @@ package tokens
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 )
 
 // TestImport stores tokens issued by another server (DOT's format) from
@@ -19,11 +22,6 @@ func TestImport(t *testing.T) {
 		in := ImportedTokens{Grant: userGrant(40), AccessToken: at, AccessExpiresAt: exp, RefreshToken: rt,
 			RefreshExpiresAt: e.now().Add(24 * time.Hour).Truncate(time.Second), IssuedAt: e.now().Add(-time.Minute).Truncate(time.Second)}
 		if err := e.s.Import(ctx, in); err != nil {
-			t.Fatal(err)
-		}
-		// Until the store accepts imports, such a token costs nothing.
-		wantLive(t, e, at, false)
-		if err := e.s.AcceptImported(ctx); err != nil {
 			t.Fatal(err)
 		}
 		a, err := e.s.LookupAccess(ctx, at)
@@ -80,9 +78,57 @@ func TestImport(t *testing.T) {
 		wantLive(t, e, next.AccessToken, false)
 		// An import checked before the revocation is refused.
 		in3 := in2
-		in3.AccessToken, in3.Checked = at+"3", Checked{User: before, Client: before}
-		if err := e.s.Import(ctx, in3); !errors.Is(err, ErrRevoked) {
-			t.Fatalf("import checked before the revocation: %v, want ErrRevoked", err)
+		in3.AccessToken, in3.Checked = at+"3", grant.Checked{User: before, Client: before}
+		if err := e.s.Import(ctx, in3); !errors.Is(err, grant.ErrRevoked) {
+			t.Fatalf("import checked before the revocation: %v, want grant.ErrRevoked", err)
+		}
+	})
+}
+
+// TestImportReachesAServingReplica: a server that is already serving
+// accepts tokens another process imports (authserver import-dot while the
+// old server still issues: "freeze, import, switch, import again")
+// within importsRecheck, without a restart; until then, it has looked
+// for imports at most once.
+func TestImportReachesAServingReplica(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		c := &countingClient{Client: tokenClient(t, e.rdb)}
+		serving := New(c, e.prefix, testLife)
+		serving.now = e.now
+		const at = "dotImportedWhileServing0123456789"
+		for i := range 50 { // foreign tokens, none imported: one EXISTS for all
+			if _, err := serving.LookupAccess(ctx, at+strconv.Itoa(i)); !errors.Is(err, grant.ErrNotFound) {
+				t.Fatalf("foreign token before any import: %v", err)
+			}
+		}
+		if n := c.n.Load(); n != 1 {
+			t.Fatalf("50 foreign tokens cost %d round trips, want 1 (the marker, once)", n)
+		}
+		in := ImportedTokens{Grant: userGrant(42), AccessToken: at, AccessExpiresAt: e.now().Add(time.Hour)}
+		if err := e.s.Import(ctx, in); err != nil { // the importing process
+			t.Fatal(err)
+		}
+		if _, err := e.s.LookupAccess(ctx, at); err != nil {
+			t.Fatalf("the importing store: %v", err)
+		}
+		e.advance(importsRecheck)
+		a, err := serving.LookupAccess(ctx, at)
+		if err != nil {
+			t.Fatalf("the serving store, %v after the import: %v", importsRecheck, err)
+		}
+		if a.UserID != 42 {
+			t.Fatalf("imported token reads %+v", a)
+		}
+		// Our own tokens never look for imports.
+		own := mustIssue(t, e, userGrant(42), false)
+		c.n.Store(0)
+		e.advance(importsRecheck)
+		if _, err := serving.LookupAccess(ctx, own.AccessToken); err != nil {
+			t.Fatal(err)
+		}
+		if n := c.n.Load(); n != 1 {
+			t.Fatalf("a lookup of our own token took %d round trips, want 1", n)
 		}
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	redis "github.com/redis/rueidis/rueidiscompat"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 )
 
 // Indexes. Every user and every client has an index of its token families,
@@ -89,7 +91,7 @@ func (k *knownBuckets) forget() {
 
 // indexesOf names the indexes a family of g goes into: its client's and,
 // when it has one, its user's.
-func (s *Store) indexesOf(g Grant) []string {
+func (s *Store) indexesOf(g grant.Grant) []string {
 	if g.UserID == 0 {
 		return []string{s.keyClient(g.ClientID)}
 	}
@@ -105,7 +107,7 @@ func bucketKey(idx, n string) string { return idx + ":" + n }
 // it registers; the caller passes them to s.known.add once the commands
 // have succeeded. Plain commands, and a script only to register: this runs
 // on every issue.
-func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g Grant, member string, end time.Time) (registered []string) {
+func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g grant.Grant, member string, end time.Time) (registered []string) {
 	now := s.now()
 	n := end.UnixMilli() / bucketWidth.Milliseconds()
 	bucketEnd := (n + 1) * bucketWidth.Milliseconds()
@@ -289,7 +291,7 @@ func (s *Store) revokeMembers(ctx context.Context, members []string) (hashes, go
 			return hashes, gone, fmt.Errorf("tokens: revoke: unexpected reply %T", c)
 		}
 		if len(hs) > 0 {
-			hashes = append(hashes, hexAll(hs)...)
+			hashes = append(hashes, hs...)
 			gone = append(gone, members[i])
 		}
 	}

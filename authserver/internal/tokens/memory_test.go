@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 )
 
@@ -43,7 +44,7 @@ func TestMemoryPerAccessToken(t *testing.T) {
 			// One client with many tokens: its index is in its large
 			// (skiplist) encoding, the costly case.
 			for range n {
-				mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read write"}, false)
+				mustIssue(t, e, grant.Grant{ClientID: "cc-id", Scope: "read write"}, false)
 			}
 			per := memoryOf(t, e, func(string) bool { return true }) / n
 			t.Logf("MEMORY: %d bytes per client_credentials access token (all keys, %d tokens)", per, n)

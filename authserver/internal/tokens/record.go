@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 )
 
 // A record is what a token key holds: a compact string, because memory per
@@ -16,7 +18,7 @@ import (
 // under (see epoch.go). Strings are length-prefixed, so any byte is
 // allowed in them. The lookup script reads gen, uid and client_id.
 type record struct {
-	Grant
+	grant.Grant
 	Gen       int64
 	IssuedAt  time.Time
 	ExpiresAt time.Time
@@ -47,7 +49,7 @@ func appendTimes(b []byte, iat, exp time.Time) []byte {
 
 // appendGrantBody appends what follows the times, up to the scope:
 // "<uid>|<len>:<client_id><len>:<username>".
-func appendGrantBody(b []byte, g Grant) []byte {
+func appendGrantBody(b []byte, g grant.Grant) []byte {
 	b = strconv.AppendInt(b, g.UserID, 10)
 	b = append(b, '|')
 	b = strconv.AppendInt(b, int64(len(g.ClientID)), 10)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/redis/rueidis"
 	redis "github.com/redis/rueidis/rueidiscompat"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 )
 
 // Redis plumbing: pipelines, scripts, errors, the client.
@@ -28,7 +30,7 @@ import (
 func (s *Store) unavailable(op string, err error) error {
 	s.cache.purge()
 	s.known.forget()
-	return fmt.Errorf("tokens: %s: %w: %w", op, ErrUnavailable, err)
+	return fmt.Errorf("tokens: %s: %w: %w", op, grant.ErrUnavailable, err)
 }
 
 func firstErr(cmds []redis.Cmder) error {

@@ -8,6 +8,7 @@ import (
 
 	redis "github.com/redis/rueidis/rueidiscompat"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
 )
@@ -16,16 +17,16 @@ import (
 
 // LookupRefresh returns a live refresh token in one round trip. Errors:
 // ErrNotFound, ErrUnavailable.
-func (s *Store) LookupRefresh(ctx context.Context, token string) (Refresh, error) {
+func (s *Store) LookupRefresh(ctx context.Context, token string) (grant.Refresh, error) {
 	fam, h, err := s.locate(ctx, token, refreshPrefix)
 	if err != nil {
-		return Refresh{}, err
+		return grant.Refresh{}, err
 	}
 	rec, err := s.get(ctx, "lookup refresh", fam, s.keyRT(fam, h))
 	if err != nil {
-		return Refresh{}, err
+		return grant.Refresh{}, err
 	}
-	return Refresh{Grant: rec.Grant, Family: fam, IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt}, nil
+	return grant.Refresh{Grant: rec.Grant, Family: fam, IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt}, nil
 }
 
 // Rotate atomically consumes refreshToken (which must belong to clientID)
@@ -42,80 +43,80 @@ func (s *Store) LookupRefresh(ctx context.Context, token string) (Refresh, error
 // One round trip; a second, about once per family lifetime, when the family
 // reaches the horizon of its index entries and they must be raised.
 // Errors: ErrNotFound, ErrReplayed, ErrScope, ErrUnavailable.
-func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope string) (Issued, error) {
+func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope string) (grant.Issued, error) {
 	fam, h, err := s.locate(ctx, refreshToken, refreshPrefix)
 	if err != nil {
-		return Issued{}, err
+		return grant.Issued{}, err
 	}
 	if newScope != "" { // the script compares words: give it a clean set
 		asked, err := scope.Parse(newScope)
 		if err != nil {
-			return Issued{}, ErrScope
+			return grant.Issued{}, grant.ErrScope
 		}
 		newScope = asked.String()
 	}
 	a, out, err := s.prepareRotate(fam, h, clientID, newScope)
 	if err != nil {
-		return Issued{}, err
+		return grant.Issued{}, err
 	}
 	atH, rtH := a.newATH, a.newRTH
 	res, err := s.runRotate(ctx, a)
 	if err != nil {
-		return Issued{}, err
+		return grant.Issued{}, err
 	}
 	switch res[0] {
 	case "ok":
 		if len(res) != 5 {
-			return Issued{}, fmt.Errorf("tokens: rotate: bad script reply")
+			return grant.Issued{}, fmt.Errorf("tokens: rotate: bad script reply")
 		}
 		out.Scope = res[1]
-		s.cache.apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{res[2], hexHash(h)}})
+		s.cache.apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{res[2], h}})
 		s.revoked(revocation.ReasonRotation) // the script published it
 		if res[3] == "1" {
 			s.extend(ctx, fam, atH, rtH, res[4], out)
 		}
 		return out, nil
 	case "scope":
-		return Issued{}, ErrScope
+		return grant.Issued{}, grant.ErrScope
 	case "replayed":
-		if err := s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(res[1:]), Reason: revocation.ReasonReplay}); err != nil {
-			return Issued{}, fmt.Errorf("%w (%w)", ErrReplayed, err)
+		if err := s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: res[1:], Reason: revocation.ReasonReplay}); err != nil {
+			return grant.Issued{}, fmt.Errorf("%w (%w)", grant.ErrReplayed, err)
 		}
-		return Issued{}, ErrReplayed
+		return grant.Issued{}, grant.ErrReplayed
 	default: // "notfound", "race", "revoked"
-		return Issued{}, ErrNotFound
+		return grant.Issued{}, grant.ErrNotFound
 	}
 }
 
 // prepareRotate makes the tokens of a rotation of family fam, whose
 // refresh token presented has hash h, and the arguments of its script.
-func (s *Store) prepareRotate(fam, h, clientID, newScope string) (rotateArgs, Issued, error) {
+func (s *Store) prepareRotate(fam, h, clientID, newScope string) (rotateArgs, grant.Issued, error) {
 	now := s.now()
 	iat := now.Truncate(time.Second)
 	at, err := newToken(accessPrefix, fam)
 	if err != nil {
-		return rotateArgs{}, Issued{}, err
+		return rotateArgs{}, grant.Issued{}, err
 	}
 	rt, err := newToken(refreshPrefix, fam)
 	if err != nil {
-		return rotateArgs{}, Issued{}, err
+		return rotateArgs{}, grant.Issued{}, err
 	}
-	out := Issued{
+	out := grant.Issued{
 		AccessToken: at, AccessExpiresAt: iat.Add(s.life.Access),
 		RefreshToken: rt, RefreshExpiresAt: iat.Add(s.life.Refresh),
 		Family: fam,
 	}
-	atH, atHex := hashForms(at)
+	atH := keyHash(at)
 	// The event names the rotated-away access token, which only the script
 	// knows: it adds it to the hashes.
-	ev, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{hexHash(h)},
+	ev, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{h},
 		Reason: revocation.ReasonRotation, At: iat.Unix(), Origin: s.origin})
 	if err != nil {
-		return rotateArgs{}, Issued{}, fmt.Errorf("tokens: rotate: %w", err)
+		return rotateArgs{}, grant.Issued{}, fmt.Errorf("tokens: rotate: %w", err)
 	}
 	a := rotateArgs{
 		fam: s.keyFam(fam), presented: s.keyRT(fam, h), tomb: s.keyTomb(fam), newAT: s.keyAT(fam, atH), newRT: s.keyRT(fam, keyHash(rt)),
-		presentedH: h, clientID: clientID, now: now, grace: s.grace, newATH: atH, newATHex: atHex, newRTH: keyHash(rt),
+		presentedH: h, clientID: clientID, now: now, grace: s.grace, newATH: atH, newRTH: keyHash(rt),
 		atHead: string(appendTimes(nil, iat, out.AccessExpiresAt)), rtHead: string(appendTimes(nil, iat, out.RefreshExpiresAt)),
 		scope: newScope, atTTL: s.life.Access, rtTTL: s.life.Refresh, famTTL: s.famTTL(),
 		atPrefix: s.keyAT(fam, ""), rtPrefix: s.keyRT(fam, ""), channel: revocation.Channel(s.prefix),
@@ -161,7 +162,7 @@ func (s *Store) runRotate(ctx context.Context, a rotateArgs) ([]string, error) {
 // away. A failure is left for the family's next rotation, which asks
 // again: the tokens just issued stand, living no longer than the old
 // horizon until then.
-func (s *Store) extend(ctx context.Context, fam, atH, rtH, body string, out Issued) {
+func (s *Store) extend(ctx context.Context, fam, atH, rtH, body string, out grant.Issued) {
 	ctx = context.WithoutCancel(ctx)
 	rec, err := decodeRecord(string(appendTimes(nil, out.AccessExpiresAt, out.AccessExpiresAt)) + "0|" + body)
 	if err != nil {
@@ -185,7 +186,7 @@ func (s *Store) extend(ctx context.Context, fam, atH, rtH, body string, out Issu
 
 // rotateScript consumes a refresh token in one round trip. Replies:
 //
-//	{"ok", scope, old access hex, bump, grant body}  rotated; bump is "1"
+//	{"ok", scope, old access hash, bump, grant body}  rotated; bump is "1"
 //	    when the family now reaches its index horizon: its keys then live
 //	    no longer than the index entries until Rotate raises them
 //	{"scope"}     the asked scope is wider than the family's: nothing changed
@@ -199,16 +200,16 @@ func (s *Store) extend(ctx context.Context, fam, atH, rtH, body string, out Issu
 // New records are head .. generation .. "|" .. grant body .. scope (see
 // record); they keep the generation the family was issued under. The
 // rotation's event, published in the same step so that the rotated-away
-// access token leaves every cache at once, gets the family's h (the old
-// access token's hash, in the events' hex) first in its hashes.
+// access token leaves every cache at once, gets the family's a (the old
+// access token's hash, in the events' form too) first in its hashes.
 // KEYS and ARGV: rotateArgs.
 var rotateScript = newScript(epochCheck + `
-local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a', 'x', 'g', 's', 'h', 'u', 'e')
+local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a', 'x', 'g', 's', 'u', 'e')
 local c, r, a = f[1], f[2], f[3]
 if (not c) or c ~= ARGV[2] then return {'notfound'} end
 if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
-  local g, s, e = f[5], f[6], f[9]
-  if revoked(ARGV[18], c, f[8], e) then
+  local g, s, e = f[5], f[6], f[8]
+  if revoked(ARGV[18], c, f[7], e) then
     redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], ARGV[14] .. a)
     return {'revoked'}
   end
@@ -238,13 +239,13 @@ if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
   if ARGV[13] ~= '0' then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[13])) end
   redis.call('SET', KEYS[4], ARGV[7] .. e .. '|' .. g .. scope, 'PX', atTTL)
   redis.call('SET', KEYS[5], ARGV[8] .. e .. '|' .. g .. s, 'PX', rtTTL)
-  redis.call('HSET', KEYS[1], 'a', ARGV[5], 'h', ARGV[19], 'r', ARGV[6])
+  redis.call('HSET', KEYS[1], 'a', ARGV[5], 'r', ARGV[6])
   redis.call('PEXPIRE', KEYS[1], famTTL)
   redis.call('PEXPIRE', KEYS[3], famTTL)
   local ev = cjson.decode(ARGV[17])
-  table.insert(ev.token_hashes, 1, f[7])
+  table.insert(ev.token_hashes, 1, a)
   redis.call('PUBLISH', ARGV[16], cjson.encode(ev))
-  return {'ok', scope, f[7], bump, g}
+  return {'ok', scope, a, bump, g}
 end
 local ts = redis.call('ZSCORE', KEYS[3], ARGV[1])
 if not ts then return {'notfound'} end
@@ -263,7 +264,7 @@ type rotateArgs struct {
 	clientID                           string
 	now                                time.Time
 	grace                              time.Duration // a second use within it is a race, not a replay
-	newATH, newATHex, newRTH           string
+	newATH, newRTH                     string
 	atHead, rtHead                     string // appendTimes of the new records
 	scope                              string // asked, already parsed; "" = the family's
 	atTTL, rtTTL, famTTL               time.Duration
@@ -278,7 +279,7 @@ func (a rotateArgs) build() ([]string, []any) {
 	return []string{a.fam, a.presented, a.tomb, a.newAT, a.newRT},
 		[]any{a.presentedH, a.clientID, a.now.UnixMilli(), a.grace.Milliseconds(), a.newATH, a.newRTH,
 			a.atHead, a.rtHead, a.scope, a.atTTL.Milliseconds(), a.rtTTL.Milliseconds(), a.famTTL.Milliseconds(), a.trim,
-			a.atPrefix, a.rtPrefix, a.channel, a.event, a.epochs, a.newATHex}
+			a.atPrefix, a.rtPrefix, a.channel, a.event, a.epochs}
 }
 
 // extendScript gives a family that reached its index horizon its full

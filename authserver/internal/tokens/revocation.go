@@ -8,23 +8,13 @@ import (
 
 	redis "github.com/redis/rueidis/rueidiscompat"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
 
 // Revocation: of single tokens and families (RFC 7009), of every token of
 // a user or a client (an epoch bump, epoch.go, then the index walk), and
 // the events that tell every cache of it.
-
-// hexAll converts key-form hashes to event form, dropping empty ones.
-func hexAll(hs []string) []string {
-	out := make([]string, 0, len(hs))
-	for _, h := range hs {
-		if x := hexHash(h); x != "" {
-			out = append(out, x)
-		}
-	}
-	return out
-}
 
 // publish sends e on the deployment's revocation channel.
 func (s *Store) publish(ctx context.Context, e revocation.Event) error {
@@ -71,7 +61,7 @@ func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (
 	}
 	// An imported token's text does not say what it is.
 	fam, h, err := s.locate(ctx, token, accessPrefix)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, grant.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
@@ -87,7 +77,7 @@ func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (
 // clientID's. Errors: ErrUnavailable.
 func (s *Store) owns(ctx context.Context, fam, key, clientID string) (bool, error) {
 	rec, err := s.get(ctx, "revoke", fam, key)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, grant.ErrNotFound) {
 		return false, nil
 	}
 	return err == nil && rec.ClientID == clientID, err
@@ -106,7 +96,7 @@ func (s *Store) revokeAccess(ctx context.Context, fam, h, clientID string) (bool
 	if n == 0 {
 		return false, nil
 	}
-	return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{hexHash(h)}, Reason: revocation.ReasonRevoke})
+	return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{h}, Reason: revocation.ReasonRevoke})
 }
 
 // revokeRefresh revokes the family fam if its refresh token with hash h is
@@ -119,7 +109,7 @@ func (s *Store) revokeRefresh(ctx context.Context, fam, h, clientID string) (boo
 	if err != nil || len(hs) == 0 {
 		return false, err
 	}
-	return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(hs), Reason: revocation.ReasonRevoke})
+	return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hs, Reason: revocation.ReasonRevoke})
 }
 
 // revokeFamilyScript deletes a family's live tokens, the family hash and
@@ -204,7 +194,7 @@ var allShards = []byte(b64Alphabet)
 // decimal user id, as in introspection's sub) names them. Errors:
 // ErrUnavailable; once the bump succeeded the revocation holds.
 func (s *Store) RevokeUser(ctx context.Context, userID int64, keep string, reason revocation.Reason) error {
-	sh := shardOf(Grant{UserID: userID})
+	sh := shardOf(grant.Grant{UserID: userID})
 	var k bumpArgs
 	var keepFam string
 	if fam, h, ok := parseToken(keep, accessPrefix); ok && fam[0] == sh {

@@ -3,70 +3,16 @@ package tokens
 import (
 	crand "crypto/rand"
 	"encoding/hex"
-	"errors"
 	"time"
 
 	"github.com/redis/rueidis"
 	redis "github.com/redis/rueidis/rueidiscompat"
 )
 
-// Errors returned by Store. Callers map them to OAuth errors.
-var (
-	// ErrNotFound: unknown, expired, revoked, malformed, or belongs to
-	// another client.
-	ErrNotFound = errors.New("tokens: not found")
-	// ErrReplayed: a refresh token that was already rotated away was
-	// presented again; its whole family has been revoked.
-	ErrReplayed = errors.New("tokens: refresh token replayed")
-	// ErrUnavailable wraps every Redis failure (down, timeout).
-	ErrUnavailable = errors.New("tokens: store unavailable")
-	// ErrScope: Rotate was asked for a scope wider than the family's.
-	ErrScope = errors.New("tokens: scope exceeds the granted scope")
-)
-
-// Grant is what a token family was granted for.
-type Grant struct {
-	ClientID string
-	UserID   int64  // 0 when the grant has no user (client_credentials)
-	Username string // the user's email; "" when UserID is 0
-	Scope    string // space-separated, already validated
-	// Checked is when the user and the client were checked: Issue
-	// refuses a grant whose user or client was revoked after it.
-	Checked Checked
-}
-
 // Lifetimes of the tokens a Store issues.
 type Lifetimes struct {
 	Access  time.Duration
 	Refresh time.Duration
-}
-
-// Issued is the result of Issue and Rotate. RefreshToken is "" when none was
-// asked for.
-type Issued struct {
-	AccessToken      string
-	AccessExpiresAt  time.Time
-	RefreshToken     string
-	RefreshExpiresAt time.Time
-	Family           string
-	Scope            string
-}
-
-// Access is a live access token's record.
-type Access struct {
-	Grant
-	Family    string
-	IssuedAt  time.Time
-	ExpiresAt time.Time
-}
-
-// Refresh is a live (not yet rotated) refresh token's record. Scope is the
-// scope originally granted to the family, the ceiling for narrowing.
-type Refresh struct {
-	Grant
-	Family    string
-	IssuedAt  time.Time
-	ExpiresAt time.Time
 }
 
 // Defaults of the tunables that have no constructor argument.
@@ -97,7 +43,7 @@ type Store struct {
 	onRevoke func(reason string)
 	cache    *accessCache // nil unless CacheAccessTokens
 	clients  ClientCache  // nil unless WatchClients
-	imported bool         // AcceptImported found imports
+	imports  importsSeen  // whether imported tokens may exist (import.go)
 	origin   string       // this Store's revocation.Event Origin
 	known    knownBuckets // index buckets this process registered
 }

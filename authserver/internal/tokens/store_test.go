@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 	"github.com/portcullis-oauth/portcullis/shared/servicetest"
@@ -129,11 +131,11 @@ func (e *env) subscribe(t *testing.T) func() revocation.Event {
 	}
 }
 
-func userGrant(uid int64) Grant {
-	return Grant{ClientID: "rs-id", UserID: uid, Username: "user1@email.com", Scope: "read write introspection"}
+func userGrant(uid int64) grant.Grant {
+	return grant.Grant{ClientID: "rs-id", UserID: uid, Username: "user1@email.com", Scope: "read write introspection"}
 }
 
-func mustIssue(t *testing.T, e *env, g Grant, withRefresh bool) Issued {
+func mustIssue(t *testing.T, e *env, g grant.Grant, withRefresh bool) grant.Issued {
 	t.Helper()
 	iss, err := e.s.Issue(context.Background(), g, withRefresh)
 	if err != nil {
@@ -145,7 +147,7 @@ func mustIssue(t *testing.T, e *env, g Grant, withRefresh bool) Issued {
 func wantLive(t *testing.T, e *env, at string, live bool) {
 	t.Helper()
 	_, err := e.s.LookupAccess(context.Background(), at)
-	if live && err != nil || !live && !errors.Is(err, ErrNotFound) {
+	if live && err != nil || !live && !errors.Is(err, grant.ErrNotFound) {
 		t.Fatalf("LookupAccess live=%v: err = %v", live, err)
 	}
 }
@@ -153,7 +155,7 @@ func wantLive(t *testing.T, e *env, at string, live bool) {
 func wantRefreshLive(t *testing.T, e *env, rt string, live bool) {
 	t.Helper()
 	_, err := e.s.LookupRefresh(context.Background(), rt)
-	if live && err != nil || !live && !errors.Is(err, ErrNotFound) {
+	if live && err != nil || !live && !errors.Is(err, grant.ErrNotFound) {
 		t.Fatalf("LookupRefresh live=%v: err = %v", live, err)
 	}
 }
@@ -162,7 +164,7 @@ func sameHashes(t *testing.T, got []string, tokens ...string) {
 	t.Helper()
 	want := map[string]bool{}
 	for _, tok := range tokens {
-		want[revocation.HashHex(tok)] = true
+		want[revocation.HashString(tok)] = true
 	}
 	have := map[string]bool{}
 	for _, h := range got {
@@ -180,13 +182,13 @@ func TestIssueLookup(t *testing.T) {
 		ctx := context.Background()
 		for _, tt := range []struct {
 			name        string
-			g           Grant
+			g           grant.Grant
 			withRefresh bool
 		}{
 			{"password with refresh", userGrant(42), true},
 			{"password without refresh", userGrant(42), false},
-			{"client credentials", Grant{ClientID: "cc-id", Scope: "read"}, false},
-			{"odd client id", Grant{ClientID: "a|b:{c}3:x", UserID: 7, Username: "9:|@x", Scope: ""}, true},
+			{"client credentials", grant.Grant{ClientID: "cc-id", Scope: "read"}, false},
+			{"odd client id", grant.Grant{ClientID: "a|b:{c}3:x", UserID: 7, Username: "9:|@x", Scope: ""}, true},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				iss := mustIssue(t, e, tt.g, tt.withRefresh)
@@ -206,7 +208,7 @@ func TestIssueLookup(t *testing.T) {
 				if a.Grant != tt.g || a.Family != iss.Family || !a.ExpiresAt.Equal(iss.AccessExpiresAt) || a.IssuedAt.After(time.Now()) {
 					t.Fatalf("access = %+v, issued %+v", a, iss)
 				}
-				if _, err := e.s.LookupRefresh(ctx, iss.AccessToken); !errors.Is(err, ErrNotFound) {
+				if _, err := e.s.LookupRefresh(ctx, iss.AccessToken); !errors.Is(err, grant.ErrNotFound) {
 					t.Fatalf("access token as refresh: %v", err)
 				}
 				if !tt.withRefresh {
@@ -225,7 +227,7 @@ func TestIssueLookup(t *testing.T) {
 				if r.Grant != tt.g || r.Family != iss.Family || !r.ExpiresAt.Equal(iss.RefreshExpiresAt) {
 					t.Fatalf("refresh = %+v", r)
 				}
-				if _, err := e.s.LookupAccess(ctx, iss.RefreshToken); !errors.Is(err, ErrNotFound) {
+				if _, err := e.s.LookupAccess(ctx, iss.RefreshToken); !errors.Is(err, grant.ErrNotFound) {
 					t.Fatalf("refresh token as access: %v", err)
 				}
 			})
@@ -274,7 +276,7 @@ func TestTTLOnEveryKey(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		iss := mustIssue(t, e, userGrant(5), true)
-		mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read"}, false)
+		mustIssue(t, e, grant.Grant{ClientID: "cc-id", Scope: "read"}, false)
 		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read"); err != nil {
 			t.Fatal(err)
 		}
@@ -319,25 +321,27 @@ func TestMalformedTokensSkipRedis(t *testing.T) {
 		{"long", good + "A", true},
 		{"hash tag injection", "pcat_AAAAAAAAAAAAAAA}" + good[5+famLen:], true},
 		{"non base64", "pcat_" + strings.Repeat("A", famLen) + strings.Repeat("*", secretLen), true},
+		// A foreign token asks whether anything was imported (once per
+		// importsRecheck); Redis being down, the answer stays "no".
 		{"dot token", "D5t8bU7F2MXphhAnXsEdBHyX7xdEEN", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := s.LookupAccess(ctx, tt.token); !errors.Is(err, ErrNotFound) {
+			if _, err := s.LookupAccess(ctx, tt.token); !errors.Is(err, grant.ErrNotFound) {
 				t.Fatalf("LookupAccess: %v", err)
 			}
-			if _, err := s.LookupRefresh(ctx, strings.Replace(tt.token, "pcat_", "pcrt_", 1)+"!"); !errors.Is(err, ErrNotFound) {
+			if _, err := s.LookupRefresh(ctx, strings.Replace(tt.token, "pcat_", "pcrt_", 1)+"!"); !errors.Is(err, grant.ErrNotFound) {
 				t.Fatalf("LookupRefresh: %v", err)
 			}
 			if !tt.rotate {
 				return
 			}
-			if _, err := s.Rotate(ctx, strings.Replace(tt.token, "pcat_", "pcrt_", 1), "c", ""); !errors.Is(err, ErrNotFound) {
+			if _, err := s.Rotate(ctx, strings.Replace(tt.token, "pcat_", "pcrt_", 1), "c", ""); !errors.Is(err, grant.ErrNotFound) {
 				t.Fatalf("Rotate: %v", err)
 			}
 		})
 	}
 	// The well-formed token does reach Redis.
-	if _, err := s.LookupAccess(ctx, good); !errors.Is(err, ErrUnavailable) {
+	if _, err := s.LookupAccess(ctx, good); !errors.Is(err, grant.ErrUnavailable) {
 		t.Fatalf("well-formed token: %v", err)
 	}
 }
@@ -398,10 +402,10 @@ func TestIndexBucketsExpire(t *testing.T) {
 		ctx := context.Background()
 		idx := e.s.keyClient("cc-id")
 		// A refresh family keeps the index alive past the access tokens.
-		fam := mustIssue(t, e, Grant{ClientID: "cc-id", UserID: 5, Username: "u@x", Scope: "read"}, true)
+		fam := mustIssue(t, e, grant.Grant{ClientID: "cc-id", UserID: 5, Username: "u@x", Scope: "read"}, true)
 		alignToBucket(e, testLife.Access)
 		for range 20 {
-			mustIssue(t, e, Grant{ClientID: "cc-id"}, false)
+			mustIssue(t, e, grant.Grant{ClientID: "cc-id"}, false)
 		}
 		if n := len(indexMembers(t, e, idx)); n != 21 {
 			t.Fatalf("client index holds %d members, want 21", n)
@@ -416,7 +420,7 @@ func TestIndexBucketsExpire(t *testing.T) {
 		if n := e.rdb.ZCard(ctx, idx).Val(); n != 2 {
 			t.Fatalf("registry holds %d buckets before it is written again, want 2", n)
 		}
-		last := mustIssue(t, e, Grant{ClientID: "cc-id"}, false)
+		last := mustIssue(t, e, grant.Grant{ClientID: "cc-id"}, false)
 		if n := e.rdb.ZCard(ctx, idx).Val(); n != 2 {
 			t.Fatalf("registry holds %d buckets after a write, want 2 (the family's and the new one)", n)
 		}
@@ -434,12 +438,12 @@ func TestIndexMendsALostRegistry(t *testing.T) {
 		ctx := context.Background()
 		idx := e.s.keyClient("cc-id")
 		alignToBucket(e, testLife.Access)
-		a := mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read"}, false)
+		a := mustIssue(t, e, grant.Grant{ClientID: "cc-id", Scope: "read"}, false)
 		if err := e.rdb.Del(ctx, idx).Err(); err != nil {
 			t.Fatal(err)
 		}
 		e.advance(knownBucketFor + time.Second)
-		b := mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read"}, false)
+		b := mustIssue(t, e, grant.Grant{ClientID: "cc-id", Scope: "read"}, false)
 		if err := e.s.RevokeClient(ctx, "cc-id", "test"); err != nil {
 			t.Fatal(err)
 		}
@@ -457,9 +461,9 @@ func TestIndexKeysOfDifferentClientsNeverMeet(t *testing.T) {
 		alignToBucket(e, testLife.Access)
 		n := strconv.FormatInt(e.now().Add(testLife.Access).UnixMilli()/bucketWidth.Milliseconds(), 10)
 		for _, sep := range []string{"#", "-", "_", "{", "}", "."} {
-			mustIssue(t, e, Grant{ClientID: "victim" + sep + n, Scope: "read"}, false)
+			mustIssue(t, e, grant.Grant{ClientID: "victim" + sep + n, Scope: "read"}, false)
 		}
-		v := mustIssue(t, e, Grant{ClientID: "victim", Scope: "read"}, false)
+		v := mustIssue(t, e, grant.Grant{ClientID: "victim", Scope: "read"}, false)
 		if err := e.s.RevokeClient(ctx, "victim", "test"); err != nil {
 			t.Fatal(err)
 		}
@@ -474,7 +478,7 @@ func TestIndexKeysOfDifferentClientsNeverMeet(t *testing.T) {
 func TestRevokeOutrunsAWriteBehindIt(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		a := mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read"}, false)
+		a := mustIssue(t, e, grant.Grant{ClientID: "cc-id", Scope: "read"}, false)
 		_, aH, _ := parseToken(a.AccessToken, accessPrefix)
 		rec := e.rdb.Get(ctx, e.s.keyAT(a.Family, aH)).Val()
 		// An issue that has written its index entry but not its token.
@@ -511,7 +515,7 @@ func TestRotate(t *testing.T) {
 		ev := e.subscribe(t)
 		iss := mustIssue(t, e, userGrant(9), true)
 
-		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "other-client", ""); !errors.Is(err, ErrNotFound) {
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "other-client", ""); !errors.Is(err, grant.ErrNotFound) {
 			t.Fatalf("foreign client: %v", err)
 		}
 		wantLive(t, e, iss.AccessToken, true)
@@ -549,8 +553,9 @@ func TestRotate(t *testing.T) {
 	})
 }
 
-// TestRotationEventEncoding: the per-second encoding of the rotation
-// event, with two hashes spliced in, is the event revocation.Encode makes.
+// TestRotationEventEncoding: the event the rotation script publishes, with
+// the rotated-away access token's hash put in first, is the event
+// revocation.Encode makes.
 func TestRotationEventEncoding(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		iss := mustIssue(t, e, userGrant(13), true)
@@ -560,10 +565,50 @@ func TestRotationEventEncoding(t *testing.T) {
 		}
 		got := next()
 		want := revocation.Event{V: revocation.Version, Kind: revocation.KindTokens,
-			TokenHashes: []string{revocation.HashHex(iss.AccessToken), revocation.HashHex(iss.RefreshToken)},
+			TokenHashes: []string{revocation.HashString(iss.AccessToken), revocation.HashString(iss.RefreshToken)},
 			Reason:      revocation.ReasonRotation, At: got.At, Origin: e.s.origin}
 		if !reflect.DeepEqual(got, want) || got.At < e.now().Unix()-5 {
 			t.Fatalf("event %+v, want %+v", got, want)
+		}
+	})
+}
+
+// TestFamilyHashHasOneHashForm: a family hash names its live tokens once,
+// in the form of their keys and of the events, after an issue, a rotation
+// and an import alike.
+func TestFamilyHashHasOneHashForm(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		iss := mustIssue(t, e, userGrant(14), true)
+		rot, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		imp := ImportedTokens{Grant: userGrant(14), AccessToken: "dot-access-one-form", AccessExpiresAt: e.now().Add(time.Hour),
+			RefreshToken: "dot-refresh-one-form"}
+		if err := e.s.Import(ctx, imp); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			name, fam, at, rt string
+		}{
+			{"issued", iss.Family, iss.AccessToken, iss.RefreshToken}, // rotated: its new tokens
+			{"imported", importedFamily(imp.Grant, keyHash(imp.AccessToken)), imp.AccessToken, imp.RefreshToken},
+		} {
+			if tt.name == "issued" {
+				tt.at, tt.rt = rot.AccessToken, rot.RefreshToken
+			}
+			f, err := e.rdb.HGetAll(ctx, e.s.keyFam(tt.fam)).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			fields := slices.Sorted(maps.Keys(f))
+			if want := []string{"a", "c", "e", "g", "r", "s", "u", "x"}; !slices.Equal(fields, want) {
+				t.Errorf("%s: family fields %v, want %v", tt.name, fields, want)
+			}
+			if f["a"] != revocation.HashString(tt.at) || f["r"] != revocation.HashString(tt.rt) {
+				t.Errorf("%s: family names a=%s r=%s, not the tokens' revocation.HashString", tt.name, f["a"], f["r"])
+			}
 		}
 	})
 }
@@ -574,7 +619,7 @@ func TestRotateSingleWinner(t *testing.T) {
 		iss := mustIssue(t, e, userGrant(11), true)
 		const n = 64
 		var wins, notFound atomic.Int32
-		var winner Issued
+		var winner grant.Issued
 		var wg sync.WaitGroup
 		errs := make(chan error, n)
 		start := make(chan struct{})
@@ -586,7 +631,7 @@ func TestRotateSingleWinner(t *testing.T) {
 				case err == nil:
 					wins.Add(1)
 					winner = out
-				case errors.Is(err, ErrNotFound):
+				case errors.Is(err, grant.ErrNotFound):
 					notFound.Add(1)
 				default:
 					errs <- err
@@ -620,24 +665,24 @@ func TestReplayRevokesFamily(t *testing.T) {
 		ev := e.subscribe(t)
 
 		// Within the grace period, a second use is a concurrent duplicate.
-		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", ""); !errors.Is(err, ErrNotFound) {
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", ""); !errors.Is(err, grant.ErrNotFound) {
 			t.Fatalf("within grace: %v", err)
 		}
 		wantLive(t, e, rot.AccessToken, true)
 
 		e.advance(e.s.grace + time.Second)
 		// Another client replaying it changes nothing.
-		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "cc-id", ""); !errors.Is(err, ErrNotFound) {
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "cc-id", ""); !errors.Is(err, grant.ErrNotFound) {
 			t.Fatalf("foreign replay: %v", err)
 		}
 		wantLive(t, e, rot.AccessToken, true)
 
-		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", ""); !errors.Is(err, ErrReplayed) {
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", ""); !errors.Is(err, grant.ErrReplayed) {
 			t.Fatalf("replay: %v", err)
 		}
 		wantLive(t, e, rot.AccessToken, false)
 		wantRefreshLive(t, e, rot.RefreshToken, false)
-		if _, err := e.s.Rotate(ctx, rot.RefreshToken, "rs-id", ""); !errors.Is(err, ErrNotFound) {
+		if _, err := e.s.Rotate(ctx, rot.RefreshToken, "rs-id", ""); !errors.Is(err, grant.ErrNotFound) {
 			t.Fatalf("current token of a revoked family: %v", err)
 		}
 		got := ev()
@@ -723,7 +768,7 @@ func TestRevokeUser(t *testing.T) {
 		f1 := mustIssue(t, e, userGrant(7), true)
 		f2 := mustIssue(t, e, userGrant(7), true) // the session that changes the password
 		f3 := mustIssue(t, e, userGrant(7), false)
-		f4 := mustIssue(t, e, Grant{ClientID: "other", UserID: 7, Username: "u@x", Scope: "read"}, true)
+		f4 := mustIssue(t, e, grant.Grant{ClientID: "other", UserID: 7, Username: "u@x", Scope: "read"}, true)
 		rot, err := e.s.Rotate(ctx, f4.RefreshToken, "other", "")
 		if err != nil {
 			t.Fatal(err)
@@ -779,12 +824,12 @@ func TestRevokeUser(t *testing.T) {
 func TestRevokeClient(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		var gone []Issued
+		var gone []grant.Issued
 		for i := range 3 {
 			gone = append(gone, mustIssue(t, e, userGrant(int64(30+i)), i%2 == 0))
 		}
-		gone = append(gone, mustIssue(t, e, Grant{ClientID: "rs-id", Scope: "read"}, false))
-		kept := mustIssue(t, e, Grant{ClientID: "cc-id", Scope: "read"}, false)
+		gone = append(gone, mustIssue(t, e, grant.Grant{ClientID: "rs-id", Scope: "read"}, false))
+		kept := mustIssue(t, e, grant.Grant{ClientID: "cc-id", Scope: "read"}, false)
 		ev := e.subscribe(t)
 
 		if err := e.s.RevokeClient(ctx, "rs-id", "client_deleted"); err != nil {
@@ -811,8 +856,8 @@ func TestRecordRoundTrip(t *testing.T) {
 		r    record
 	}{
 		{"user", record{Grant: userGrant(42), IssuedAt: time.Unix(1700000000, 0), ExpiresAt: time.Unix(1700036000, 0)}},
-		{"no user", record{Grant: Grant{ClientID: "cc", Scope: "read"}, IssuedAt: time.Unix(1, 0), ExpiresAt: time.Unix(2, 0)}},
-		{"separators inside", record{Grant: Grant{ClientID: "3:a|b", UserID: -1, Username: "1:|", Scope: "x|y:z"}, IssuedAt: time.Unix(5, 0), ExpiresAt: time.Unix(6, 0)}},
+		{"no user", record{Grant: grant.Grant{ClientID: "cc", Scope: "read"}, IssuedAt: time.Unix(1, 0), ExpiresAt: time.Unix(2, 0)}},
+		{"separators inside", record{Grant: grant.Grant{ClientID: "3:a|b", UserID: -1, Username: "1:|", Scope: "x|y:z"}, IssuedAt: time.Unix(5, 0), ExpiresAt: time.Unix(6, 0)}},
 		{"empty", record{IssuedAt: time.Unix(0, 0), ExpiresAt: time.Unix(0, 0)}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -836,8 +881,8 @@ func TestRotateScope(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		iss := mustIssue(t, e, userGrant(7), true)
-		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read admin"); !errors.Is(err, ErrScope) {
-			t.Fatalf("widening: err = %v, want ErrScope", err)
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read admin"); !errors.Is(err, grant.ErrScope) {
+			t.Fatalf("widening: err = %v, want grant.ErrScope", err)
 		}
 		wantRefreshLive(t, e, iss.RefreshToken, true) // refused, so nothing changed
 		narrow, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read")
@@ -970,8 +1015,8 @@ func TestRotateNormalisesScope(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		iss := mustIssue(t, e, userGrant(14), true)
-		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read\twrite"); !errors.Is(err, ErrScope) {
-			t.Fatalf("a tab in the scope: %v, want ErrScope", err)
+		if _, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read\twrite"); !errors.Is(err, grant.ErrScope) {
+			t.Fatalf("a tab in the scope: %v, want grant.ErrScope", err)
 		}
 		r, err := e.s.Rotate(ctx, iss.RefreshToken, "rs-id", "read read")
 		if err != nil || r.Scope != "read" {
@@ -1016,8 +1061,8 @@ func TestSubjectEventsNameEveryToken(t *testing.T) {
 		n := maxEventHashes + 5
 		want := map[string]bool{}
 		for range n {
-			iss := mustIssue(t, e, Grant{ClientID: "rs-id", UserID: 15, Username: "u@x", Scope: "read"}, false)
-			want[revocation.HashHex(iss.AccessToken)] = true
+			iss := mustIssue(t, e, grant.Grant{ClientID: "rs-id", UserID: 15, Username: "u@x", Scope: "read"}, false)
+			want[revocation.HashString(iss.AccessToken)] = true
 		}
 		next := e.subscribe(t)
 		if err := e.s.RevokeUser(ctx, 15, "", "deactivated"); err != nil {

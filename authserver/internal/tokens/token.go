@@ -4,11 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
 
@@ -21,7 +21,7 @@ const (
 	famLen        = 16 // base64url length of famBytes
 	secretLen     = 43 // base64url length of secretBytes
 	tokenLen      = 5 + famLen + secretLen
-	hashLen       = 43 // base64url length of a SHA-256
+	hashLen       = revocation.HashLen // length of a keyHash
 )
 
 var b64 = base64.RawURLEncoding
@@ -49,7 +49,7 @@ const shards = len(b64Alphabet)
 // the Redis Cluster hash tag of its keys, so that the user's epoch is in
 // the same slot as the user's tokens (see epoch.go). A client's epoch is
 // written into every shard.
-func shardOf(g Grant) byte {
+func shardOf(g grant.Grant) byte {
 	id := "c" + g.ClientID
 	if g.UserID != 0 {
 		id = "u" + strconv.FormatInt(g.UserID, 10)
@@ -86,28 +86,10 @@ func isB64(c byte) bool {
 	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
-// keyHash is revocation.Hash in base64url: the form used inside Redis keys
-// (shorter than hex, which matters for memory per token).
-func keyHash(token string) string {
-	h := revocation.Hash(token)
-	return b64.EncodeToString(h[:])
-}
-
-// hashForms is keyHash and revocation.HashHex of token, hashing it once.
-func hashForms(token string) (key, hexForm string) {
-	h := revocation.Hash(token)
-	return b64.EncodeToString(h[:]), hex.EncodeToString(h[:])
-}
-
-// hexHash converts a key-form hash to the hex form of revocation.HashHex,
-// used in events. It returns "" for a malformed input.
-func hexHash(keyForm string) string {
-	b, err := b64.DecodeString(keyForm)
-	if err != nil || len(b) != 32 {
-		return ""
-	}
-	return hex.EncodeToString(b)
-}
+// keyHash is revocation.HashString: the one form of a token's hash, in
+// Redis keys, in the family hash and in revocation events alike (base64url,
+// shorter than hex, which matters for memory per token).
+func keyHash(token string) string { return revocation.HashString(token) }
 
 // Key layout. F is the family id, S its first character (the shard, and
 // the hash tag), R the rest of F, H a key-form token hash.
@@ -115,13 +97,14 @@ func hexHash(keyForm string) string {
 //	<p>a{S}RH  access record (string), TTL = access lifetime
 //	<p>r{S}RH  refresh record (string), TTL = refresh lifetime
 //	<p>f{S}R   family (hash: c client, u user id, e the generation it was
-//	           issued under (see epoch.go), a current access H, h its hex
-//	           form (for events), r current refresh H, g grant body and s
+//	           issued under (see epoch.go), a current access H, r current
+//	           refresh H, g grant body and s
 //	           granted scope (see appendGrantBody), x the horizon of its
 //	           index entries in Unix ms), only for families with a refresh
 //	           token; TTL = family lifetime, never past x
 //	<p>o{S}R   tombstones: zset of rotated-away refresh H scored by rotation ms
-//	<p>e{S}uID, <p>e{S}cID  the epochs of a user and of a client (epoch.go)
+//	<p>e{S}uID, <p>e{S}cID, <p>e{S}pUID:CID  the epochs of a user, of a
+//	           client and of a user's grant to a client (epoch.go)
 //	<p>u:<id>  per-user index, <p>c:<id> per-client index: a registry of
 //	           buckets (zset), and a set <p>u:<id>#<n> per bucket whose
 //	           members are F for a family with a refresh token, F+H(access)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/audit"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 )
 
 // history reads the admin log, newest first.
@@ -113,15 +113,15 @@ func TestAdminLiveGrantsAndRevokeAll(t *testing.T) {
 		a := s.browser(t)
 		a.login("admin@email.com")
 		cl := s.client(t, clients.Client{ClientID: "rs", Name: "rs", Type: clients.Confidential, GrantTypesRaw: "password", SecretHash: clients.HashGeneratedSecret("s")})
-		var live []tokens.Issued
+		var live []grant.Issued
 		for range 2 {
-			iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "rs", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
+			iss, err := s.tokens.Issue(ctx, grant.Grant{ClientID: "rs", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
 			if err != nil {
 				t.Fatal(err)
 			}
 			live = append(live, iss)
 		}
-		other, _ := s.tokens.Issue(ctx, tokens.Grant{ClientID: "rs", UserID: s.staff.ID, Username: s.staff.Email, Scope: "read"}, false)
+		other, _ := s.tokens.Issue(ctx, grant.Grant{ClientID: "rs", UserID: s.staff.ID, Username: s.staff.Email, Scope: "read"}, false)
 		up := "/admin/users/" + itoa(s.user.ID) + "/"
 		ap := "/admin/applications/" + itoa(cl.ID) + "/"
 		if p := a.do("GET", up, nil); !strings.Contains(p.body, "Live grants: <strong>2</strong>") {
@@ -170,7 +170,7 @@ func TestBulkActions(t *testing.T) {
 		a.login("admin@email.com")
 		third, _ := s.svc.AdminCreate(ctx, "third@email.com", pw, pw, false, true)
 		g, _ := s.svc.Store().CreateGroup(ctx, "editors")
-		iss, _ := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
+		iss, _ := s.tokens.Issue(ctx, grant.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
 		list := a.do("GET", "/admin/users/", nil)
 		if !strings.Contains(list.body, `name="selected" value="`+itoa(s.user.ID)+`"`) || !strings.Contains(list.body, `value="group:`+itoa(g.ID)+`"`) {
 			t.Fatal("no bulk controls")
@@ -276,7 +276,7 @@ func TestAdminUserChangeRefusedWritesNothing(t *testing.T) {
 		ctx := context.Background()
 		a := s.browser(t)
 		a.login("admin@email.com")
-		live, _ := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
+		live, _ := s.tokens.Issue(ctx, grant.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
 		up := "/admin/users/" + itoa(s.user.ID) + "/"
 		for name, set := range map[string]url.Values{
 			"taken email":   {"email": {"admin@email.com"}, "is_staff": {"1"}, "password1": {pw + "-x"}, "password2": {pw + "-x"}},

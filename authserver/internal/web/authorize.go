@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
 )
 
@@ -105,8 +107,30 @@ func (h *Handler) authorizePost(c *gin.Context) {
 	h.approve(c, a, u)
 }
 
+// approve issues a code for a to the signed-in user u. The revocation
+// generation is read first, then the user is checked once more, as the
+// password grant does (oauth.Server.Generation): a deactivation or password
+// reset that lands after this check bumps the user's epoch above that
+// generation, and the code's tokens are refused; one that lands before
+// it fails the check.
 func (h *Handler) approve(c *gin.Context, a oauth.Authorization, u accounts.User) {
-	loc, aerr := h.d.OAuth.Approve(c.Request.Context(), a, u.ID, u.Email)
+	ctx := c.Request.Context()
+	checked, err := h.d.OAuth.Generation(ctx)
+	if err != nil {
+		h.unavailable(c, err)
+		return
+	}
+	sess, _ := c.Get(keySession)
+	u, err = h.sessionUser(ctx, sess.(sessions.Session))
+	if errors.Is(err, errSignedOut) {
+		toLogin(c)
+		return
+	}
+	if err != nil {
+		h.unavailable(c, err)
+		return
+	}
+	loc, aerr := h.d.OAuth.Approve(ctx, a, u.ID, u.Email, checked)
 	if aerr != nil {
 		h.authorizeError(c, aerr)
 		return

@@ -14,8 +14,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
@@ -60,7 +60,7 @@ func FuzzHTTPHandlers(f *testing.F) {
 	if csrfCk == "" || token == nil {
 		f.Fatal("no pre-login CSRF cookie or token")
 	}
-	iss, err := s.tokens.Issue(context.Background(), tokens.Grant{ClientID: "pw-id", UserID: s.user.ID, Username: s.user.Email, Scope: "read write introspection"}, false)
+	iss, err := s.tokens.Issue(context.Background(), grant.Grant{ClientID: "pw-id", UserID: s.user.ID, Username: s.user.Email, Scope: "read write introspection"}, false)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 )
 
 // TestIntrospectionBearerChallenge is issue 12's defect 5: a Bearer caller
@@ -18,7 +18,7 @@ func TestIntrospectionBearerChallenge(t *testing.T) {
 	forEach(t, func(t *testing.T, s *site) {
 		ctx := context.Background()
 		issue := func(sc string) string {
-			iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: sc}, false)
+			iss, err := s.tokens.Issue(ctx, grant.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: sc}, false)
 			if err != nil {
 				t.Fatal(err)
 			}

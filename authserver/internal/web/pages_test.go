@@ -19,8 +19,8 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/web"
 )
 
@@ -134,7 +134,7 @@ func TestDestructiveActionsAskFirst(t *testing.T) {
 		}
 
 		// Unticking Active asks first, and changes nothing until confirmed.
-		iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
+		iss, err := s.tokens.Issue(ctx, grant.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
 		if err != nil {
 			t.Fatal(err)
 		}

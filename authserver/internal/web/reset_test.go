@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/web"
 )
 
@@ -60,7 +60,7 @@ func (s *site) resetLink(t *testing.T, b *browser, email string) string {
 func TestPasswordResetByEmail(t *testing.T) {
 	forEach(t, func(t *testing.T, s *site) {
 		ctx := context.Background()
-		live, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
+		live, err := s.tokens.Issue(ctx, grant.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +164,7 @@ func TestPasswordResetThrottled(t *testing.T) {
 func TestOwnPasswordChange(t *testing.T) {
 	forEach(t, func(t *testing.T, s *site) {
 		ctx := context.Background()
-		live, _ := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
+		live, _ := s.tokens.Issue(ctx, grant.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
 		other := s.browser(t)
 		other.login("user1@email.com")
 		b := s.browser(t)

@@ -284,8 +284,8 @@ func (h *Handler) session(c *gin.Context) {
 		h.unavailable(c, err)
 		return
 	}
-	u, err := h.d.Accounts.Store().ByID(ctx, sess.UserID)
-	if errors.Is(err, accounts.ErrNotFound) || err == nil && (!u.IsActive || !hmac.Equal([]byte(sess.Mark), []byte(h.passwordMark(u)))) {
+	u, err := h.sessionUser(ctx, sess)
+	if errors.Is(err, errSignedOut) {
 		_ = h.d.Sessions.Delete(ctx, ck)
 		c.Next()
 		return
@@ -298,6 +298,20 @@ func (h *Handler) session(c *gin.Context) {
 	c.Set(keySession, sess)
 	c.Set(keySID, ck)
 	c.Next()
+}
+
+// errSignedOut: the session's user is gone, inactive, or changed password.
+var errSignedOut = errors.New("web: session no longer valid")
+
+// sessionUser reads sess's user from the database. Errors: errSignedOut
+// when the user is deleted or deactivated, or its password changed since
+// the session was made; any other is the database's.
+func (h *Handler) sessionUser(ctx context.Context, sess sessions.Session) (accounts.User, error) {
+	u, err := h.d.Accounts.Store().ByID(ctx, sess.UserID)
+	if errors.Is(err, accounts.ErrNotFound) || err == nil && (!u.IsActive || !hmac.Equal([]byte(sess.Mark), []byte(h.passwordMark(u)))) {
+		return accounts.User{}, errSignedOut
+	}
+	return u, err
 }
 
 // passwordMark names the user's current password hash without holding it:
@@ -419,14 +433,19 @@ func (h *Handler) unavailable(c *gin.Context, err error) {
 func (h *Handler) requireUser(c *gin.Context) (accounts.User, bool) {
 	u, ok := currentUser(c)
 	if !ok {
-		next := c.Request.URL.RequestURI()
-		if c.Request.Method != http.MethodGet {
-			next = c.Request.URL.Path
-		}
-		c.Redirect(http.StatusFound, "/login/?next="+url.QueryEscape(next))
-		c.Abort()
+		toLogin(c)
 	}
 	return u, ok
+}
+
+// toLogin redirects to the login page, which comes back here after.
+func toLogin(c *gin.Context) {
+	next := c.Request.URL.RequestURI()
+	if c.Request.Method != http.MethodGet {
+		next = c.Request.URL.Path
+	}
+	c.Redirect(http.StatusFound, "/login/?next="+url.QueryEscape(next))
+	c.Abort()
 }
 
 func (h *Handler) requireStaff(c *gin.Context) {

@@ -23,6 +23,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/audit"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/lifecycle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/mail"
@@ -53,6 +54,7 @@ type site struct {
 	db      *database.DB
 	mail    *mailtest.Server
 	logs    *syncBuffer
+	codes   *hookedCodes
 	staff   accounts.User
 	user    accounts.User
 	cbCalls chan url.Values
@@ -97,8 +99,9 @@ func newSiteWith(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix s
 	reg.CheckGenerations(store)
 	lim := throttle.New(testenv.Compat(t, rdb), prefix, throttleLimit, time.Minute)
 	all := scope.Set{"read", "write", "introspection"}
+	codes := &hookedCodes{CodeStore: store}
 	srv := oauth.NewServer(oauth.Config{Scopes: all, DefaultScopes: all}, oauth.Deps{
-		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: store, Lookup: reg})
+		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: codes, Lookup: reg})
 	smtpSrv := mailtest.Start(t, mailtest.Options{User: "mailer", Password: "mail-pw"})
 	mailer, err := mail.New("smtp://mailer:mail-pw@"+smtpSrv.Addr, "Portcullis <noreply@example.com>", io.Discard)
 	if err != nil {
@@ -116,7 +119,7 @@ func newSiteWith(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix s
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &site{svc: svc, reg: reg, tokens: store, db: db, mail: smtpSrv, logs: logs, cbCalls: make(chan url.Values, 10)}
+	s := &site{svc: svc, reg: reg, tokens: store, codes: codes, db: db, mail: smtpSrv, logs: logs, cbCalls: make(chan url.Values, 10)}
 	s.engine = httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Lifecycle: lifecycle.New(store, reg), Throttle: lim, Issuer: "http://x", Pages: pages, Log: log, Metrics: metrics.New()})
 	s.srv = httptest.NewServer(s.engine)
 	t.Cleanup(s.srv.Close)
@@ -567,7 +570,7 @@ func TestAdmin(t *testing.T) {
 		}
 		// A password reset by an admin revokes the user's tokens and ends
 		// the user's browser sessions, though the user stays active.
-		live, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
+		live, err := s.tokens.Issue(ctx, grant.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -595,8 +598,8 @@ func TestAdmin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read",
-			Checked: tokens.Checked{User: gen, Client: gen}}, true)
+		iss, err := s.tokens.Issue(ctx, grant.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read",
+			Checked: grant.Checked{User: gen, Client: gen}}, true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -209,7 +209,7 @@ func TestRevocationIsPushed(t *testing.T) {
 	if code, _ := get(t, base+"/items/", "tok"); code != 200 {
 		t.Fatalf("cached answer not used: %d", code) // proves the next 401 comes from the event
 	}
-	ev, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashHex("tok")}, Reason: "revoke", At: time.Now().Unix()})
+	ev, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashString("tok")}, Reason: "revoke", At: time.Now().Unix()})
 	if err != nil {
 		t.Fatal(err)
 	}
