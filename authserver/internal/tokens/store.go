@@ -260,7 +260,10 @@ func (s *Store) LookupAccess(ctx context.Context, token string) (Access, error) 
 // LookupRefresh returns a live refresh token in one round trip. Errors:
 // ErrNotFound, ErrUnavailable.
 func (s *Store) LookupRefresh(ctx context.Context, token string) (Refresh, error) {
-	fam, h, ok := parseToken(token, refreshPrefix)
+	fam, h, ok, err := s.refreshKey(ctx, token)
+	if err != nil {
+		return Refresh{}, err
+	}
 	if !ok {
 		return Refresh{}, ErrNotFound
 	}
@@ -284,7 +287,10 @@ func (s *Store) LookupRefresh(ctx context.Context, token string) (Refresh, error
 // reaches the horizon of its index entries and they must be raised.
 // Errors: ErrNotFound, ErrReplayed, ErrScope, ErrUnavailable.
 func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope string) (Issued, error) {
-	fam, h, ok := parseToken(refreshToken, refreshPrefix)
+	fam, h, ok, err := s.refreshKey(ctx, refreshToken)
+	if err != nil {
+		return Issued{}, err
+	}
 	if !ok {
 		return Issued{}, ErrNotFound
 	}
@@ -499,7 +505,13 @@ func (s *Store) revoked(reason string) {
 // ErrUnavailable (also when the event could not be published; the token is
 // revoked then).
 func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (found bool, err error) {
-	if fam, h, ok := parseToken(token, accessPrefix); ok {
+	// An imported refresh token is foreign, as an imported access token
+	// is: its alias, if any, says which it is.
+	rfam, rh, isRefresh, err := s.refreshKey(ctx, token)
+	if err != nil {
+		return false, err
+	}
+	if fam, h, ok := parseToken(token, accessPrefix); ok && !isRefresh {
 		rec, err := s.get(ctx, "revoke", s.keyAT(fam, h))
 		if errors.Is(err, ErrNotFound) || err == nil && rec.ClientID != clientID {
 			return false, nil
@@ -516,7 +528,7 @@ func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (
 		}
 		return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashHex(token)}, Reason: "revoke"})
 	}
-	if fam, h, ok := parseToken(token, refreshPrefix); ok {
+	if fam, h := rfam, rh; isRefresh {
 		rec, err := s.get(ctx, "revoke", s.keyRT(fam, h))
 		if errors.Is(err, ErrNotFound) || err == nil && rec.ClientID != clientID {
 			return false, nil
