@@ -91,3 +91,7 @@ func isAllDigits(s string) bool {
 	}
 	return true
 }
+
+// EmailKey returns the key an email is unique by: normalised, then
+// lower-cased. Importers use it to find an existing user.
+func EmailKey(email string) string { return emailKey(NormalizeEmail(email)) }
