@@ -71,7 +71,7 @@ func importDOT(ctx context.Context, cfg config, args []string, stdout, stderr io
 	}
 	src, err := database.Open(ctx, srcURL)
 	if err != nil {
-		return fmt.Errorf("import-dot: cannot open the Django database %s: %w", database.Redact(*from), err)
+		return fmt.Errorf("import-dot: cannot open the Django database (--from): %w", err)
 	}
 	defer src.Close()
 
