@@ -22,7 +22,7 @@ import (
 // djangoPython returns a Python that imports Django, DOT, DRF and gunicorn
 // (DJANGO_PYTHON, else Debian's /usr/bin/python3, else python3 on PATH),
 // or skips loudly (fails under CI=true).
-func djangoPython(t *testing.T) string {
+func djangoPython(t testing.TB) string {
 	t.Helper()
 	var tried []string
 	for _, py := range []string{os.Getenv("DJANGO_PYTHON"), "/usr/bin/python3", "python3"} {
@@ -52,7 +52,7 @@ type djangoProject struct {
 
 // seedBlocks returns the seed's code blocks by the path on their first
 // line ("### users/models.py"); a later block for the same path wins.
-func seedBlocks(t *testing.T) map[string]string {
+func seedBlocks(t testing.TB) map[string]string {
 	t.Helper()
 	_, self, _, _ := runtime.Caller(0)
 	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(self), "..", "..", "shared", "seed", "000_*.txt"))
@@ -92,7 +92,7 @@ ALLOWED_HOSTS = ['127.0.0.1', 'localhost']
 
 // newDjangoProject builds the tutorial's project on database dbURL
 // (sqlite:PATH or postgres://…) and migrates it.
-func newDjangoProject(t *testing.T, dbURL string) *djangoProject {
+func newDjangoProject(t testing.TB, dbURL string) *djangoProject {
 	t.Helper()
 	py := djangoPython(t)
 	p := &djangoProject{dir: t.TempDir(), py: py,
@@ -143,7 +143,7 @@ func newDjangoProject(t *testing.T, dbURL string) *djangoProject {
 }
 
 // run runs the project's Python with args and returns its stdout.
-func (p *djangoProject) run(t *testing.T, args ...string) string {
+func (p *djangoProject) run(t testing.TB, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(p.py, args...)
 	cmd.Dir, cmd.Env = p.dir, p.env
@@ -155,20 +155,20 @@ func (p *djangoProject) run(t *testing.T, args ...string) string {
 	return out.String()
 }
 
-func (p *djangoProject) manage(t *testing.T, args ...string) string {
+func (p *djangoProject) manage(t testing.TB, args ...string) string {
 	t.Helper()
 	return p.run(t, append([]string{"manage.py"}, args...)...)
 }
 
 // shell runs Python code in manage.py shell and returns what it printed.
-func (p *djangoProject) shell(t *testing.T, code string) string {
+func (p *djangoProject) shell(t testing.TB, code string) string {
 	t.Helper()
 	return strings.TrimSpace(p.manage(t, "shell", "-c", code))
 }
 
 // serve runs the project under gunicorn on a free loopback port until the
 // test ends (stopped by PID), and waits until DOT's token endpoint answers.
-func (p *djangoProject) serve(t *testing.T) {
+func (p *djangoProject) serve(t testing.TB) {
 	t.Helper()
 	port := freePort(t)
 	cmd := exec.Command(p.py, "-m", "gunicorn", "-w", "2", "-b", "127.0.0.1:"+strconv.Itoa(port), "_project.wsgi:application")

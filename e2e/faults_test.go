@@ -25,7 +25,7 @@ type redisServer struct {
 	done chan struct{}
 }
 
-func startRedis(t *testing.T) *redisServer {
+func startRedis(t testing.TB) *redisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -40,7 +40,7 @@ func startRedis(t *testing.T) *redisServer {
 	return rs
 }
 
-func (rs *redisServer) launch(t *testing.T, bin string) {
+func (rs *redisServer) launch(t testing.TB, bin string) {
 	t.Helper()
 	rs.cmd = exec.Command(bin, "--port", strconv.Itoa(rs.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", rs.dir)
 	rs.cmd.Stdout, rs.cmd.Stderr = nil, nil
