@@ -2,36 +2,27 @@ package tokens
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
-	"fmt"
 	"time"
 
 	redis "github.com/redis/rueidis/rueidiscompat"
 )
 
 // Imported tokens. Tokens moved from another server (Django OAuth Toolkit:
-// 30 characters of [A-Za-z0-9]) keep their text, which carries no family id.
-// Their family id is derived from the text instead:
+// 30 characters of [A-Za-z0-9]) keep their text, which carries no family
+// id. Import puts each pair in a new family, as Issue does, and writes one
+// more key per token, through which a lookup finds the family:
 //
-//	F = first famLen characters of base64url(SHA-256("portcullis-import\x00" + token))
+//	<p>A<H>  the family id of imported access token H (key form), TTL =
+//	         the access token's remaining lifetime
+//	<p>R<H>  the same for an imported refresh token, TTL = its lifetime
 //
-// taken from the access token when the pair has a live one (so that looking
-// up the access token finds its family from its text alone, as for ours),
-// else from the refresh token. A refresh token's family is found through
-// one more key, written by Import:
-//
-//	<p>R<H>  the family id of imported refresh token H (key form), TTL =
-//	         the refresh token's lifetime; it outlives a rotation, so a
-//	         replay of the old token still finds its family's tombstones
-//	<p>i{F}  an imported family's marker, TTL = the family's lifetime: a
-//	         second import of the same tokens changes nothing, even after
-//	         they were rotated or revoked here
-//
-// After an import, an imported family rotates, is replayed and is revoked
-// exactly as one issued here: the family hash names the imported access
-// token as its current one, so the first rotation deletes it.
-const importDomain = "portcullis-import\x00"
+// An alias outlives its token's rotation or revocation, so a replayed
+// refresh token still finds its family's tombstones, and a second import
+// of the same token changes nothing. After an import a family rotates, is
+// replayed and is revoked exactly as one issued here: the family hash names
+// the imported access token as its current one, so the first rotation
+// deletes it.
 
 // maxForeignTokenLen is the longest foreign token looked up (DOT's column
 // is 255 characters).
@@ -55,31 +46,33 @@ func isForeign(token string) bool {
 	return true
 }
 
-// importedFamily is the family id of an imported token's family when the
-// family is named after token (see above).
-func importedFamily(token string) string {
-	sum := sha256.Sum256([]byte(importDomain + token))
-	return b64.EncodeToString(sum[:])[:famLen]
-}
+// Alias kinds: the letter after the prefix.
+const (
+	aliasAccess  = "A"
+	aliasRefresh = "R"
+)
 
-func (s *Store) keyAlias(h string) string    { return s.prefix + "R" + h }
-func (s *Store) keyMarker(fam string) string { return s.prefix + "i{" + fam + "}" }
+func (s *Store) keyAlias(kind, h string) string { return s.prefix + kind + h }
 
-// refreshKey finds the family and key-form hash of a refresh token: from
-// its text for one of ours, through its alias key for an imported one (one
+// tokenKey finds the family and key-form hash of a token of the given type:
+// from its text for one of ours, through its alias for an imported one (one
 // GET). ok is false for an unknown or malformed token. Errors:
 // ErrUnavailable.
-func (s *Store) refreshKey(ctx context.Context, token string) (fam, h string, ok bool, err error) {
-	if fam, h, ok := parseToken(token, refreshPrefix); ok || !isForeign(token) {
+func (s *Store) tokenKey(ctx context.Context, token, prefix string) (fam, h string, ok bool, err error) {
+	if fam, h, ok := parseToken(token, prefix); ok || !isForeign(token) {
 		return fam, h, ok, nil
 	}
+	kind := aliasAccess
+	if prefix == refreshPrefix {
+		kind = aliasRefresh
+	}
 	h = keyHash(token)
-	fam, err = s.rdb.Get(ctx, s.keyAlias(h)).Result()
+	fam, err = s.rdb.Get(ctx, s.keyAlias(kind, h)).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", "", false, nil
 	}
 	if err != nil {
-		return "", "", false, s.unavailable("refresh alias", err)
+		return "", "", false, s.unavailable("token alias", err)
 	}
 	return fam, h, len(fam) == famLen, nil
 }
@@ -101,92 +94,89 @@ type Imported struct {
 // expired.
 var ErrNotImportable = errors.New("tokens: import: not an importable token pair")
 
-// importScript writes an imported family, all or none, unless its marker
-// says it was written before. KEYS: marker, at, rt, fam. ARGV: 1 marker
-// TTL ms, 2 atVal ("" = no access token), 3 atTTLms, 4 rtVal ("" = no
-// refresh token), 5 rtTTLms, 6 client, 7 atH, 8 rtH, 9 horizon, 10 grant
-// body, 11 scope, 12 atH in hex, 13 famTTLms. Reply: 1 written, 0 already
-// there.
+// importScript writes an imported family with a refresh token: its
+// access key (unless ARGV 1 is ""), refresh key and family hash. KEYS: at,
+// rt, fam. ARGV as issueScript's.
 var importScript = newScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
-if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) end
-if ARGV[4] ~= '' then
-  redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5])
-  redis.call('HSET', KEYS[4], 'c', ARGV[6], 'a', ARGV[7], 'h', ARGV[12], 'k', ARGV[7], 'r', ARGV[8], 'x', ARGV[9], 'g', ARGV[10], 's', ARGV[11])
-  redis.call('PEXPIRE', KEYS[4], ARGV[13])
-end
+if ARGV[1] ~= '' then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+redis.call('HSET', KEYS[3], 'c', ARGV[6], 'a', ARGV[7], 'h', ARGV[12], 'k', ARGV[7], 'r', ARGV[8], 'x', ARGV[9], 'g', ARGV[10], 's', ARGV[11])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
 return 1
 `)
 
-// Import stores an imported token pair, keeping its access token's expiry
-// (to the second); an imported refresh token expires after the Store's
-// refresh lifetime, counted from now. It is idempotent: a pair imported
-// before (even if since rotated, revoked or expired here) is left alone and
-// created is false. With dryRun nothing is written and created says whether
-// it would be. Errors: ErrNotImportable, ErrUnavailable.
+// Import stores an imported token pair in a new family, keeping its access
+// token's expiry (to the second); an imported refresh token expires after
+// the Store's refresh lifetime, counted from now. It is idempotent: a pair
+// imported before (even if since rotated, revoked or expired here) is left
+// alone and created is false. With dryRun nothing is written and created
+// says whether it would be. The family's keys, its index entries and the
+// aliases go in one round trip, the aliases last: a failure in between
+// leaves at most an unreachable family, which expires, and the pair to the
+// next run. Errors: ErrNotImportable, ErrUnavailable.
 func (s *Store) Import(ctx context.Context, t Imported, dryRun bool) (created bool, err error) {
 	now := s.now()
+	atExp := t.AccessExpiresAt.Truncate(time.Second)
 	if t.AccessToken == "" && t.RefreshToken == "" ||
-		t.AccessToken != "" && (!isForeign(t.AccessToken) || t.AccessExpiresAt.Truncate(time.Second).Sub(now) < time.Second) ||
+		t.AccessToken != "" && (!isForeign(t.AccessToken) || atExp.Sub(now) < time.Second) ||
 		t.RefreshToken != "" && (!isForeign(t.RefreshToken) || s.life.Refresh <= 0) {
 		return false, ErrNotImportable
 	}
-	fam := importedFamily(t.AccessToken)
-	if t.AccessToken == "" {
-		fam = importedFamily(t.RefreshToken)
-	}
-	var rtH string
-	if t.RefreshToken != "" {
-		rtH = keyHash(t.RefreshToken)
-		n, err := s.rdb.Exists(ctx, s.keyAlias(rtH)).Result()
-		if err != nil {
-			return false, s.unavailable("import", err)
-		}
-		if n == 1 {
-			return false, nil
-		}
-	}
-	if dryRun {
-		n, err := s.rdb.Exists(ctx, s.keyMarker(fam)).Result()
-		if err != nil {
-			return false, s.unavailable("import", err)
-		}
-		return n == 0, nil
-	}
-
-	// An access token alone: its own family, indexed as F+H until it
-	// expires. With a refresh token: a family, indexed as F up to the
-	// horizon, whose current access token is the imported one, or (when
-	// none is live) a hash no token has, so that the first rotation
-	// deletes nothing and names no real token.
-	atExp := t.AccessExpiresAt.Truncate(time.Second)
-	atTTL := atExp.Sub(now)
-	atH, atHex := hashForms(importDomain + "none\x00" + t.RefreshToken)
-	atVal := ""
+	// The refresh token's alias says whether the pair came before; for an
+	// access token alone, its own.
+	atH, atHex := "", ""
 	if t.AccessToken != "" {
 		atH, atHex = hashForms(t.AccessToken)
+	}
+	rtH := ""
+	seen := s.keyAlias(aliasAccess, atH)
+	if t.RefreshToken != "" {
+		rtH = keyHash(t.RefreshToken)
+		seen = s.keyAlias(aliasRefresh, rtH)
+	}
+	n, err := s.rdb.Exists(ctx, seen).Result()
+	if err != nil {
+		return false, s.unavailable("import", err)
+	}
+	if n == 1 || dryRun {
+		return n == 0, nil
+	}
+	fam, err := newFamily()
+	if err != nil {
+		return false, err
+	}
+	atTTL := atExp.Sub(now)
+	atVal := ""
+	if t.AccessToken != "" {
 		atVal = encodeRecord(record{Grant: t.Grant, IssuedAt: t.AccessIssuedAt, ExpiresAt: atExp})
 	}
-	markerTTL, member, indexEnd := atTTL, fam+atH, atExp
-	rtVal, rtTTL, famTTL, horizon := "", time.Duration(0), time.Duration(0), time.Time{}
-	if t.RefreshToken != "" {
-		rtTTL = s.life.Refresh
-		rtVal = encodeRecord(record{Grant: t.Grant, IssuedAt: t.RefreshIssuedAt, ExpiresAt: now.Truncate(time.Second).Add(rtTTL)})
-		famTTL = max(atTTL, rtTTL)
-		horizon = now.Add(2 * famTTL)
-		markerTTL, member, indexEnd = famTTL, fam, horizon
-	}
-	keys := []string{s.keyMarker(fam), s.keyAT(fam, atH), s.keyRT(fam, rtH), s.keyFam(fam)}
-	args := []any{markerTTL.Milliseconds(), atVal, atTTL.Milliseconds(), rtVal, rtTTL.Milliseconds(), t.ClientID, atH, rtH,
-		horizon.UnixMilli(), string(appendGrantBody(nil, t.Grant)), t.Scope, atHex, famTTL.Milliseconds()}
-	var (
-		registered []string
-		res        *redis.Cmd
-	)
+	var registered []string
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
-		registered = s.queueIndex(ctx, p, t.Grant, member, indexEnd)
-		res = importScript.EvalSha(ctx, p, keys, args...)
+		if t.RefreshToken == "" {
+			// An access token alone, indexed as F+H until it expires.
+			registered = s.queueIndex(ctx, p, t.Grant, fam+atH, atExp)
+			p.Set(ctx, s.keyAT(fam, atH), atVal, atTTL)
+			p.Set(ctx, s.keyAlias(aliasAccess, atH), fam, atTTL)
+			return
+		}
+		// A family, indexed as F up to its horizon. With no live access
+		// token, the family names a hash no token has, so that the first
+		// rotation deletes nothing and names no real token.
+		if t.AccessToken == "" {
+			atH, atHex = hashForms("portcullis-import\x00none\x00" + t.RefreshToken)
+		}
+		rtTTL := s.life.Refresh
+		famTTL := max(atTTL, rtTTL)
+		horizon := now.Add(2 * famTTL)
+		rtVal := encodeRecord(record{Grant: t.Grant, IssuedAt: t.RefreshIssuedAt, ExpiresAt: now.Truncate(time.Second).Add(rtTTL)})
+		registered = s.queueIndex(ctx, p, t.Grant, fam, horizon)
+		importScript.EvalSha(ctx, p, []string{s.keyAT(fam, atH), s.keyRT(fam, rtH), s.keyFam(fam)},
+			atVal, atTTL.Milliseconds(), rtVal, rtTTL.Milliseconds(), famTTL.Milliseconds(), t.ClientID, atH, rtH,
+			horizon.UnixMilli(), string(appendGrantBody(nil, t.Grant)), t.Scope, atHex)
+		if t.AccessToken != "" {
+			p.Set(ctx, s.keyAlias(aliasAccess, atH), fam, atTTL)
+		}
+		p.Set(ctx, s.keyAlias(aliasRefresh, rtH), fam, rtTTL)
 	})
 	if err == nil {
 		err = firstErr(cmds)
@@ -195,17 +185,5 @@ func (s *Store) Import(ctx context.Context, t Imported, dryRun bool) (created bo
 		return false, s.unavailable("import", err)
 	}
 	s.known.add(registered, now)
-	n, err := res.Int64()
-	if err != nil {
-		return false, fmt.Errorf("tokens: import: %w", err)
-	}
-	if t.RefreshToken != "" {
-		// Written after the family, so that a failure in between leaves
-		// the pair to the next run (the marker keeps it from being written
-		// twice; the alias is written then).
-		if err := s.rdb.Set(ctx, s.keyAlias(rtH), fam, rtTTL).Err(); err != nil {
-			return false, s.unavailable("import", err)
-		}
-	}
-	return n == 1, nil
+	return true, nil
 }

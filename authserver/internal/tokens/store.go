@@ -233,10 +233,14 @@ func (s *Store) get(ctx context.Context, op, key string) (record, error) {
 }
 
 // LookupAccess returns a live access token in one Redis round trip, or none
-// when it is in the access-token cache (a malformed token costs none).
+// when it is in the access-token cache (a malformed token costs none; an
+// imported one costs one more, for its alias: see import.go).
 // Errors: ErrNotFound, ErrUnavailable.
 func (s *Store) LookupAccess(ctx context.Context, token string) (Access, error) {
-	fam, h, ok := parseToken(token, accessPrefix)
+	fam, h, ok, err := s.tokenKey(ctx, token, accessPrefix)
+	if err != nil {
+		return Access{}, err
+	}
 	if !ok {
 		return Access{}, ErrNotFound
 	}
@@ -260,7 +264,7 @@ func (s *Store) LookupAccess(ctx context.Context, token string) (Access, error) 
 // LookupRefresh returns a live refresh token in one round trip. Errors:
 // ErrNotFound, ErrUnavailable.
 func (s *Store) LookupRefresh(ctx context.Context, token string) (Refresh, error) {
-	fam, h, ok, err := s.refreshKey(ctx, token)
+	fam, h, ok, err := s.tokenKey(ctx, token, refreshPrefix)
 	if err != nil {
 		return Refresh{}, err
 	}
@@ -287,7 +291,7 @@ func (s *Store) LookupRefresh(ctx context.Context, token string) (Refresh, error
 // reaches the horizon of its index entries and they must be raised.
 // Errors: ErrNotFound, ErrReplayed, ErrScope, ErrUnavailable.
 func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope string) (Issued, error) {
-	fam, h, ok, err := s.refreshKey(ctx, refreshToken)
+	fam, h, ok, err := s.tokenKey(ctx, refreshToken, refreshPrefix)
 	if err != nil {
 		return Issued{}, err
 	}
@@ -505,13 +509,11 @@ func (s *Store) revoked(reason string) {
 // ErrUnavailable (also when the event could not be published; the token is
 // revoked then).
 func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (found bool, err error) {
-	// An imported refresh token is foreign, as an imported access token
-	// is: its alias, if any, says which it is.
-	rfam, rh, isRefresh, err := s.refreshKey(ctx, token)
+	fam, h, ok, err := s.tokenKey(ctx, token, accessPrefix)
 	if err != nil {
 		return false, err
 	}
-	if fam, h, ok := parseToken(token, accessPrefix); ok && !isRefresh {
+	if ok {
 		rec, err := s.get(ctx, "revoke", s.keyAT(fam, h))
 		if errors.Is(err, ErrNotFound) || err == nil && rec.ClientID != clientID {
 			return false, nil
@@ -528,7 +530,10 @@ func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (
 		}
 		return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashHex(token)}, Reason: "revoke"})
 	}
-	if fam, h := rfam, rh; isRefresh {
+	if fam, h, ok, err = s.tokenKey(ctx, token, refreshPrefix); err != nil {
+		return false, err
+	}
+	if ok {
 		rec, err := s.get(ctx, "revoke", s.keyRT(fam, h))
 		if errors.Is(err, ErrNotFound) || err == nil && rec.ClientID != clientID {
 			return false, nil

@@ -45,14 +45,10 @@ func newToken(prefix, fam string) (string, error) {
 
 // parseToken splits a token of the given type into its family id and the
 // key form of its hash. ok is false for anything malformed, so callers can
-// answer ErrNotFound without asking Redis. An access token in another
-// server's format is taken for an imported one; an imported refresh token
-// needs refreshKey.
+// answer ErrNotFound without asking Redis. An imported token needs
+// tokenKey.
 func parseToken(token, prefix string) (fam, hash string, ok bool) {
 	if len(token) != tokenLen || !strings.HasPrefix(token, prefix) {
-		if prefix == accessPrefix && isForeign(token) { // imported: see import.go
-			return importedFamily(token), keyHash(token), true
-		}
 		return "", "", false
 	}
 	for i := len(prefix); i < len(token); i++ {
