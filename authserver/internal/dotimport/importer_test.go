@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,26 +22,6 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 )
-
-// djangoSchema is DOT 1.7's tables and Django's stock auth_user, as
-// Django's migrations make them on SQLite (the columns this package reads).
-const djangoSchema = `
-CREATE TABLE auth_user (id integer PRIMARY KEY AUTOINCREMENT, password varchar(128) NOT NULL, last_login datetime NULL,
-  is_superuser bool NOT NULL, username varchar(150) NOT NULL UNIQUE, first_name varchar(150) NOT NULL, last_name varchar(150) NOT NULL,
-  email varchar(254) NOT NULL, is_staff bool NOT NULL, is_active bool NOT NULL, date_joined datetime NOT NULL);
-CREATE TABLE auth_group (id integer PRIMARY KEY AUTOINCREMENT, name varchar(150) NOT NULL UNIQUE);
-CREATE TABLE auth_user_groups (id integer PRIMARY KEY AUTOINCREMENT, user_id integer NOT NULL, group_id integer NOT NULL);
-CREATE TABLE oauth2_provider_application (id integer PRIMARY KEY AUTOINCREMENT, client_id varchar(100) NOT NULL UNIQUE,
-  redirect_uris text NOT NULL, client_type varchar(32) NOT NULL, authorization_grant_type varchar(32) NOT NULL,
-  client_secret varchar(255) NOT NULL, name varchar(255) NOT NULL, user_id integer NULL, skip_authorization bool NOT NULL,
-  created datetime NOT NULL, updated datetime NOT NULL, algorithm varchar(5) NOT NULL);
-CREATE TABLE oauth2_provider_accesstoken (id integer PRIMARY KEY AUTOINCREMENT, token varchar(255) NOT NULL UNIQUE,
-  expires datetime NOT NULL, scope text NOT NULL, application_id integer NULL, user_id integer NULL, created datetime NOT NULL,
-  updated datetime NOT NULL, source_refresh_token_id integer NULL UNIQUE, id_token_id integer NULL UNIQUE);
-CREATE TABLE oauth2_provider_refreshtoken (id integer PRIMARY KEY AUTOINCREMENT, token varchar(255) NOT NULL,
-  access_token_id integer NULL UNIQUE, application_id integer NOT NULL, user_id integer NOT NULL, created datetime NOT NULL,
-  updated datetime NOT NULL, revoked datetime NULL);
-`
 
 // fakeTokens records imports; a pair is new the first time it is seen.
 type fakeTokens struct {
@@ -79,7 +60,11 @@ func newFixture(t *testing.T, dstURL string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = src.Close() })
-	if _, err := src.ExecContext(ctx, djangoSchema); err != nil {
+	ddl, err := os.ReadFile("testdata/dot17_auth_user.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.ExecContext(ctx, string(ddl)); err != nil {
 		t.Fatal(err)
 	}
 	h, err := passwords.NewHasher(testenv.CheapArgon)
