@@ -242,3 +242,25 @@ func TestImportSchemaErrors(t *testing.T) {
 		t.Fatalf("users after a schema error: %d, %v", n, err)
 	}
 }
+
+// Newer DOT has post-logout redirect URIs, which Portcullis cannot hold
+// yet: the application moves and a warning says what stayed behind.
+func TestImportWarnsAboutPostLogoutURIs(t *testing.T) {
+	f := newFixture(t, testenv.SQLiteURL(t))
+	now := time.Now().UTC().Format("2006-01-02 15:04:05")
+	f.exec(t, `ALTER TABLE oauth2_provider_application ADD COLUMN post_logout_redirect_uris text NOT NULL DEFAULT ''`)
+	f.exec(t, `INSERT INTO oauth2_provider_application (client_id, redirect_uris, client_type, authorization_grant_type, client_secret,
+		name, skip_authorization, created, updated, algorithm, post_logout_redirect_uris)
+		VALUES ('spa-id', 'https://spa.example/cb', 'public', 'authorization-code', 'x', 'spa', 1, ?, ?, '', 'https://spa.example/bye')`, now, now)
+	got := f.mustRun(t, Options{})
+	if got[TableApps].Created != 1 {
+		t.Fatalf("applications: %+v", got[TableApps])
+	}
+	if !strings.Contains(f.log.String(), "post-logout redirect URIs are not kept") || !strings.Contains(f.log.String(), "applications=1") {
+		t.Fatalf("no warning about post-logout URIs:\n%s", f.log.String())
+	}
+	c, err := f.reg.Store().ByClientID(testenv.Context(t), "spa-id")
+	if err != nil || c.SecretHash != "" || !c.SkipAuthorization || c.RedirectURIsRaw != "https://spa.example/cb" || c.GrantTypesRaw != "authorization_code" {
+		t.Fatalf("spa-id = %+v, %v", c, err)
+	}
+}

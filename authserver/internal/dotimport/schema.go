@@ -41,7 +41,7 @@ type schema struct {
 	memberships string // its many-to-many table with auth_group
 	memberUser  string // that table's column naming the user
 	// Optional application columns (newer DOT versions).
-	algorithm, postLogout, hashSecret bool
+	algorithm, postLogout bool
 }
 
 // inspect checks that every table and column the import reads exists,
@@ -104,7 +104,7 @@ func inspect(ctx context.Context, db *database.DB, userTable string) (schema, er
 	if err != nil {
 		return schema{}, err
 	}
-	sc.algorithm, sc.postLogout, sc.hashSecret = appCols["algorithm"], appCols["post_logout_redirect_uris"], appCols["hash_client_secret"]
+	sc.algorithm, sc.postLogout = appCols["algorithm"], appCols["post_logout_redirect_uris"]
 
 	sc.memberships = sc.users + "_groups"
 	if !tables[sc.memberships] {
