@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// progress draws "users   1200/5000 [=====>        ]" on one terminal line,
+// progress draws "users   1200/5000 [=====         ]" on one terminal line,
 // redrawn at most ten times a second. A nil *progress draws nothing.
 type progress struct {
 	w     io.Writer
@@ -15,7 +15,6 @@ type progress struct {
 	total int64
 	n     int64
 	last  time.Time
-	drawn bool
 	width int
 }
 
@@ -41,7 +40,6 @@ func (p *progress) draw() {
 	}
 	bar := strings.Repeat("=", fill) + strings.Repeat(" ", p.width-fill)
 	fmt.Fprintf(p.w, "\r%-15s %9d/%-9d [%s]", p.label, p.n, p.total, bar)
-	p.drawn = true
 }
 
 func (p *progress) finish() {

@@ -26,24 +26,28 @@ const batchSize = 500
 // writers is how many pairs of a batch go to Redis at once.
 const writers = 8
 
-// tokenRow is one row of either token pass.
+// tokenRow is one row of either token pass, and what became of it.
 type tokenRow struct {
-	id                int64
-	access            sql.NullString
-	accessExp         djTime
-	accessCreated     djTime
-	scope             sql.NullString
-	userID            sql.NullInt64
-	appID             sql.NullInt64
-	refresh           sql.NullString
-	refreshCreated    djTime
-	refreshRevoked    djTime
-	fromAccessPass    bool
-	userKnown, appOK  bool
-	pair              tokens.Imported
-	created           bool
-	err               error
-	accessLive, write bool
+	// Read from Django.
+	id             int64
+	access         sql.NullString
+	accessExp      djTime
+	accessCreated  djTime
+	scope          sql.NullString
+	userID         sql.NullInt64
+	appID          sql.NullInt64
+	refresh        sql.NullString
+	refreshCreated djTime
+	refreshRevoked djTime
+	fromAccessPass bool
+	// Decided.
+	accessLive bool // the access token has not expired
+	write      bool // something of the row is live
+	userKnown  bool // its user moved (or it has none)
+	appOK      bool // its application moved
+	pair       tokens.Imported
+	created    bool
+	err        error
 }
 
 // tokens moves the live tokens, in two passes. The first reads every
