@@ -183,7 +183,7 @@ func (r *run) writeTokens(ctx context.Context, q querier, batch []*tokenRow) err
 	}
 	users := map[int64]user{}
 	apps := map[int64]string{}
-	if err := lookup(ctx, q, "SELECT django_id, user_id, email FROM dot_users WHERE user_id IS NOT NULL AND django_id IN (?)", userIDs,
+	if err := collectIn(ctx, q, "SELECT django_id, user_id, email FROM dot_users WHERE user_id IS NOT NULL AND django_id IN (?)", userIDs,
 		func(rows *sqlx.Rows) error {
 			var k int64
 			var u user
@@ -191,9 +191,9 @@ func (r *run) writeTokens(ctx context.Context, q querier, batch []*tokenRow) err
 			users[k] = u
 			return err
 		}); err != nil {
-		return err
+		return fmt.Errorf("dotimport: tokens: %w", err)
 	}
-	if err := lookup(ctx, q, "SELECT django_id, client_id FROM dot_apps WHERE django_id IN (?)", appIDs,
+	if err := collectIn(ctx, q, "SELECT django_id, client_id FROM dot_apps WHERE django_id IN (?)", appIDs,
 		func(rows *sqlx.Rows) error {
 			var k int64
 			var c string
@@ -201,7 +201,7 @@ func (r *run) writeTokens(ctx context.Context, q querier, batch []*tokenRow) err
 			apps[k] = c
 			return err
 		}); err != nil {
-		return err
+		return fmt.Errorf("dotimport: tokens: %w", err)
 	}
 
 	var wg sync.WaitGroup
@@ -255,27 +255,4 @@ func tableOf(t *tokenRow) string {
 		return TableAccess
 	}
 	return TableRefresh
-}
-
-// lookup runs query with its "IN (?)" expanded to ids, calling row for
-// each result.
-func lookup(ctx context.Context, q querier, query string, ids []int64, row func(*sqlx.Rows) error) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	query, args, err := sqlx.In(query, ids)
-	if err != nil {
-		return fmt.Errorf("dotimport: tokens: %w", err)
-	}
-	rows, err := q.QueryxContext(ctx, q.Rebind(query), args...)
-	if err != nil {
-		return fmt.Errorf("dotimport: tokens: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := row(rows); err != nil {
-			return fmt.Errorf("dotimport: tokens: %w", err)
-		}
-	}
-	return rows.Err()
 }

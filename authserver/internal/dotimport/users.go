@@ -12,122 +12,206 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 )
 
-// users copies the user table. A user is matched by email, in any letter
-// case (Portcullis's key); of several Django rows with one email only the
-// first (lowest id) moves, so that no account takes over another's
-// password or tokens. The password hash is copied as is (Portcullis
-// verifies Django's formats and upgrades them at the next login; an
-// unusable "!…" stays unusable), except over an argon2id hash Portcullis
-// already made, which is newer than anything Django holds.
+// djUser is one row of the Django user table.
+type djUser struct {
+	id                      int64
+	password, email         sql.NullString
+	active, staff, superusr bool
+	joined, last            djTime
+	key                     string // accounts.EmailKey of email
+}
+
+// users copies the user table, batchSize rows at a time. A user is matched
+// by email, in any letter case (Portcullis's key); of several Django rows
+// with one email only the first (lowest id) moves, so that no account
+// takes over another's password or tokens. The password hash is copied as
+// is (Portcullis verifies Django's formats and upgrades them at the next
+// login; an unusable "!…" stays unusable), except over an argon2id hash
+// Portcullis already made, which is newer than anything Django holds.
 func (r *run) users(ctx context.Context) error {
 	c := Count{Table: TableUsers}
 	t := quote(r.sc.users)
-	q := r.tx.Rebind
-	claim, err := r.tx.PreparexContext(ctx, q("INSERT INTO dot_users (django_id, email_key, email) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"))
-	if err != nil {
-		return fmt.Errorf("dotimport: users: %w", err)
-	}
-	defer claim.Close()
-	find, err := r.tx.PreparexContext(ctx, q("SELECT id, password, is_active, is_staff, is_superuser, date_joined, last_login FROM users WHERE email_key = ?"))
-	if err != nil {
-		return fmt.Errorf("dotimport: users: %w", err)
-	}
-	defer find.Close()
-	insert, err := r.tx.PreparexContext(ctx, q(`INSERT INTO users (email, email_key, password, is_active, is_staff, is_superuser, date_joined, last_login)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`))
-	if err != nil {
-		return fmt.Errorf("dotimport: users: %w", err)
-	}
-	defer insert.Close()
-	update, err := r.tx.PreparexContext(ctx, q("UPDATE users SET password = ?, is_active = ?, is_staff = ?, is_superuser = ?, date_joined = ?, last_login = ? WHERE id = ?"))
-	if err != nil {
-		return fmt.Errorf("dotimport: users: %w", err)
-	}
-	defer update.Close()
-	mapped, err := r.tx.PreparexContext(ctx, q("UPDATE dot_users SET user_id = ? WHERE django_id = ?"))
-	if err != nil {
-		return fmt.Errorf("dotimport: users: %w", err)
-	}
-	defer mapped.Close()
-
-	err = r.stream(ctx, TableUsers,
+	var batch []djUser
+	err := r.stream(ctx, TableUsers,
 		"SELECT id, password, email, is_active, is_staff, is_superuser, date_joined, last_login FROM "+t+" ORDER BY id",
 		"SELECT COUNT(*) FROM "+t,
 		func(rows *sqlx.Rows) error {
 			c.Read++
-			var (
-				id                      int64
-				password, email         sql.NullString
-				active, staff, superusr bool
-				joined, last            djTime
-			)
-			if err := rows.Scan(&id, &password, &email, &active, &staff, &superusr, &joined, &last); err != nil {
+			var u djUser
+			if err := rows.Scan(&u.id, &u.password, &u.email, &u.active, &u.staff, &u.superusr, &u.joined, &u.last); err != nil {
 				return fmt.Errorf("dotimport: users: row: %w", err)
 			}
-			norm := accounts.NormalizeEmail(email.String)
-			if norm == "" || !strings.Contains(norm, "@") {
+			u.email.String = accounts.NormalizeEmail(u.email.String)
+			if !strings.Contains(u.email.String, "@") {
 				c.Skipped++
-				r.warn(TableUsers, id, "no email: Portcullis signs users in by email")
+				r.warn(TableUsers, u.id, "no email: Portcullis signs users in by email")
 				return nil
 			}
-			if n, err := affected(claim.ExecContext(ctx, id, accounts.EmailKey(norm), norm)); err != nil {
-				return fmt.Errorf("dotimport: users: %w", err)
-			} else if n == 0 {
-				c.Skipped++
-				r.warn(TableUsers, id, "another Django user with a lower id has the same email (in some letter case)")
-				return nil
+			u.key = accounts.EmailKey(u.email.String)
+			if !u.joined.Valid {
+				u.joined = djTime{Time: time.Now().UTC(), Valid: true}
 			}
-			if !joined.Valid {
-				joined = djTime{Time: time.Now().UTC(), Valid: true}
-			}
-			var cur struct {
-				ID          int64        `db:"id"`
-				Password    string       `db:"password"`
-				IsActive    bool         `db:"is_active"`
-				IsStaff     bool         `db:"is_staff"`
-				IsSuperuser bool         `db:"is_superuser"`
-				DateJoined  time.Time    `db:"date_joined"`
-				LastLogin   sql.NullTime `db:"last_login"`
-			}
-			err := find.GetContext(ctx, &cur, accounts.EmailKey(norm))
-			switch {
-			case isNoRows(err):
-				if err := insert.QueryRowxContext(ctx, norm, accounts.EmailKey(norm), password.String, active, staff, superusr,
-					joined.Time, last.null()).Scan(&cur.ID); err != nil {
-					return fmt.Errorf("dotimport: users: create: %w", err)
-				}
-				c.Created++
-			case err != nil:
-				return fmt.Errorf("dotimport: users: %w", err)
-			default:
-				pw := password.String
-				if strings.HasPrefix(cur.Password, "$argon2id$") {
-					pw = cur.Password
-				}
-				lastLogin := last.null()
-				if cur.LastLogin.Valid && (!lastLogin.Valid || cur.LastLogin.Time.After(lastLogin.Time)) {
-					lastLogin = cur.LastLogin
-				}
-				if pw == cur.Password && active == cur.IsActive && staff == cur.IsStaff && superusr == cur.IsSuperuser &&
-					joined.Time.Equal(cur.DateJoined) && lastLogin.Valid == cur.LastLogin.Valid && lastLogin.Time.Equal(cur.LastLogin.Time) {
-					c.Unchanged++
-					break
-				}
-				if _, err := update.ExecContext(ctx, pw, active, staff, superusr, joined.Time, lastLogin, cur.ID); err != nil {
-					return fmt.Errorf("dotimport: users: update: %w", err)
-				}
-				c.Updated++
-			}
-			if _, err := mapped.ExecContext(ctx, cur.ID, id); err != nil {
-				return fmt.Errorf("dotimport: users: %w", err)
+			if batch = append(batch, u); len(batch) == batchSize {
+				err := r.userBatch(ctx, batch, &c)
+				batch = batch[:0]
+				return err
 			}
 			return nil
 		})
+	if err == nil && len(batch) > 0 {
+		err = r.userBatch(ctx, batch, &c)
+	}
 	if err != nil {
 		return err
 	}
 	r.done(c)
 	return nil
+}
+
+// curUser is a user already in Portcullis.
+type curUser struct {
+	ID          int64        `db:"id"`
+	EmailKey    string       `db:"email_key"`
+	Password    string       `db:"password"`
+	IsActive    bool         `db:"is_active"`
+	IsStaff     bool         `db:"is_staff"`
+	IsSuperuser bool         `db:"is_superuser"`
+	DateJoined  time.Time    `db:"date_joined"`
+	LastLogin   sql.NullTime `db:"last_login"`
+}
+
+// userBatch writes one batch of users in four statements, plus one per
+// changed user: claim the emails in the id map (the lowest id wins), read
+// the users that exist, insert the new ones, map the Django ids.
+func (r *run) userBatch(ctx context.Context, batch []djUser, c *Count) error {
+	tx := r.tx
+	fail := func(err error) error { return fmt.Errorf("dotimport: users: %w", err) }
+
+	var q strings.Builder
+	args := make([]any, 0, 3*len(batch))
+	q.WriteString("INSERT INTO dot_users (django_id, email_key, email) VALUES ")
+	for i, u := range batch {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?)")
+		args = append(args, u.id, u.key, u.email.String)
+	}
+	q.WriteString(" ON CONFLICT DO NOTHING RETURNING django_id")
+	claimed := map[int64]bool{}
+	if err := collect(ctx, tx, q.String(), args, func(rows *sqlx.Rows) error {
+		var id int64
+		err := rows.Scan(&id)
+		claimed[id] = true
+		return err
+	}); err != nil {
+		return fail(err)
+	}
+
+	keys := make([]string, 0, len(batch))
+	ids := make([]int64, 0, len(batch))
+	for _, u := range batch {
+		if claimed[u.id] {
+			keys = append(keys, u.key)
+			ids = append(ids, u.id)
+		}
+	}
+	existing := map[string]curUser{}
+	if err := collectIn(ctx, tx, `SELECT id, email_key, password, is_active, is_staff, is_superuser, date_joined, last_login
+		FROM users WHERE email_key IN (?)`, keys, func(rows *sqlx.Rows) error {
+		var cu curUser
+		err := rows.StructScan(&cu)
+		existing[cu.EmailKey] = cu
+		return err
+	}); err != nil {
+		return fail(err)
+	}
+
+	q.Reset()
+	args = args[:0]
+	q.WriteString("INSERT INTO users (email, email_key, password, is_active, is_staff, is_superuser, date_joined, last_login) VALUES ")
+	inserts := 0
+	for _, u := range batch {
+		if !claimed[u.id] {
+			c.Skipped++
+			r.warn(TableUsers, u.id, "another Django user with a lower id has the same email (in some letter case)")
+			continue
+		}
+		cur, found := existing[u.key]
+		if !found {
+			if inserts > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, u.email.String, u.key, u.password.String, u.active, u.staff, u.superusr, u.joined.Time, u.last.null())
+			inserts++
+			continue
+		}
+		pw := u.password.String
+		if strings.HasPrefix(cur.Password, "$argon2id$") {
+			pw = cur.Password
+		}
+		last := u.last.null()
+		if cur.LastLogin.Valid && (!last.Valid || cur.LastLogin.Time.After(last.Time)) {
+			last = cur.LastLogin
+		}
+		if pw == cur.Password && u.active == cur.IsActive && u.staff == cur.IsStaff && u.superusr == cur.IsSuperuser &&
+			u.joined.Time.Equal(cur.DateJoined) && last.Valid == cur.LastLogin.Valid && last.Time.Equal(cur.LastLogin.Time) {
+			c.Unchanged++
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE users SET password = ?, is_active = ?, is_staff = ?, is_superuser = ?,
+			date_joined = ?, last_login = ? WHERE id = ?`), pw, u.active, u.staff, u.superusr, u.joined.Time, last, cur.ID); err != nil {
+			return fail(err)
+		}
+		c.Updated++
+	}
+	if inserts > 0 {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
+			return fail(err)
+		}
+		c.Created += inserts
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query, inArgs, err := sqlx.In(`UPDATE dot_users SET user_id = (SELECT u.id FROM users u WHERE u.email_key = dot_users.email_key)
+		WHERE django_id IN (?)`, ids)
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(query), inArgs...); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// collect runs query (with ? placeholders) and calls row for each result.
+func collect(ctx context.Context, q querier, query string, args []any, row func(*sqlx.Rows) error) error {
+	rows, err := q.QueryxContext(ctx, q.Rebind(query), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// collectIn is collect for a query whose one "IN (?)" takes the list;
+// an empty list matches nothing.
+func collectIn[T any](ctx context.Context, q querier, query string, list []T, row func(*sqlx.Rows) error) error {
+	if len(list) == 0 {
+		return nil
+	}
+	query, args, err := sqlx.In(query, list)
+	if err != nil {
+		return err
+	}
+	return collect(ctx, q, query, args, row)
 }
 
 // groups copies auth_group, matched by name.
