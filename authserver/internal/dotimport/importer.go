@@ -21,6 +21,9 @@ type TokenStore interface {
 	// Import stores a pair unless it was imported before, and reports
 	// whether it did (or, with dryRun, would).
 	Import(ctx context.Context, t tokens.Imported, dryRun bool) (created bool, err error)
+	// RevokeUser revokes every token of a user, for one deactivated in
+	// Django since the last run.
+	RevokeUser(ctx context.Context, userID int64, exceptFamily, reason string) error
 }
 
 // Secrets hashes and checks client secrets; *clients.Registry implements it.
@@ -89,13 +92,16 @@ const (
 // run is the state of one Run.
 type run struct {
 	*Importer
-	opt     Options
-	sc      schema
-	src     *sqlx.Tx   // the Django database, one snapshot
-	conn    *sqlx.Conn // the Portcullis connection holding the id maps
-	tx      *sqlx.Tx   // the Portcullis transaction
-	counts  []Count
-	dryNote string
+	opt    Options
+	sc     schema
+	src    *sqlx.Tx   // the Django database, one snapshot
+	conn   *sqlx.Conn // the Portcullis connection holding the id maps
+	tx     *sqlx.Tx   // the Portcullis transaction
+	counts []Count
+	// deactivated are the users this run made inactive; their tokens
+	// are revoked once the transaction has committed.
+	deactivated []int64
+	dryNote     string
 }
 
 // Run imports everything, or nothing when the schema is not recognised
@@ -149,6 +155,14 @@ func (im *Importer) Run(ctx context.Context, opt Options) ([]Count, error) {
 			return nil, fmt.Errorf("dotimport: commit: %w", err)
 		}
 		q = r.conn
+		for _, id := range r.deactivated {
+			if err := r.Tokens.RevokeUser(ctx, id, "", "user deactivated"); err != nil {
+				return nil, fmt.Errorf("dotimport: revoke the tokens of deactivated user %d: %w", id, err)
+			}
+			if r.Log != nil {
+				r.Log.Warn("dotimport: user deactivated in Django: its tokens are revoked", "user_id", id)
+			}
+		}
 	}
 	if err := r.tokens(ctx, q); err != nil {
 		return nil, err

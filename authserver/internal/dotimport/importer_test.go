@@ -25,11 +25,19 @@ import (
 
 // fakeTokens records imports; a pair is new the first time it is seen.
 type fakeTokens struct {
-	mu   sync.Mutex
-	seen map[string]tokens.Imported
+	mu      sync.Mutex
+	seen    map[string]tokens.Imported
+	revoked []int64 // users
 }
 
 var _ TokenStore = (*fakeTokens)(nil)
+
+func (f *fakeTokens) RevokeUser(_ context.Context, userID int64, _, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.revoked = append(f.revoked, userID)
+	return nil
+}
 
 func (f *fakeTokens) Import(_ context.Context, t tokens.Imported, dryRun bool) (bool, error) {
 	f.mu.Lock()
@@ -134,7 +142,8 @@ func TestImportAuthUserTable(t *testing.T) {
 			// second registered it unverified); one has no email.
 			f.exec(t, `INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined)
 				VALUES (1, ?, 0, 'alice', '', '', 'Alice@Example.com', 1, 1, ?), (2, ?, 0, 'mallory', '', '', 'alice@example.COM', 0, 1, ?),
-				(3, ?, 0, 'bob', '', '', '', 0, 1, ?)`, pw, now, djangoPassword(t, "mallory-pass"), now, pw, now)
+				(3, ?, 0, 'bob', '', '', '', 0, 1, ?), (4, ?, 0, 'carol', '', '', 'carol@example.com', 0, 0, ?),
+				(5, ?, 0, 'dave', '', '', 'dave@example.com', 0, 1, ?)`, pw, now, djangoPassword(t, "mallory-pass"), now, pw, now, pw, now, pw, now)
 			f.exec(t, `INSERT INTO auth_group (id, name) VALUES (1, 'editors')`)
 			f.exec(t, `INSERT INTO auth_user_groups (user_id, group_id) VALUES (1, 1), (2, 1)`)
 			f.exec(t, `INSERT INTO oauth2_provider_application (id, client_id, redirect_uris, client_type, authorization_grant_type, client_secret,
@@ -143,25 +152,30 @@ func TestImportAuthUserTable(t *testing.T) {
 				(2, 'hashed-id', '', 'confidential', 'client-credentials', ?, 'hashed', 1, 0, ?, ?, 'RS256')`,
 				now, now, djangoPassword(t, "hashed-secret"), now, now)
 			f.exec(t, `INSERT INTO oauth2_provider_accesstoken (id, token, expires, scope, application_id, user_id, created, updated)
-				VALUES (1, 'aliceAccess', ?, 'read  write', 1, 1, ?, ?), (2, 'malloryAccess', ?, 'read', 1, 2, ?, ?)`, later, now, now, later, now, now)
+				VALUES (1, 'aliceAccess', ?, 'read  write', 1, 1, ?, ?), (2, 'malloryAccess', ?, 'read', 1, 2, ?, ?),
+				(3, 'inactiveCarolAccess', ?, 'read', 1, 4, ?, ?), (4, 'daveAccess', ?, 'read', 1, 5, ?, ?)`,
+				later, now, now, later, now, now, later, now, now, later, now, now)
 
 			got := f.mustRun(t, Options{})
-			if got[TableUsers] != (Count{Table: TableUsers, Read: 3, Created: 1, Skipped: 2}) {
+			if got[TableUsers] != (Count{Table: TableUsers, Read: 5, Created: 3, Skipped: 2}) {
 				t.Errorf("users: %+v", got[TableUsers])
 			}
 			if got[TableMemberships] != (Count{Table: TableMemberships, Read: 2, Created: 1, Skipped: 1}) {
 				t.Errorf("memberships: %+v", got[TableMemberships])
 			}
-			if c := got[TableAccess]; c.Created != 1 || c.Skipped != 1 {
+			// Mallory's token stays behind with her, and so does the
+			// inactive user's.
+			if c := got[TableAccess]; c.Created != 2 || c.Skipped != 2 {
 				t.Errorf("access tokens: %+v", c)
 			}
-			for k, p := range f.tokens.seen {
-				if strings.Contains(k, "mallory") {
-					t.Fatalf("the skipped duplicate's token was imported as %+v", p)
-				}
-				if p.Username != "Alice@example.com" || p.Scope != "read write" || p.ClientID != "rs-id" {
-					t.Errorf("imported %+v", p)
-				}
+			if len(f.tokens.seen) != 2 {
+				t.Errorf("imported %v", f.tokens.seen)
+			}
+			if p := f.tokens.seen["aliceAccess/"]; p.Username != "Alice@example.com" || p.Scope != "read write" || p.ClientID != "rs-id" {
+				t.Errorf("imported %+v", p)
+			}
+			if p := f.tokens.seen["daveAccess/"]; p.Username != "dave@example.com" {
+				t.Errorf("imported %+v", p)
 			}
 			log := f.log.String()
 			if !strings.Contains(log, "same email") || !strings.Contains(log, "no email") {
@@ -205,10 +219,20 @@ func TestImportAuthUserTable(t *testing.T) {
 				t.Fatal(err)
 			}
 			f.exec(t, `UPDATE auth_user SET is_staff = 0, password = ? WHERE id = 1`, djangoPassword(t, "changed-in-django"))
+			f.exec(t, `UPDATE auth_user SET is_active = 0 WHERE id = 5`)
 			f.exec(t, `UPDATE oauth2_provider_application SET authorization_grant_type = 'authorization-code', redirect_uris = 'https://a.example/cb' WHERE id = 1`)
 			got = f.mustRun(t, Options{})
-			if got[TableUsers].Updated != 1 || got[TableApps].Updated != 1 || got[TableApps].Unchanged != 1 {
+			if got[TableUsers].Updated != 2 || got[TableApps].Updated != 1 || got[TableApps].Unchanged != 1 {
 				t.Errorf("re-run: users %+v, applications %+v", got[TableUsers], got[TableApps])
+			}
+			// Dave was deactivated in Django: his tokens here are revoked,
+			// and no token of his moves any more.
+			dave, _ := accounts.NewStore(f.dst).ByEmail(ctx, "dave@example.com")
+			if len(f.tokens.revoked) != 1 || f.tokens.revoked[0] != dave.ID || dave.IsActive {
+				t.Errorf("revoked users %v, dave %+v", f.tokens.revoked, dave)
+			}
+			if c := got[TableAccess]; c.Unchanged != 1 || c.Skipped != 3 {
+				t.Errorf("re-run: access tokens %+v", c)
 			}
 			u, _ = accounts.NewStore(f.dst).ByEmail(ctx, "alice@example.com")
 			if u.Password != argon || u.IsStaff {

@@ -163,7 +163,9 @@ func (r *run) countToken(t *tokenRow, ac, rc *Count, now time.Time) {
 }
 
 // writeTokens resolves a batch's users and applications through the id
-// maps, then writes its live pairs, a few at a time.
+// maps, then writes its live pairs, a few at a time. A token of an
+// inactive user stays behind: Portcullis revokes a user's tokens when it
+// deactivates them, and never checks a refresh token's user again.
 func (r *run) writeTokens(ctx context.Context, q querier, batch []*tokenRow) error {
 	var userIDs, appIDs []int64
 	for _, t := range batch {
@@ -183,7 +185,8 @@ func (r *run) writeTokens(ctx context.Context, q querier, batch []*tokenRow) err
 	}
 	users := map[int64]user{}
 	apps := map[int64]string{}
-	if err := collectIn(ctx, q, "SELECT django_id, user_id, email FROM dot_users WHERE user_id IS NOT NULL AND django_id IN (?)", userIDs,
+	if err := collectIn(ctx, q, `SELECT d.django_id, d.user_id, d.email FROM dot_users d JOIN users u ON u.id = d.user_id
+		WHERE u.is_active AND d.django_id IN (?)`, userIDs,
 		func(rows *sqlx.Rows) error {
 			var k int64
 			var u user
@@ -223,7 +226,7 @@ func (r *run) writeTokens(ctx context.Context, q querier, batch []*tokenRow) err
 		t.userKnown = uok || !t.userID.Valid
 		t.pair.ClientID, t.appOK = apps[t.appID.Int64]
 		if !t.userKnown || !t.appOK {
-			r.warn(tableOf(t), t.id, "its user or application was not imported")
+			r.warn(tableOf(t), t.id, "its user is inactive or was not imported, or its application was not imported")
 			continue
 		}
 		t.pair.UserID, t.pair.Username, t.pair.Scope = u.id, u.email, fields(t.scope.String)

@@ -164,6 +164,9 @@ func (r *run) userBatch(ctx context.Context, batch []djUser, c *Count) error {
 			date_joined = ?, last_login = ? WHERE id = ?`), pw, u.active, u.staff, u.superusr, u.joined.Time, last, cur.ID); err != nil {
 			return fail(err)
 		}
+		if cur.IsActive && !u.active {
+			r.deactivated = append(r.deactivated, cur.ID)
+		}
 		c.Updated++
 	}
 	if inserts > 0 {
