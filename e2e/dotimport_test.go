@@ -71,15 +71,16 @@ func runImport(t *testing.T, env map[string]string, args ...string) (stdout, std
 	return out.String(), errb.String(), code
 }
 
-// mustImport runs an import that must succeed, and returns its counts.
-func mustImport(t *testing.T, env map[string]string, args ...string) map[string]dotCounts {
+// mustImport runs an import that must succeed, and returns its counts and
+// everything it printed.
+func mustImport(t *testing.T, env map[string]string, args ...string) (map[string]dotCounts, string) {
 	t.Helper()
 	out, errs, code := runImport(t, env, args...)
 	if code != 0 {
 		t.Fatalf("import-dot %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, out, errs)
 	}
-	t.Logf("import-dot %v:\n%s", args, out)
-	return parseCounts(t, out)
+	t.Logf("import-dot %v:\n%s%s", args, out, errs)
+	return parseCounts(t, out), out + errs
 }
 
 func wantCounts(t *testing.T, got map[string]dotCounts, want map[string]dotCounts) {
@@ -240,13 +241,18 @@ print(int(AccessToken.objects.get(token=%q).expires.timestamp()))`, a)), 10, 64)
 	from := djangoDB // the same URL forms as DATABASE_URL
 
 	// A dry run writes nothing.
-	dry := mustImport(t, env, "--from", from, "--dry-run")
+	dry, _ := mustImport(t, env, "--from", from, "--dry-run")
 	wantCounts(t, dry, map[string]dotCounts{"users": {read: 4, created: 4}, "applications": {read: 5, created: 4, skipped: 1}})
 	if n := rowCount(t, b.DatabaseURL, "users"); n != 0 {
 		t.Fatalf("a dry run wrote %d users", n)
 	}
 
-	first := mustImport(t, env, "--from", from)
+	first, printed := mustImport(t, env, "--from", from)
+	for _, secret := range []string{p1a, p1r, p2a, p3r, p4a, p5a, p5r, p7a, p7r, genSecret, "rs-secret", "cc-secret", "testpass123"} {
+		if strings.Contains(printed, secret) {
+			t.Fatalf("import-dot printed a token, secret or password:\n%s", printed)
+		}
+	}
 	wantCounts(t, first, map[string]dotCounts{
 		"users":        {read: 4, created: 4},
 		"groups":       {read: 1, created: 1},
@@ -360,7 +366,7 @@ print(int(AccessToken.objects.get(token=%q).expires.timestamp()))`, a)), 10, 64)
 	expectStatus(t, ac.do("POST", "/o/token/", passwordForm("nopass@email.com", ""), "Authorization", basicAuth("rs-id", "rs-secret")), 400)
 
 	// A second run changes nothing, and brings back nothing rotated away.
-	second := mustImport(t, env, "--from", from)
+	second, _ := mustImport(t, env, "--from", from)
 	wantCounts(t, second, map[string]dotCounts{
 		"users":          {read: 4, unchanged: 4},
 		"groups":         {read: 1, unchanged: 1},
@@ -377,7 +383,7 @@ print(int(AccessToken.objects.get(token=%q).expires.timestamp()))`, a)), 10, 64)
 	// A user who signs up on DOT afterwards: the next run adds exactly that
 	// user.
 	expectStatus(t, djc.do("POST", "/users/signup/", url.Values{"email": {"late@email.com"}, "password": {"Late-pass-789"}, "password2": {"Late-pass-789"}}), 201)
-	third := mustImport(t, env, "--from", from)
+	third, _ := mustImport(t, env, "--from", from)
 	wantCounts(t, third, map[string]dotCounts{
 		"users":        {read: 5, created: 1, unchanged: 4},
 		"groups":       {read: 1, unchanged: 1},
@@ -385,4 +391,20 @@ print(int(AccessToken.objects.get(token=%q).expires.timestamp()))`, a)), 10, 64)
 		"applications": {read: 5, unchanged: 4, skipped: 1},
 	})
 	expectStatus(t, ac.do("POST", "/o/token/", passwordForm("late@email.com", "Late-pass-789"), "Authorization", basicAuth("rs-id", "rs-secret")), 200)
+
+	// A user deactivated in Django before the last run: deactivated here,
+	// with every token of theirs, DOT's and Portcullis's, revoked.
+	r := ac.do("POST", "/o/token/", passwordForm("user2@email.com", "Second-pass-456"), "Authorization", basicAuth("rs-id", "rs-secret"))
+	expectStatus(t, r, 200)
+	ours := r.JSON(t)["access_token"].(string)
+	dj.shell(t, `
+from django.contrib.auth import get_user_model
+get_user_model().objects.filter(email='user2@email.com').update(is_active=False)
+`)
+	fourth, _ := mustImport(t, env, "--from", from)
+	wantCounts(t, fourth, map[string]dotCounts{"users": {read: 5, updated: 1, unchanged: 4}})
+	if m := introspect(ours); m["active"] != false {
+		t.Errorf("a deactivated user's token: %v", m)
+	}
+	expectStatus(t, ac.do("POST", "/o/token/", passwordForm("user2@email.com", "Second-pass-456"), "Authorization", basicAuth("rs-id", "rs-secret")), 400)
 }
