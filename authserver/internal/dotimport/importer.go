@@ -92,12 +92,13 @@ const (
 // run is the state of one Run.
 type run struct {
 	*Importer
-	opt    Options
-	sc     schema
-	src    *sqlx.Tx   // the Django database, one snapshot
-	conn   *sqlx.Conn // the Portcullis connection holding the id maps
-	tx     *sqlx.Tx   // the Portcullis transaction
-	counts []Count
+	opt     Options
+	sc      schema
+	src     *sqlx.Tx   // the Django database, one snapshot
+	conn    *sqlx.Conn // the Portcullis connection holding the id maps
+	tx      *sqlx.Tx   // the Portcullis transaction
+	counts  []Count
+	printed int // how many of counts are on opt.Out
 	// deactivated are the users this run made inactive; their tokens
 	// are revoked once the transaction has committed.
 	deactivated []int64
@@ -109,7 +110,8 @@ type run struct {
 // memberships and applications are written in one transaction; the tokens
 // follow once it has committed, each pair idempotently, so a run stopped
 // half way is finished by the next. It returns the counts of each table,
-// also printed to opt.Out as they finish.
+// also printed to opt.Out once what they count is written (at the end,
+// in a dry run).
 func (im *Importer) Run(ctx context.Context, opt Options) ([]Count, error) {
 	if opt.Out == nil {
 		opt.Out = io.Discard
@@ -154,6 +156,7 @@ func (im *Importer) Run(ctx context.Context, opt Options) ([]Count, error) {
 		if err := r.tx.Commit(); err != nil {
 			return nil, fmt.Errorf("dotimport: commit: %w", err)
 		}
+		r.print() // only once what they count is written
 		q = r.conn
 		for _, id := range r.deactivated {
 			if err := r.Tokens.RevokeUser(ctx, id, "", "user deactivated"); err != nil {
@@ -167,13 +170,18 @@ func (im *Importer) Run(ctx context.Context, opt Options) ([]Count, error) {
 	if err := r.tokens(ctx, q); err != nil {
 		return nil, err
 	}
+	r.print()
 	return r.counts, nil
 }
 
-// done records a table's count and prints its summary line.
-func (r *run) done(c Count) {
-	r.counts = append(r.counts, c)
-	fmt.Fprintln(r.opt.Out, c.String()+r.dryNote)
+// done records a table's count.
+func (r *run) done(c Count) { r.counts = append(r.counts, c) }
+
+// print prints the summary lines not printed yet.
+func (r *run) print() {
+	for ; r.printed < len(r.counts); r.printed++ {
+		fmt.Fprintln(r.opt.Out, r.counts[r.printed].String()+r.dryNote)
+	}
 }
 
 // warn logs a row that cannot move. Never a secret, a token or a hash.
