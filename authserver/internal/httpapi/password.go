@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
@@ -116,6 +117,10 @@ func (h *handlers) changePassword(c *gin.Context) {
 }
 
 func (h *handlers) unavailable(c *gin.Context, err error) {
+	if database.IsInvalidText(err) { // the request's text, not an outage
+		c.JSON(http.StatusBadRequest, gin.H{"detail": "The request contains a NUL byte or invalid UTF-8."})
+		return
+	}
 	h.d.Log.ErrorContext(c.Request.Context(), "dependency unavailable", "request_id", RequestIDFromContext(c.Request.Context()), "error", err)
 	c.Header("Retry-After", "5")
 	c.JSON(http.StatusServiceUnavailable, gin.H{"detail": "Service temporarily unavailable, try again later."})

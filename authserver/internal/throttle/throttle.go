@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 )
 
 // ErrUnavailable wraps every Redis failure (down, timeout).
@@ -30,9 +32,19 @@ func New(rdb redis.UniversalClient, prefix string, limit int, window time.Durati
 	return &Limiter{rdb: rdb, prefix: prefix, limit: limit, window: window}
 }
 
-// LoginKeys are the counters of one password login: the account (an
-// already normalised email) and the client's address.
-func LoginKeys(email, ip string) []string { return []string{"acct:" + email, "ip:" + ip} }
+// LoginKeys are the counters of one password login: the account, named
+// by accounts.EmailKey (exactly the identity the user lookup uses, so no
+// spelling of an email gets a counter of its own), and the client's
+// address. email may be given as typed.
+func LoginKeys(email, ip string) []string {
+	return []string{"acct:" + accounts.EmailKey(email), "ip:" + ip}
+}
+
+// DeviceKey is the counter of a browser that holds a device cookie for the
+// account it tries (web's device cookies): it replaces LoginKeys for that
+// attempt, so that strangers' failures, counted on the account and their
+// addresses, never stop it, and its own failures stop only it.
+func DeviceKey(nonce string) []string { return []string{"dev:" + nonce} }
 
 // key is the Redis key of a caller's key: never the caller's text itself.
 func (l *Limiter) key(k string) string {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
@@ -151,13 +152,23 @@ func csp(formAction ...string) string {
 }
 
 func (h *Handler) headers(c *gin.Context) {
+	setPageHeaders(c)
+	c.Next()
+}
+
+// NotFound is the HTML 404 of a browser path that has no route.
+func (h *Handler) NotFound(c *gin.Context) {
+	setPageHeaders(c)
+	h.notFound(c)
+}
+
+func setPageHeaders(c *gin.Context) {
 	hd := c.Writer.Header()
 	hd.Set("Content-Security-Policy", csp())
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("Cache-Control", "no-store")
-	c.Next()
 }
 
 // sanePolicySource matches an origin or scheme that can go in a CSP
@@ -330,6 +341,11 @@ func (h *Handler) notFound(c *gin.Context) {
 }
 
 func (h *Handler) unavailable(c *gin.Context, err error) {
+	if database.IsInvalidText(err) { // the request's text, not an outage
+		h.message(c, http.StatusBadRequest, "Bad request", "The form contains a NUL byte or invalid UTF-8.")
+		c.Abort()
+		return
+	}
 	h.d.Log.ErrorContext(c.Request.Context(), "page failed", "path", c.Request.URL.Path, "error", err)
 	c.Header("Retry-After", "5")
 	h.message(c, http.StatusServiceUnavailable, "Service unavailable", "The server is temporarily unable to handle the request. Try again shortly.")

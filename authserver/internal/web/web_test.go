@@ -23,6 +23,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/metrics"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
@@ -35,7 +36,11 @@ import (
 
 const pw = "correct-Horse-battery-9"
 
+// throttleLimit is the site's LOGIN_THROTTLE_LIMIT.
+const throttleLimit = 5
+
 type site struct {
+	engine  *httpapi.Engine
 	srv     *httptest.Server
 	svc     *accounts.Service
 	reg     *clients.Registry
@@ -48,7 +53,7 @@ type site struct {
 
 // newSite runs the real engine with the pages on one database backend
 // and one Redis (miniredis, or real Redis when rdb is given).
-func newSite(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix string) *site {
+func newSite(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix string) *site {
 	t.Helper()
 	ctx := context.Background()
 	db, err := database.Open(ctx, dbURL)
@@ -73,7 +78,7 @@ func newSite(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix strin
 	svc := accounts.NewService(accounts.NewStore(db), h, passwords.Validate, log)
 	reg := clients.NewRegistry(clients.NewStore(db), h, time.Minute)
 	store := tokens.New(testenv.TokenClient(t, rdb, tokens.Dial), prefix, tokens.Lifetimes{Access: time.Hour, Refresh: 24 * time.Hour})
-	lim := throttle.New(rdb, prefix, 5, time.Minute)
+	lim := throttle.New(rdb, prefix, throttleLimit, time.Minute)
 	all := scope.Set{"read", "write", "introspection"}
 	srv := oauth.NewServer(oauth.Config{Scopes: all, DefaultScopes: all}, oauth.Deps{
 		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: store, Lookup: reg})
@@ -83,7 +88,8 @@ func newSite(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix strin
 		t.Fatal(err)
 	}
 	s := &site{svc: svc, reg: reg, tokens: store, cbCalls: make(chan url.Values, 10)}
-	s.srv = httptest.NewServer(httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Tokens: store, Issuer: "http://x", Pages: pages, Log: log}))
+	s.engine = httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Tokens: store, Throttle: lim, Issuer: "http://x", Pages: pages, Log: log, Metrics: metrics.New()})
+	s.srv = httptest.NewServer(s.engine)
 	t.Cleanup(s.srv.Close)
 	s.cb = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.cbCalls <- r.URL.Query() }))
 	t.Cleanup(s.cb.Close)
@@ -118,6 +124,8 @@ type browser struct {
 	t *testing.T
 	c *http.Client
 	s *site
+	// xff, when set, is sent as X-Forwarded-For (the test engine trusts it).
+	xff string
 }
 
 func (s *site) browser(t *testing.T) *browser {
@@ -144,6 +152,9 @@ func (b *browser) do(method, path string, form url.Values) page {
 	req, _ := http.NewRequest(method, u, body)
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if b.xff != "" {
+		req.Header.Set("X-Forwarded-For", b.xff)
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {
