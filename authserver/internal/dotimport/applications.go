@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
 )
 
@@ -45,6 +46,13 @@ func (r *run) applications(ctx context.Context) error {
 			)
 			if err := rows.Scan(&id, &clientID, &owner, &redirects, &typ, &grant, &sec, &name, &skip, &algorithm, &postLogout); err != nil {
 				return fmt.Errorf("dotimport: applications: row: %w", err)
+			}
+			for _, v := range []string{clientID, redirects, typ, sec, name.String, algorithm.String} {
+				if !database.ValidText(v) {
+					c.Skipped++
+					r.warn(TableApps, id, "a field is not valid UTF-8 text")
+					return nil
+				}
 			}
 			g, err := clients.NormalizeGrant(grant)
 			if err != nil {

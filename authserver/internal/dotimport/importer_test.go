@@ -288,3 +288,27 @@ func TestImportWarnsAboutPostLogoutURIs(t *testing.T) {
 		t.Fatalf("spa-id = %+v, %v", c, err)
 	}
 }
+
+// Text a column cannot hold (invalid UTF-8, which SQLite stores) keeps its
+// row out, named, instead of failing the whole import on PostgreSQL.
+func TestImportSkipsInvalidText(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFixture(t, b.URL)
+			now := time.Now().UTC().Format("2006-01-02 15:04:05")
+			f.exec(t, `INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined)
+				VALUES (1, '!x', 0, 'a', '', '', CAST(x'61ff40782e6f7267' AS TEXT), 0, 1, ?), (2, '!x', 0, 'b', '', '', 'b@x.org', 0, 1, ?)`, now, now)
+			f.exec(t, `INSERT INTO auth_group (id, name) VALUES (1, CAST(x'ff00' AS TEXT)), (2, 'ok')`)
+			f.exec(t, `INSERT INTO oauth2_provider_application (client_id, redirect_uris, client_type, authorization_grant_type, client_secret,
+				name, skip_authorization, created, updated, algorithm) VALUES ('bad-id', '', 'confidential', 'password', CAST(x'c3' AS TEXT), 'n', 0, ?, ?, '')`, now, now)
+			got := f.mustRun(t, Options{})
+			if got[TableUsers].Created != 1 || got[TableUsers].Skipped != 1 || got[TableGroups].Created != 1 || got[TableGroups].Skipped != 1 ||
+				got[TableApps].Skipped != 1 {
+				t.Fatalf("counts: %v", got)
+			}
+			if !strings.Contains(f.log.String(), "not valid UTF-8") {
+				t.Fatalf("no warning:\n%s", f.log.String())
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 )
 
 // djUser is one row of the Django user table.
@@ -45,6 +46,11 @@ func (r *run) users(ctx context.Context) error {
 			if !strings.Contains(u.email.String, "@") {
 				c.Skipped++
 				r.warn(TableUsers, u.id, "no email: Portcullis signs users in by email")
+				return nil
+			}
+			if !database.ValidText(u.email.String) || !database.ValidText(u.password.String) {
+				c.Skipped++
+				r.warn(TableUsers, u.id, "its email or password hash is not valid UTF-8 text")
 				return nil
 			}
 			u.key = accounts.EmailKey(u.email.String)
@@ -231,6 +237,11 @@ func (r *run) groups(ctx context.Context) error {
 			)
 			if err := rows.Scan(&id, &name); err != nil {
 				return fmt.Errorf("dotimport: groups: row: %w", err)
+			}
+			if !database.ValidText(name) {
+				c.Skipped++
+				r.warn(TableGroups, id, "its name is not valid UTF-8 text")
+				return nil
 			}
 			err := r.tx.GetContext(ctx, &gid, q("SELECT id FROM groups WHERE name = ?"), name)
 			switch {
