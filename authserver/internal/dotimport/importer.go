@@ -14,16 +14,22 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
 
-// TokenStore stores imported token pairs; *tokens.Store implements it.
+// TokenStore stores imported tokens; *tokens.Store implements it.
 type TokenStore interface {
-	// Import stores a pair unless it was imported before, and reports
-	// whether it did (or, with dryRun, would).
-	Import(ctx context.Context, t tokens.Imported, dryRun bool) (created bool, err error)
+	// Generation is read before the tokens' users and clients are
+	// checked in the database (see tokens.Checked).
+	Generation(ctx context.Context) (int64, error)
+	// WasImported reports whether a token was imported before (and may
+	// since have been rotated or revoked here).
+	WasImported(ctx context.Context, token string) (bool, error)
+	// Import stores an access token and its refresh token, if any.
+	Import(ctx context.Context, t tokens.ImportedTokens) error
 	// RevokeUser revokes every token of a user, for one deactivated in
 	// Django since the last run.
-	RevokeUser(ctx context.Context, userID int64, exceptFamily, reason string) error
+	RevokeUser(ctx context.Context, userID int64, keep string, reason revocation.Reason) error
 }
 
 // Secrets hashes and checks client secrets; *clients.Registry implements it.
@@ -159,7 +165,7 @@ func (im *Importer) Run(ctx context.Context, opt Options) ([]Count, error) {
 		r.print() // only once what they count is written
 		q = r.conn
 		for _, id := range r.deactivated {
-			if err := r.Tokens.RevokeUser(ctx, id, "", "user deactivated"); err != nil {
+			if err := r.Tokens.RevokeUser(ctx, id, "", revocation.ReasonDeactivated); err != nil {
 				return nil, fmt.Errorf("dotimport: revoke the tokens of deactivated user %d: %w", id, err)
 			}
 			if r.Log != nil {

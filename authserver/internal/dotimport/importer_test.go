@@ -21,35 +21,43 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
 
-// fakeTokens records imports; a pair is new the first time it is seen.
+// fakeTokens records imports, by access token.
 type fakeTokens struct {
-	mu      sync.Mutex
-	seen    map[string]tokens.Imported
-	revoked []int64 // users
+	mu       sync.Mutex
+	seen     map[string]tokens.ImportedTokens
+	imported map[string]bool // every token text imported
+	revoked  []int64         // users
 }
 
 var _ TokenStore = (*fakeTokens)(nil)
 
-func (f *fakeTokens) RevokeUser(_ context.Context, userID int64, _, _ string) error {
+func (f *fakeTokens) Generation(context.Context) (int64, error) { return 0, nil }
+
+func (f *fakeTokens) WasImported(_ context.Context, token string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.imported[token], nil
+}
+
+func (f *fakeTokens) Import(_ context.Context, t tokens.ImportedTokens) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seen[t.AccessToken] = t
+	f.imported[t.AccessToken] = true
+	if t.RefreshToken != "" {
+		f.imported[t.RefreshToken] = true
+	}
+	return nil
+}
+
+func (f *fakeTokens) RevokeUser(_ context.Context, userID int64, _ string, _ revocation.Reason) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.revoked = append(f.revoked, userID)
 	return nil
-}
-
-func (f *fakeTokens) Import(_ context.Context, t tokens.Imported, dryRun bool) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	k := t.AccessToken + "/" + t.RefreshToken
-	if _, ok := f.seen[k]; ok {
-		return false, nil
-	}
-	if !dryRun {
-		f.seen[k] = t
-	}
-	return true, nil
 }
 
 type fixture struct {
@@ -80,7 +88,7 @@ func newFixture(t *testing.T, dstURL string) *fixture {
 		t.Fatal(err)
 	}
 	dst := testenv.DB(t, dstURL)
-	return &fixture{src: src, dst: dst, tokens: &fakeTokens{seen: map[string]tokens.Imported{}}, hasher: h,
+	return &fixture{src: src, dst: dst, tokens: &fakeTokens{seen: map[string]tokens.ImportedTokens{}, imported: map[string]bool{}}, hasher: h,
 		reg: clients.NewRegistry(clients.NewStore(dst), h, 0)}
 }
 
@@ -171,10 +179,10 @@ func TestImportAuthUserTable(t *testing.T) {
 			if len(f.tokens.seen) != 2 {
 				t.Errorf("imported %v", f.tokens.seen)
 			}
-			if p := f.tokens.seen["aliceAccess/"]; p.Username != "Alice@example.com" || p.Scope != "read write" || p.ClientID != "rs-id" {
+			if p := f.tokens.seen["aliceAccess"]; p.Username != "Alice@example.com" || p.Scope != "read write" || p.ClientID != "rs-id" {
 				t.Errorf("imported %+v", p)
 			}
-			if p := f.tokens.seen["daveAccess/"]; p.Username != "dave@example.com" {
+			if p := f.tokens.seen["daveAccess"]; p.Username != "dave@example.com" {
 				t.Errorf("imported %+v", p)
 			}
 			log := f.log.String()

@@ -45,7 +45,7 @@ type tokenRow struct {
 	write      bool // something of the row is live
 	userKnown  bool // its user moved (or it has none)
 	appOK      bool // its application moved
-	pair       tokens.Imported
+	pair       tokens.ImportedTokens
 	created    bool
 	err        error
 }
@@ -60,10 +60,18 @@ func (r *run) tokens(ctx context.Context, q querier) error {
 	ac := Count{Table: TableAccess, tokens: true}
 	rc := Count{Table: TableRefresh, tokens: true}
 	now := time.Now()
+	// Read before the users and applications are checked in the database
+	// (writeTokens), so that a revocation here in between refuses the
+	// import (tokens.Checked).
+	gen, err := r.Tokens.Generation(ctx)
+	if err != nil {
+		return fmt.Errorf("dotimport: tokens: %w", err)
+	}
+	checked := tokens.Checked{User: gen, Client: gen}
 
 	var batch []*tokenRow
 	flush := func() error {
-		if err := r.writeTokens(ctx, q, batch); err != nil {
+		if err := r.writeTokens(ctx, q, batch, checked); err != nil {
 			return err
 		}
 		for _, t := range batch {
@@ -72,7 +80,7 @@ func (r *run) tokens(ctx context.Context, q querier) error {
 		batch = batch[:0]
 		return nil
 	}
-	err := r.stream(ctx, TableAccess,
+	err = r.stream(ctx, TableAccess,
 		`SELECT a.id, a.token, a.expires, a.created, a.scope, a.user_id, a.application_id, r.token, r.created
 		FROM `+tableAccess+` a LEFT JOIN `+tableRefresh+` r ON r.access_token_id = a.id AND r.revoked IS NULL ORDER BY a.id`,
 		"SELECT COUNT(*) FROM "+tableAccess,
@@ -107,7 +115,7 @@ func (r *run) tokens(ctx context.Context, q querier) error {
 			if err := rows.Scan(&t.id, &t.refresh, &t.refreshCreated, &t.refreshRevoked, &t.userID, &t.appID, &t.scope); err != nil {
 				return fmt.Errorf("dotimport: refresh tokens: row: %w", err)
 			}
-			t.write = !t.refreshRevoked.Valid && t.scope.Valid
+			t.write = false // see countToken
 			if batch = append(batch, t); len(batch) == batchSize {
 				return flush()
 			}
@@ -151,22 +159,21 @@ func (r *run) countToken(t *tokenRow, ac, rc *Count, now time.Time) {
 		return
 	}
 	rc.Read++
-	switch {
-	case t.refreshRevoked.Valid:
+	if t.refreshRevoked.Valid {
 		rc.Revoked++
-	case !t.scope.Valid:
-		rc.Skipped++
-		r.warn(TableRefresh, t.id, "no access token names it: its scope is unknown")
-	default:
-		outcome(rc)
+		return
 	}
+	// DOT deleted its access token (revoked alone); Portcullis imports a
+	// refresh token with the access token it came with.
+	rc.Skipped++
+	r.warn(TableRefresh, t.id, "its access token is gone: a refresh token moves only with its access token")
 }
 
 // writeTokens resolves a batch's users and applications through the id
 // maps, then writes its live pairs, a few at a time. A token of an
 // inactive user stays behind: Portcullis revokes a user's tokens when it
 // deactivates them, and never checks a refresh token's user again.
-func (r *run) writeTokens(ctx context.Context, q querier, batch []*tokenRow) error {
+func (r *run) writeTokens(ctx context.Context, q querier, batch []*tokenRow, checked tokens.Checked) error {
 	var userIDs, appIDs []int64
 	for _, t := range batch {
 		if !t.write {
@@ -214,7 +221,7 @@ func (r *run) writeTokens(ctx context.Context, q querier, batch []*tokenRow) err
 		go func() {
 			defer wg.Done()
 			for t := range work {
-				t.created, t.err = r.Tokens.Import(ctx, t.pair, r.opt.DryRun)
+				t.created, t.err = r.importPair(ctx, t.pair)
 			}
 		}()
 	}
@@ -229,12 +236,17 @@ func (r *run) writeTokens(ctx context.Context, q querier, batch []*tokenRow) err
 			r.warn(tableOf(t), t.id, "its user is inactive or was not imported, or its application was not imported")
 			continue
 		}
-		t.pair.UserID, t.pair.Username, t.pair.Scope = u.id, u.email, fields(t.scope.String)
-		if t.accessLive {
-			t.pair.AccessToken, t.pair.AccessIssuedAt, t.pair.AccessExpiresAt = t.access.String, t.accessCreated.Time, t.accessExp.Time
+		if !importableText(t.access.String) || t.refresh.Valid && !importableText(t.refresh.String) {
+			t.write = false
+			r.warn(tableOf(t), t.id, "the token is not 1-255 printable ASCII characters")
+			continue
 		}
+		t.pair.UserID, t.pair.Username, t.pair.Scope, t.pair.Checked = u.id, u.email, fields(t.scope.String), checked
+		// An expired access token goes too when its refresh token lives:
+		// it names the family, and is not stored.
+		t.pair.AccessToken, t.pair.IssuedAt, t.pair.AccessExpiresAt = t.access.String, t.accessCreated.Time, t.accessExp.Time
 		if t.refresh.Valid {
-			t.pair.RefreshToken, t.pair.RefreshIssuedAt = t.refresh.String, t.refreshCreated.Time
+			t.pair.RefreshToken = t.refresh.String
 		}
 		work <- t
 	}
@@ -242,8 +254,8 @@ func (r *run) writeTokens(ctx context.Context, q querier, batch []*tokenRow) err
 	wg.Wait()
 	for _, t := range batch {
 		if t.err != nil {
-			if errors.Is(t.err, tokens.ErrNotImportable) {
-				r.warn(tableOf(t), t.id, "the token's format cannot be imported")
+			if errors.Is(t.err, tokens.ErrRevoked) {
+				r.warn(tableOf(t), t.id, "its user or application was revoked here during the import")
 				t.write = false
 				continue
 			}
@@ -258,4 +270,34 @@ func tableOf(t *tokenRow) string {
 		return TableAccess
 	}
 	return TableRefresh
+}
+
+// importPair imports one pair unless it was imported before (its refresh
+// token's alias, or its access token's, still lives: then it may have been
+// rotated or revoked here, and must not come back), and reports whether it
+// did (or, in a dry run, would).
+func (r *run) importPair(ctx context.Context, p tokens.ImportedTokens) (created bool, err error) {
+	key := p.AccessToken
+	if p.RefreshToken != "" {
+		key = p.RefreshToken
+	}
+	seen, err := r.Tokens.WasImported(ctx, key)
+	if err != nil || seen || r.opt.DryRun {
+		return !seen, err
+	}
+	return true, r.Tokens.Import(ctx, p)
+}
+
+// importableText reports whether a token can be imported: 1 to 255
+// printable ASCII characters (DOT's are 30 letters and digits).
+func importableText(tok string) bool {
+	if tok == "" || len(tok) > 255 {
+		return false
+	}
+	for i := 0; i < len(tok); i++ {
+		if tok[i] <= ' ' || tok[i] > '~' {
+			return false
+		}
+	}
+	return true
 }

@@ -24,9 +24,9 @@ type Pinger interface {
 
 // Deps is everything the routes call.
 type Deps struct {
-	Accounts *accounts.Service
-	OAuth    *oauth.Server
-	Tokens   bearerStore
+	Accounts  *accounts.Service
+	OAuth     *oauth.Server
+	Lifecycle bearers
 	// Throttle counts password guesses, old_password's included.
 	Throttle *throttle.Limiter
 	// Issuer is this server's public base URL, for RFC 8414 metadata.

@@ -6,187 +6,129 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
-// dotToken returns a token in DOT's shape (30 of [A-Za-z0-9]), distinct per
-// seed.
-func dotToken(seed string) string {
-	return (seed + strings.Repeat("x", 30))[:30]
-}
-
-func importPair(t *testing.T, e *env, p Imported) bool {
-	t.Helper()
-	created, err := e.s.Import(context.Background(), p, false)
-	if err != nil {
-		t.Fatalf("Import: %v", err)
-	}
-	return created
-}
-
-func dotPair(e *env, at, rt string) Imported {
-	now := e.now()
-	return Imported{Grant: userGrant(7), AccessToken: at, AccessIssuedAt: now.Add(-time.Minute),
-		AccessExpiresAt: now.Add(10 * time.Hour), RefreshToken: rt, RefreshIssuedAt: now.Add(-time.Minute)}
-}
-
-func TestImportPairRotatesAsUsual(t *testing.T) {
+// TestImport stores tokens issued by another server (DOT's format) from
+// their plaintext: they introspect, rotate into this store's format, are
+// revoked with their user, and an import run twice changes nothing.
+func TestImport(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		at, rt := dotToken("Access1"), dotToken("Refresh1")
-		p := dotPair(e, at, rt)
-		if !importPair(t, e, p) {
-			t.Fatal("first import: created = false")
+		const at, rt = "D5t8bU7F2MXphhAnXsEdBHyX7xdEEN", "rT9pW2kQ7xLm4nB8vC3zY6hJ1sD5fG"
+		exp := e.now().Add(time.Hour).Truncate(time.Second)
+		in := ImportedTokens{Grant: userGrant(40), AccessToken: at, AccessExpiresAt: exp, RefreshToken: rt,
+			RefreshExpiresAt: e.now().Add(24 * time.Hour).Truncate(time.Second), IssuedAt: e.now().Add(-time.Minute).Truncate(time.Second)}
+		if err := e.s.Import(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		// Until the store accepts imports, such a token costs nothing.
+		wantLive(t, e, at, false)
+		if err := e.s.AcceptImported(ctx); err != nil {
+			t.Fatal(err)
 		}
 		a, err := e.s.LookupAccess(ctx, at)
 		if err != nil {
-			t.Fatalf("LookupAccess: %v", err)
+			t.Fatalf("imported access token: %v", err)
 		}
-		if a.Grant != p.Grant || !a.ExpiresAt.Equal(p.AccessExpiresAt.Truncate(time.Second)) || !a.IssuedAt.Equal(p.AccessIssuedAt.Truncate(time.Second)) {
-			t.Fatalf("access = %+v, imported %+v", a, p)
+		if a.UserID != 40 || a.ClientID != "rs-id" || a.Scope != in.Scope || !a.ExpiresAt.Equal(exp) || !a.IssuedAt.Equal(in.IssuedAt) {
+			t.Fatalf("imported access token reads %+v", a)
 		}
-		r, err := e.s.LookupRefresh(ctx, rt)
-		if err != nil || r.Grant != p.Grant || r.Family != a.Family {
-			t.Fatalf("LookupRefresh = %+v, %v; access family %s", r, err, a.Family)
-		}
-		if got := r.ExpiresAt.Sub(e.now()); got < testLife.Refresh-2*time.Second || got > testLife.Refresh {
-			t.Fatalf("refresh expires in %v, want the store's refresh lifetime %v", got, testLife.Refresh)
-		}
-		if importPair(t, e, p) {
-			t.Fatal("second import: created = true")
-		}
-
-		iss, err := e.s.Rotate(ctx, rt, p.ClientID, "")
-		if err != nil {
-			t.Fatalf("Rotate: %v", err)
-		}
-		if iss.Scope != p.Scope || iss.Family != a.Family {
-			t.Fatalf("rotated = %+v", iss)
-		}
-		wantLive(t, e, at, false) // the rotation took the imported access token
-		wantRefreshLive(t, e, rt, false)
-		wantLive(t, e, iss.AccessToken, true)
-		// Imported again after the rotation: nothing comes back.
-		if importPair(t, e, p) {
-			t.Fatal("import after rotation: created = true")
-		}
-		wantLive(t, e, at, false)
-		wantRefreshLive(t, e, rt, false)
-
-		// A replay past the grace period revokes the family.
-		e.advance(defaultReuseGrace + time.Second)
-		if _, err := e.s.Rotate(ctx, rt, p.ClientID, ""); !errors.Is(err, ErrReplayed) {
-			t.Fatalf("replay: %v, want ErrReplayed", err)
-		}
-		wantLive(t, e, iss.AccessToken, false)
-		wantRefreshLive(t, e, iss.RefreshToken, false)
-	})
-}
-
-func TestImportRefreshWithoutAccess(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, e *env) {
-		ctx := context.Background()
-		rt := dotToken("OnlyRefresh")
-		p := dotPair(e, "", rt)
-		if !importPair(t, e, p) {
-			t.Fatal("created = false")
-		}
-		if _, err := e.s.Rotate(ctx, rt, "another-client", ""); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("another client's rotation: %v", err)
-		}
-		iss, err := e.s.Rotate(ctx, rt, p.ClientID, "read")
-		if err != nil || iss.Scope != "read" {
-			t.Fatalf("Rotate = %+v, %v", iss, err)
-		}
-		wantLive(t, e, iss.AccessToken, true)
-		wantRefreshLive(t, e, rt, false)
-	})
-}
-
-func TestImportAccessAloneAndRevocations(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, e *env) {
-		ctx := context.Background()
-		at := dotToken("CcAccess")
-		p := dotPair(e, at, "")
-		p.Grant = Grant{ClientID: "cc-id", Scope: "read"}
-		if !importPair(t, e, p) {
-			t.Fatal("created = false")
-		}
-		wantLive(t, e, at, true)
-		if found, err := e.s.RevokeToken(ctx, at, "", "cc-id"); err != nil || !found {
-			t.Fatalf("RevokeToken = %v, %v", found, err)
-		}
-		wantLive(t, e, at, false)
-		if importPair(t, e, p) {
-			t.Fatal("a revoked token was imported again")
-		}
-		wantLive(t, e, at, false)
-
-		// Revoking an imported refresh token takes its family.
-		at2, rt2 := dotToken("Access2"), dotToken("Refresh2")
-		importPair(t, e, dotPair(e, at2, rt2))
-		if found, err := e.s.RevokeToken(ctx, rt2, "", "rs-id"); err != nil || !found {
-			t.Fatalf("RevokeToken(refresh) = %v, %v", found, err)
-		}
-		wantLive(t, e, at2, false)
-		wantRefreshLive(t, e, rt2, false)
-
-		// The user's index holds imported families.
-		at3, rt3 := dotToken("Access3"), dotToken("Refresh3")
-		importPair(t, e, dotPair(e, at3, rt3))
-		if err := e.s.RevokeUser(ctx, 7, "", "test"); err != nil {
-			t.Fatal(err)
-		}
-		wantLive(t, e, at3, false)
-		wantRefreshLive(t, e, rt3, false)
-	})
-}
-
-func TestImportDryRunWritesNothing(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, e *env) {
-		p := dotPair(e, dotToken("DryAccess"), dotToken("DryRefresh"))
-		created, err := e.s.Import(context.Background(), p, true)
-		if err != nil || !created {
-			t.Fatalf("dry run = %v, %v; want true", created, err)
-		}
-		if k := e.keys(t); len(k) != 0 {
-			t.Fatalf("a dry run wrote %v", k)
-		}
-		importPair(t, e, p)
-		if created, err := e.s.Import(context.Background(), p, true); err != nil || created {
-			t.Fatalf("dry run after the import = %v, %v; want false", created, err)
-		}
-	})
-}
-
-func TestImportRefusesWhatItCannotStore(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, e *env) {
-		ours := mustIssue(t, e, userGrant(1), true)
-		for name, p := range map[string]Imported{
-			"nothing":        {Grant: userGrant(1)},
-			"our access":     dotPair(e, ours.AccessToken, ""),
-			"our refresh":    dotPair(e, "", ours.RefreshToken),
-			"expired access": {Grant: userGrant(1), AccessToken: dotToken("Old"), AccessExpiresAt: e.now().Add(-time.Second)},
-			"other alphabet": dotPair(e, "abc-def_ghi{x}", ""),
-		} {
-			if _, err := e.s.Import(context.Background(), p, false); !errors.Is(err, ErrNotImportable) {
-				t.Errorf("%s: %v, want ErrNotImportable", name, err)
+		for _, k := range e.keys(t) {
+			if strings.Contains(k, at) || strings.Contains(k, rt) {
+				t.Fatalf("a key holds the imported token: %s", k)
 			}
 		}
+		// Run twice: the same family, nothing rewritten.
+		if err := e.s.Import(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		next, err := e.s.Rotate(ctx, rt, "rs-id", "")
+		if err != nil {
+			t.Fatalf("rotating the imported refresh token: %v", err)
+		}
+		if !strings.HasPrefix(next.AccessToken, accessPrefix) || next.Family != a.Family {
+			t.Fatalf("rotation gave %+v", next)
+		}
+		wantLive(t, e, at, false) // rotated away with its family's access token
+		if err := e.s.Import(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		wantLive(t, e, at, false) // an import run again brings nothing back
+		wantLive(t, e, next.AccessToken, true)
+
+		// A second grant, revoked with its user.
+		in2 := ImportedTokens{Grant: userGrant(40), AccessToken: at + "2", AccessExpiresAt: exp}
+		if err := e.s.Import(ctx, in2); err != nil {
+			t.Fatal(err)
+		}
+		wantLive(t, e, in2.AccessToken, true)
+		if found, err := e.s.RevokeToken(ctx, in2.AccessToken, "", "other-client"); found || err != nil {
+			t.Fatalf("another client revoking it: found=%v err=%v", found, err)
+		}
+		// (A zero Checked means "read it now": start from a later one.)
+		if err := e.s.RevokeUser(ctx, 41, "", "deactivated"); err != nil {
+			t.Fatal(err)
+		}
+		before, err := e.s.Generation(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.s.RevokeUser(ctx, 40, "", "deactivated"); err != nil {
+			t.Fatal(err)
+		}
+		wantLive(t, e, in2.AccessToken, false)
+		wantLive(t, e, next.AccessToken, false)
+		// An import checked before the revocation is refused.
+		in3 := in2
+		in3.AccessToken, in3.Checked = at+"3", Checked{User: before, Client: before}
+		if err := e.s.Import(ctx, in3); !errors.Is(err, ErrRevoked) {
+			t.Fatalf("import checked before the revocation: %v, want ErrRevoked", err)
+		}
 	})
 }
 
-// A token in DOT's shape may be an imported one, so it is looked up.
-func TestDOTShapedTokensReachRedis(t *testing.T) {
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
-	defer rdb.Close()
-	s := New(tokenClient(t, rdb), "x:", testLife)
-	tok := "D5t8bU7F2MXphhAnXsEdBHyX7xdEEN"
-	if _, err := s.LookupAccess(context.Background(), tok); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("LookupAccess: %v, want ErrUnavailable", err)
+func TestImportRefusesOwnFormatAndJunk(t *testing.T) {
+	s := New(nil, "x:", testLife)
+	own, err := newToken(accessPrefix, "AAAAAAAAAAAAAAAA")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := s.LookupRefresh(context.Background(), tok); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("LookupRefresh: %v, want ErrUnavailable", err)
+	for _, tok := range []string{"", own, "has space", strings.Repeat("a", 256), "caf\u00e9"} {
+		if err := s.Import(context.Background(), ImportedTokens{Grant: userGrant(1), AccessToken: tok, AccessExpiresAt: time.Now().Add(time.Hour)}); err == nil {
+			t.Errorf("Import(%q) accepted", tok)
+		}
 	}
+}
+
+// WasImported stays true for an imported token after it is rotated or
+// revoked here, so that an importer run again does not bring it back.
+func TestWasImportedOutlivesRotationAndRevocation(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		const at, rt, other = "WasImportedAccess1234567890abc", "WasImportedRefresh234567890abc", "NeverImported34567890abcdefghi"
+		in := ImportedTokens{Grant: userGrant(41), AccessToken: at, AccessExpiresAt: e.now().Add(time.Hour), RefreshToken: rt}
+		if err := e.s.Import(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.s.AcceptImported(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want := func(tok string, v bool) {
+			t.Helper()
+			if got, err := e.s.WasImported(ctx, tok); err != nil || got != v {
+				t.Fatalf("WasImported(%.6s…) = %v, %v; want %v", tok, got, err, v)
+			}
+		}
+		want(at, true)
+		want(rt, true)
+		want(other, false)
+		if _, err := e.s.Rotate(ctx, rt, in.ClientID, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s.RevokeToken(ctx, at, "", in.ClientID); err != nil {
+			t.Fatal(err)
+		}
+		want(at, true)
+		want(rt, true)
+	})
 }
