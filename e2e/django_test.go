@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // The Django harness: the tutorial's auth server (Part 1), built from the
@@ -21,7 +23,7 @@ import (
 
 // djangoPython returns a Python that imports Django, DOT, DRF and gunicorn
 // (DJANGO_PYTHON, else Debian's /usr/bin/python3, else python3 on PATH),
-// or skips loudly (fails under CI=true).
+// or ends the test through servicetest.Missing (a failure under CI=true).
 func djangoPython(t testing.TB) string {
 	t.Helper()
 	var tried []string
@@ -34,12 +36,8 @@ func djangoPython(t testing.TB) string {
 			return py
 		}
 	}
-	msg := "Django OAuth Toolkit is not installed (tried " + strings.Join(tried, ", ") +
-		"): apt-get install python3-django-oauth-toolkit python3-djangorestframework python3-django gunicorn python3-psycopg2"
-	if inCI() {
-		t.Fatalf("%s, and CI=true: a missing dependency is a failure", msg)
-	}
-	t.Skipf("SKIPPED: %s", msg)
+	servicetest.Missing(t, "Django OAuth Toolkit (tried "+strings.Join(tried, ", ")+
+		"): apt-get install python3-django-oauth-toolkit python3-djangorestframework python3-django gunicorn python3-psycopg2")
 	return ""
 }
 
@@ -173,7 +171,7 @@ func (p *djangoProject) serve(t testing.TB) {
 	port := freePort(t)
 	cmd := exec.Command(p.py, "-m", "gunicorn", "-w", "2", "-b", "127.0.0.1:"+strconv.Itoa(port), "_project.wsgi:application")
 	cmd.Dir, cmd.Env = p.dir, p.env
-	out := &syncBuffer{}
+	out := &servicetest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("gunicorn: %v", err)
@@ -193,20 +191,22 @@ func (p *djangoProject) serve(t testing.TB) {
 		}
 	})
 	p.URL = "http://127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	exited := false
+	up := servicetest.Until(60*time.Second, func() bool {
 		select {
 		case <-done:
-			t.Fatalf("gunicorn exited early:\n%s", out.String())
+			exited = true
+			return true
 		default:
 		}
-		if resp, err := http.Get(p.URL + "/o/token/"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusMethodNotAllowed {
-				return
-			}
+		resp, err := http.Get(p.URL + "/o/token/")
+		if err != nil {
+			return false
 		}
-		time.Sleep(100 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusMethodNotAllowed
+	})
+	if exited || !up {
+		t.Fatalf("gunicorn did not answer on %s (exited: %v):\n%s", p.URL, exited, out.String())
 	}
-	t.Fatalf("gunicorn did not answer on %s:\n%s", p.URL, out.String())
 }

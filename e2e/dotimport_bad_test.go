@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // copyFile copies a SQLite database file.
@@ -38,7 +40,7 @@ func copyFile(t *testing.T, from, to string) {
 // column, and an unreachable URL each give a clear message and a non-zero
 // exit, and nothing is written.
 func TestImportDOTBadInputs(t *testing.T) {
-	base := need(t, "TEST_DATABASE_URL")
+	base := servicetest.Require(t, "TEST_DATABASE_URL")
 	djDir := t.TempDir()
 	good := filepath.Join(djDir, "db.sqlite3")
 	dj := newDjangoProject(t, "sqlite:"+good)
@@ -104,10 +106,10 @@ Application.objects.create(name='resource-server', client_id='rs-id', client_sec
 	t.Run("usage", func(t *testing.T) {
 		b := realBackend(t)
 		out, _, code := runImport(t, authEnv(b, nil), "--help")
-		if code != 0 || !strings.Contains(out, "usage: authserver import-dot --from") {
+		if code != 0 || !strings.Contains(out, "usage: authserver import-dot") || !strings.Contains(out, "-from") {
 			t.Fatalf("--help: exit %d\n%s", code, out)
 		}
-		if _, errs, code := runImport(t, authEnv(b, nil)); code != 2 || !strings.Contains(errs, "usage:") {
+		if _, errs, code := runImport(t, authEnv(b, nil)); code != 2 || !strings.Contains(errs, "missing --from") {
 			t.Fatalf("no --from: exit %d\n%s", code, errs)
 		}
 		env := authEnv(b, nil)

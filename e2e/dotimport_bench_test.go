@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // BenchmarkImportDOT runs the real `authserver import-dot` on a generated
@@ -21,7 +23,7 @@ import (
 // grows with the tables. Run it alone: go test -run '^$' -bench ImportDOT
 // -benchtime 1x ./e2e/ (make bench does not run it).
 func BenchmarkImportDOT(b *testing.B) {
-	base := need(b, "TEST_DATABASE_URL")
+	base := servicetest.Require(b, "TEST_DATABASE_URL")
 	rs := startRedis(b)
 	for _, n := range []int{10_000, 100_000} {
 		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {

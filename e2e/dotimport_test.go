@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // The acceptance test of `authserver import-dot` against the real Django
@@ -164,7 +166,7 @@ func rowCount(t *testing.T, dbURL, table string) int {
 func TestImportFromDjangoOAuthToolkit(t *testing.T) {
 	djangoPython(t)
 	t.Run("postgres", func(t *testing.T) {
-		testImportFromDOT(t, freshSchema(t, need(t, "TEST_DATABASE_URL")))
+		testImportFromDOT(t, freshSchema(t, servicetest.Require(t, "TEST_DATABASE_URL")))
 	})
 	t.Run("sqlite", func(t *testing.T) {
 		testImportFromDOT(t, "sqlite:"+filepath.Join(t.TempDir(), "db.sqlite3"))

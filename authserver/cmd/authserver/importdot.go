@@ -25,42 +25,28 @@ var (
 	_ dotimport.HashVerifier = (*passwords.Hasher)(nil)
 )
 
-const importDOTUsage = `usage: authserver import-dot --from DJANGO_DATABASE_URL [--dry-run] [--user-table TABLE]
-
-Copies a Django OAuth Toolkit deployment into this server's database
+const importDOTSummary = `copy a Django OAuth Toolkit deployment into this server's database
 (DATABASE_URL) and Redis (REDIS_URL, required): users with their password
 hashes, groups and memberships, applications with their secrets, and the
 live access and refresh tokens (as hashes). Run it again to add and update
-what changed since; it never duplicates anything.
-
-  --from URL          the Django database: postgres://… or sqlite:PATH (read only)
-  --dry-run           print what would change, table by table; write nothing
-  --user-table TABLE  the Django user table, when not users_customuser or auth_user,
-                      or when both exist
-
-One summary line per table goes to stdout; progress goes to stderr on a terminal.
-`
+what changed since; it never duplicates anything. One summary line per
+table goes to stdout; progress goes to stderr on a terminal.`
 
 // importDOT is the import-dot subcommand.
-func importDOT(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
-	for _, a := range args {
-		if a == "-h" || a == "--help" || a == "-help" {
-			fmt.Fprint(stdout, importDOTUsage)
-			return nil
-		}
-	}
+func importDOT(ctx context.Context, load func() (config, error), args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("import-dot", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, importDOTUsage) }
-	from := fs.String("from", "", "the Django database URL")
-	dry := fs.Bool("dry-run", false, "write nothing")
-	userTable := fs.String("user-table", "", "the Django user table")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	from := fs.String("from", "", "the Django database: postgres://… or sqlite:PATH, opened read only (required)")
+	dry := fs.Bool("dry-run", false, "print what would change, table by table; write nothing")
+	userTable := fs.String("user-table", "", "the Django user table, when not users_customuser or auth_user, or when both exist")
+	if err := parseFlags(fs, importDOTSummary, args, stdout, stderr); err != nil {
+		return err
 	}
-	if *from == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return usageError{errors.New("--from is required")}
+	if *from == "" {
+		return badUsage(stderr, "import-dot", errors.New("missing --from (see import-dot -h)"))
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
 	}
 	if cfg.RedisURL == "" {
 		return errors.New("import-dot: REDIS_URL is not set: the tokens must go to the Redis the server uses (the embedded one ends with this command)")

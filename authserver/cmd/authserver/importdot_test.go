@@ -12,6 +12,7 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // djangoSQLite makes a small DOT 1.7 database (Django's auth_user) with
@@ -58,7 +59,7 @@ func djangoSQLite(t *testing.T, users int) string {
 // stdout.
 func TestImportDOTProgressOnlyOnATerminal(t *testing.T) {
 	_, prefix := testenv.Redis(t)
-	env := envFor(testenv.SQLiteURL(t), "REDIS_URL", testenv.Require(t, "TEST_REDIS_URL"), "REDIS_PREFIX", prefix)
+	env := envFor(testenv.SQLiteURL(t), "REDIS_URL", servicetest.Require(t, "TEST_REDIS_URL"), "REDIS_PREFIX", prefix)
 	from := djangoSQLite(t, 50)
 
 	ptmx, tty, err := pty.Open()

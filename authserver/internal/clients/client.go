@@ -3,6 +3,7 @@ package clients
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -94,7 +95,7 @@ func NormalizeGrant(g string) (string, error) {
 	case "refresh_token", "refresh-token":
 		return GrantRefreshToken, nil
 	}
-	return "", ErrInvalidGrant
+	return "", fmt.Errorf("%w %q; the valid ones are %s", ErrInvalidGrant, strings.TrimSpace(g), strings.Join(KnownGrants, ", "))
 }
 
 // Validate checks a client before it is stored, and normalises its lists.
