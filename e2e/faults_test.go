@@ -30,7 +30,7 @@ type redisServer struct {
 // startRedis starts a redis-server without persistence, unless args (such
 // as "--appendonly", "yes") say otherwise, in a temporary directory that a
 // restart keeps.
-func startRedis(t *testing.T, args ...string) *redisServer {
+func startRedis(t testing.TB, args ...string) *redisServer {
 	t.Helper()
 	bin := servicetest.RequireCommand(t, "redis-server", "apt-get install -y redis-server")
 	rs := &redisServer{port: freePort(t), dir: t.TempDir(), args: args}
@@ -39,7 +39,7 @@ func startRedis(t *testing.T, args ...string) *redisServer {
 	return rs
 }
 
-func (rs *redisServer) launch(t *testing.T, bin string) {
+func (rs *redisServer) launch(t testing.TB, bin string) {
 	t.Helper()
 	rs.cmd = exec.Command(bin, append([]string{"--port", strconv.Itoa(rs.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", rs.dir}, rs.args...)...)
 	rs.cmd.Stdout, rs.cmd.Stderr = nil, nil

@@ -132,7 +132,7 @@ func embeddedBackend(t *testing.T) backend {
 	}
 }
 
-func freshSchema(t *testing.T, base string) string {
+func freshSchema(t testing.TB, base string) string {
 	t.Helper()
 	schema := "e2e_" + randHex(4)
 	db, err := sql.Open("postgres", base)

@@ -24,6 +24,7 @@ commands:
   migrate           apply the database migrations
   createsuperuser   create a staff superuser (prompts, or --email E --no-input with SUPERUSER_PASSWORD)
   createclient      register an OAuth application
+  import-dot        copy a Django OAuth Toolkit deployment in (users, applications, live tokens)
   version           print the module version and VCS revision
 
 Configuration comes from environment variables (see the README).
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = createSuperuser(ctx, load, args[1:], stdin, stdout, stderr, getenv)
 	case "createclient":
 		err = createClient(ctx, load, args[1:], stdout, stderr)
+	case "import-dot":
+		err = importDOT(ctx, load, args[1:], stdout, stderr)
 	case "version":
 		if err = noFlags("version", "print the module version and VCS revision", args[1:], stdout, stderr); err == nil {
 			fmt.Fprintln(stdout, buildinfo.Describe("authserver"))

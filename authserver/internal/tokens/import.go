@@ -258,3 +258,15 @@ func (s *Store) locate(ctx context.Context, token, prefix string) (fam, h string
 	}
 	return fam, h, nil
 }
+
+// WasImported reports whether token was imported and its alias still
+// lives (its token's lifetime), even if it has since been rotated or
+// revoked here, so that an import run again brings nothing back. Errors:
+// ErrUnavailable.
+func (s *Store) WasImported(ctx context.Context, token string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.keyAlias(keyHash(token))).Result()
+	if err != nil {
+		return false, s.unavailable("was imported", err)
+	}
+	return n == 1, nil
+}

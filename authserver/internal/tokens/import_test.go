@@ -145,3 +145,33 @@ func TestImportRefusesOwnFormatAndJunk(t *testing.T) {
 		}
 	}
 }
+
+// WasImported stays true for an imported token after it is rotated or
+// revoked here, so that an importer run again does not bring it back.
+func TestWasImportedOutlivesRotationAndRevocation(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		const at, rt, other = "WasImportedAccess1234567890abc", "WasImportedRefresh234567890abc", "NeverImported34567890abcdefghi"
+		in := ImportedTokens{Grant: userGrant(41), AccessToken: at, AccessExpiresAt: e.now().Add(time.Hour), RefreshToken: rt}
+		if err := e.s.Import(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		want := func(tok string, v bool) {
+			t.Helper()
+			if got, err := e.s.WasImported(ctx, tok); err != nil || got != v {
+				t.Fatalf("WasImported(%.6s…) = %v, %v; want %v", tok, got, err, v)
+			}
+		}
+		want(at, true)
+		want(rt, true)
+		want(other, false)
+		if _, err := e.s.Rotate(ctx, rt, in.ClientID, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s.RevokeToken(ctx, at, "", in.ClientID); err != nil {
+			t.Fatal(err)
+		}
+		want(at, true)
+		want(rt, true)
+	})
+}
