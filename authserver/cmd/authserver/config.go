@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/signing"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
 )
 
@@ -38,6 +39,10 @@ type config struct {
 	SessionSecure   bool
 	SessionIdle     time.Duration
 	SessionMaxAge   time.Duration
+	// KEK seals the OpenID Connect signing keys (KEY_ENCRYPTION_KEY); nil
+	// turns OpenID Connect off.
+	KEK        *signing.KEK
+	IDTokenTTL time.Duration
 }
 
 // loadConfig reads and checks the environment. Every problem is reported,
@@ -99,6 +104,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ShutdownTimeout: dur("SHUTDOWN_TIMEOUT", 15*time.Second, 0),
 		SessionIdle:     dur("SESSION_IDLE_TIMEOUT", time.Hour, time.Minute),
 		SessionMaxAge:   dur("SESSION_MAX_AGE", 12*time.Hour, time.Minute),
+		IDTokenTTL:      dur("ID_TOKEN_LIFETIME", time.Hour, time.Second),
+	}
+	if v := getenv("KEY_ENCRYPTION_KEY"); v != "" {
+		kek, err := signing.ParseKEK(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("KEY_ENCRYPTION_KEY: %w", err))
+		}
+		c.KEK = kek
 	}
 	// Secure cookies by default whenever the public URL is https.
 	c.SessionSecure = strings.HasPrefix(c.Issuer, "https://")

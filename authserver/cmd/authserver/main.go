@@ -21,6 +21,7 @@ commands:
   migrate           apply the database migrations
   createsuperuser   create a staff superuser (prompts, or --email E --no-input with SUPERUSER_PASSWORD)
   createclient      register an OAuth application (see createclient -h)
+  keys              list or rotate the OpenID Connect signing keys (see keys -h)
 `
 
 func main() {
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = createSuperuser(ctx, cfg, args[1:], stdin, stdout, stderr, getenv)
 	case "createclient":
 		err = createClient(ctx, cfg, args[1:], stdout, stderr)
+	case "keys":
+		err = keys(ctx, cfg, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
