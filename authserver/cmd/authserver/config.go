@@ -43,6 +43,9 @@ type config struct {
 	// turns OpenID Connect off.
 	KEK        *signing.KEK
 	IDTokenTTL time.Duration
+	// OIDCIssuer is the iss of id tokens (OIDC_ISSUER), by default the
+	// issuer URL.
+	OIDCIssuer string
 }
 
 // loadConfig reads and checks the environment. Every problem is reported,
@@ -140,6 +143,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 		} else {
 			c.DefaultScopes = ds
 		}
+	}
+	// An OpenID Provider knows openid and email (OpenID Connect Core §5.4),
+	// never granted by default.
+	if c.KEK != nil {
+		for _, sc := range []string{"openid", "email"} {
+			if !c.Scopes.Has(sc) {
+				c.Scopes = append(c.Scopes, sc)
+			}
+		}
+	}
+	c.OIDCIssuer = strings.TrimRight(getenv("OIDC_ISSUER"), "/")
+	if c.OIDCIssuer == "" {
+		c.OIDCIssuer = c.issuer()
 	}
 	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -24,6 +24,8 @@ func createClient(ctx context.Context, cfg config, args []string, stdout, stderr
 	redirects := fs.String("redirect-uris", "", "space-separated redirect URIs, matched exactly")
 	scopes := fs.String("scopes", "", "space- or comma-separated scopes the client may ask for (empty: all)")
 	skip := fs.Bool("skip-authorization", false, "skip the consent page")
+	postLogout := fs.String("post-logout-redirect-uris", "", "space-separated URIs where OpenID Connect logout may return, matched exactly")
+	alg := fs.String("algorithm", "RS256", "id token signing algorithm: RS256 or ES256")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -41,6 +43,7 @@ func createClient(ctx context.Context, cfg config, args []string, stdout, stderr
 	c := clients.Client{
 		ClientID: *id, Name: *name, Type: *typ, GrantTypesRaw: *grants,
 		RedirectURIsRaw: *redirects, ScopesRaw: *scopes, SkipAuthorization: *skip,
+		PostLogoutRedirectURIsRaw: *postLogout, Algorithm: *alg,
 		UserID: sql.NullInt64{},
 	}
 	if c.ClientID == "" {

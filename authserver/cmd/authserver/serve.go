@@ -47,7 +47,11 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 		defer stopWatch()
 		go store.WatchRevocations(watchCtx, log)
 	}
-	srvOAuth := oauth.NewServer(oauth.Config{Scopes: cfg.Scopes, DefaultScopes: cfg.DefaultScopes}, oauth.Deps{
+	oid, err := openID(ctx, cfg, a, rdb, log)
+	if err != nil {
+		return err
+	}
+	oauthDeps := oauth.Deps{
 		Clients:  a.clients,
 		Users:    a.accounts,
 		Finder:   a.accounts.Store(),
@@ -57,12 +61,14 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 		Codes:    store,
 		Lookup:   a.clients,
 		Metrics:  mx,
-	})
+	}
+	oid.protocol(&oauthDeps)
+	srvOAuth := oauth.NewServer(oauth.Config{Scopes: cfg.Scopes, DefaultScopes: cfg.DefaultScopes}, oauthDeps)
 	pages, err := newPages(ctx, cfg, a, rdb, store, srvOAuth, limiter, log)
 	if err != nil {
 		return err
 	}
-	engine := httpapi.New(httpapi.Deps{
+	apiDeps := httpapi.Deps{
 		Metrics:  mx,
 		Accounts: a.accounts,
 		OAuth:    srvOAuth,
@@ -75,7 +81,9 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 			"redis":    pingFunc(func(ctx context.Context) error { return rdb.Ping(ctx).Err() }),
 		},
 		Log: log,
-	})
+	}
+	oid.routes(cfg, &apiDeps)
+	engine := httpapi.New(apiDeps)
 	if err := engine.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}

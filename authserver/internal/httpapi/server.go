@@ -30,6 +30,10 @@ type Deps struct {
 	Throttle *throttle.Limiter
 	// Issuer is this server's public base URL, for RFC 8414 metadata.
 	Issuer string
+	// OIDCIssuer is the iss of id tokens (OIDC_ISSUER), and JWKS publishes
+	// the signing keys; both serve when OAuth.OpenIDEnabled().
+	OIDCIssuer string
+	JWKS       keySet
 	// Metrics, when set, times every request and is served on /metrics.
 	Metrics *metrics.Metrics
 	// Pages registers the HTML side (login, consent, applications, admin);
@@ -72,6 +76,9 @@ func New(d Deps) *gin.Engine {
 	both(r, http.MethodGet, "/o/introspect/", h.introspect)
 	both(r, http.MethodPost, "/o/revoke_token/", h.revoke)
 	r.GET("/.well-known/oauth-authorization-server", h.metadata)
+	if d.OAuth.OpenIDEnabled() {
+		h.registerOpenID(r)
+	}
 	if d.Pages != nil {
 		d.Pages.Register(r)
 	}

@@ -60,6 +60,10 @@ func (s *Server) Token(ctx context.Context, r TokenRequest) (wire.TokenResponse,
 	if oerr != nil {
 		return wire.TokenResponse{}, oerr
 	}
+	idToken, oerr := s.idToken(ctx, c, r, iss)
+	if oerr != nil {
+		return wire.TokenResponse{}, oerr
+	}
 	s.obs.Issued(r.Form.Get("grant_type"))
 	return wire.TokenResponse{
 		AccessToken:  iss.AccessToken,
@@ -67,6 +71,7 @@ func (s *Server) Token(ctx context.Context, r TokenRequest) (wire.TokenResponse,
 		TokenType:    wire.TokenType,
 		Scope:        iss.Scope,
 		RefreshToken: iss.RefreshToken,
+		IDToken:      idToken,
 	}, nil
 }
 

@@ -72,6 +72,8 @@ type Server struct {
 	codes    codeStore
 	lookup   clientLookup
 	obs      observer
+	authns   authnStore
+	idTokens idTokenIssuer
 }
 
 // Deps are the stores a Server calls.
@@ -88,6 +90,10 @@ type Deps struct {
 	Lookup clientLookup
 	// Metrics counts protocol events; nil counts nothing.
 	Metrics observer
+	// Authentications and IDTokens make the server an OpenID Provider
+	// (openid.go); without them no id token is issued.
+	Authentications authnStore
+	IDTokens        idTokenIssuer
 }
 
 // observer counts protocol events (metrics.Metrics).
@@ -109,7 +115,7 @@ func NewServer(cfg Config, d Deps) *Server {
 		cfg.IntrospectionScope = "introspection"
 	}
 	s := &Server{cfg: cfg, clients: d.Clients, users: d.Users, finder: d.Finder, tokens: d.Tokens, throttle: d.Throttle, log: d.Log,
-		codes: d.Codes, lookup: d.Lookup, obs: d.Metrics}
+		codes: d.Codes, lookup: d.Lookup, obs: d.Metrics, authns: d.Authentications, idTokens: d.IDTokens}
 	if s.obs == nil {
 		s.obs = noObserver{}
 	}

@@ -27,6 +27,7 @@ var grantChoices = []grantChoice{
 // appForm is the register/update form's state.
 type appForm struct {
 	Name, ClientID, ClientSecret, SecretMark, ClientType, Grant, RedirectURIs, Algorithm, Scopes string
+	PostLogoutRedirectURIs                                                                       string
 	SkipAuthorization                                                                            bool
 	Errors                                                                                       []string
 }
@@ -47,14 +48,15 @@ func mainGrant(c clients.Client) string {
 
 func formFromClient(c clients.Client) appForm {
 	return appForm{Name: c.Name, ClientID: c.ClientID, ClientType: c.Type, Grant: mainGrant(c),
-		RedirectURIs: strings.Join(c.RedirectURIs(), "\n"), Algorithm: c.Algorithm, Scopes: c.ScopesRaw, SkipAuthorization: c.SkipAuthorization}
+		RedirectURIs: strings.Join(c.RedirectURIs(), "\n"), Algorithm: c.Algorithm, Scopes: c.ScopesRaw, SkipAuthorization: c.SkipAuthorization,
+		PostLogoutRedirectURIs: strings.Join(c.PostLogoutRedirectURIs(), "\n")}
 }
 
 func readAppForm(c *gin.Context, admin bool) appForm {
 	f := c.Request.PostForm
 	out := appForm{Name: f.Get("name"), ClientID: strings.TrimSpace(f.Get("client_id")), ClientSecret: f.Get("client_secret"),
 		SecretMark: f.Get("secret_mark"), ClientType: f.Get("client_type"), Grant: f.Get("authorization_grant_type"),
-		RedirectURIs: f.Get("redirect_uris"), Algorithm: f.Get("algorithm")}
+		RedirectURIs: f.Get("redirect_uris"), Algorithm: f.Get("algorithm"), PostLogoutRedirectURIs: f.Get("post_logout_redirect_uris")}
 	if admin {
 		out.Scopes = f.Get("scopes")
 		out.SkipAuthorization = f.Get("skip_authorization") != ""
@@ -74,13 +76,11 @@ func (h *Handler) apply(form appForm, c *clients.Client) []string {
 	if !valid {
 		errs = append(errs, "Select a valid authorization grant type.")
 	}
-	if form.Algorithm != "" {
-		errs = append(errs, "Only \"No OIDC support\" is available.")
-	}
 	if strings.TrimSpace(form.Name) == "" {
 		errs = append(errs, "Name: this field is required.")
 	}
-	c.Name, c.ClientID, c.Type, c.GrantTypesRaw, c.RedirectURIsRaw, c.Algorithm = form.Name, form.ClientID, form.ClientType, form.Grant, form.RedirectURIs, ""
+	c.Name, c.ClientID, c.Type, c.GrantTypesRaw, c.RedirectURIsRaw = form.Name, form.ClientID, form.ClientType, form.Grant, form.RedirectURIs
+	c.Algorithm, c.PostLogoutRedirectURIsRaw = form.Algorithm, form.PostLogoutRedirectURIs
 	c.ScopesRaw, c.SkipAuthorization = form.Scopes, form.SkipAuthorization
 	if form.ClientSecret != "" {
 		generated := subtle.ConstantTimeCompare([]byte(h.mac("secret", form.ClientSecret)), []byte(form.SecretMark)) == 1
@@ -119,6 +119,10 @@ func clientError(err error) string {
 		return "A public client cannot use the client credentials grant."
 	case errors.Is(err, clients.ErrInvalidGrant):
 		return "Select a valid authorization grant type."
+	case errors.Is(err, clients.ErrInvalidAlgorithm):
+		return "Select a valid algorithm."
+	case errors.Is(err, clients.ErrInvalidPostLogout):
+		return "Post logout redirect URIs must be absolute URIs without a fragment (no javascript:, data: or file:)."
 	}
 	return "The application could not be saved."
 }

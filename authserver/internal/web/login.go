@@ -43,7 +43,8 @@ func (h *Handler) loginFormAction(c *gin.Context, next string) []string {
 
 func (h *Handler) loginPage(c *gin.Context) {
 	next := SafeNext(c.Query("next"))
-	h.render(c, http.StatusOK, "login", gin.H{"Title": "Log in", "Next": next}, h.loginFormAction(c, next)...)
+	// login_hint (OpenID Connect) fills in the email.
+	h.render(c, http.StatusOK, "login", gin.H{"Title": "Log in", "Next": next, "Email": c.Query("login_hint")}, h.loginFormAction(c, next)...)
 }
 
 func (h *Handler) login(c *gin.Context) {
@@ -96,13 +97,9 @@ func (h *Handler) login(c *gin.Context) {
 }
 
 func (h *Handler) logout(c *gin.Context) {
-	if sid, ok := c.Get(keySID); ok {
-		if err := h.d.Sessions.Delete(c.Request.Context(), sid.(string)); err != nil {
-			h.unavailable(c, err)
-			return
-		}
+	if err := h.signOut(c); err != nil {
+		h.unavailable(c, err)
+		return
 	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: h.d.SecureCookies, SameSite: http.SameSiteLaxMode})
 	c.Redirect(http.StatusSeeOther, "/login/")
 }

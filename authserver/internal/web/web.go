@@ -92,7 +92,8 @@ func New(d Deps) (*Handler, error) {
 }
 
 // DefaultScopeNames are the tutorial's OAUTH2_PROVIDER SCOPES.
-var DefaultScopeNames = map[string]string{"read": "Read scope", "write": "Write scope", "introspection": "Introspect token scope"}
+var DefaultScopeNames = map[string]string{"read": "Read scope", "write": "Write scope", "introspection": "Introspect token scope",
+	"openid": "Sign you in with your account", "email": "See your email address"}
 
 // Register adds the pages' routes to r.
 func (h *Handler) Register(r gin.IRouter) {
@@ -107,6 +108,9 @@ func (h *Handler) Register(r gin.IRouter) {
 	g.POST("/logout/", h.logout)
 	g.GET("/o/authorize/", h.authorize)
 	g.POST("/o/authorize/", h.authorizePost)
+	if h.d.OAuth.OpenIDEnabled() {
+		h.registerOpenID(r)
+	}
 
 	g.GET("/o/applications/", h.appList)
 	g.GET("/o/applications/register/", h.appRegister)

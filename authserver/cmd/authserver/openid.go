@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/oidc"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/signing"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+)
+
+// openIDParts are the OpenID Provider's pieces; nil when
+// KEY_ENCRYPTION_KEY is unset.
+type openIDParts struct {
+	keys   *signing.Keyring
+	authns *oidc.Store
+	ids    *oidc.Issuer
+}
+
+// openID builds the OpenID Provider when a key-encryption key is
+// configured, making a signing key per algorithm on the first start.
+func openID(ctx context.Context, cfg config, a *app, rdb redis.UniversalClient, log *slog.Logger) (*openIDParts, error) {
+	if cfg.KEK == nil {
+		log.Warn("KEY_ENCRYPTION_KEY is not set: OpenID Connect is off (no openid scope, no id tokens, no discovery)")
+		return nil, nil
+	}
+	keys := signing.NewKeyring(a.db, cfg.KEK, cfg.IDTokenTTL)
+	if err := keys.Ensure(ctx); err != nil {
+		return nil, err
+	}
+	return &openIDParts{
+		keys:   keys,
+		authns: oidc.NewStore(rdb, cfg.RedisPrefix, tokens.CodeLifetime, cfg.RefreshTTL),
+		ids:    oidc.NewIssuer(cfg.OIDCIssuer, cfg.IDTokenTTL, keys),
+	}, nil
+}
+
+// protocol gives the protocol server its OpenID parts (none when off).
+func (p *openIDParts) protocol(d *oauth.Deps) {
+	if p != nil {
+		d.Authentications, d.IDTokens = p.authns, p.ids
+	}
+}
+
+// routes gives the HTTP API its OpenID parts (none when off).
+func (p *openIDParts) routes(cfg config, d *httpapi.Deps) {
+	d.OIDCIssuer = cfg.OIDCIssuer
+	if p != nil {
+		d.JWKS = p.keys
+	}
+}
