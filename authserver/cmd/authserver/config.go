@@ -46,6 +46,9 @@ type config struct {
 	// OIDCIssuer is the iss of id tokens (OIDC_ISSUER), by default the
 	// issuer URL.
 	OIDCIssuer string
+	// DeviceCodeTTL and DeviceInterval shape the device grant (RFC 8628).
+	DeviceCodeTTL  time.Duration
+	DeviceInterval time.Duration
 }
 
 // loadConfig reads and checks the environment. Every problem is reported,
@@ -108,6 +111,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		SessionIdle:     dur("SESSION_IDLE_TIMEOUT", time.Hour, time.Minute),
 		SessionMaxAge:   dur("SESSION_MAX_AGE", 12*time.Hour, time.Minute),
 		IDTokenTTL:      dur("ID_TOKEN_LIFETIME", time.Hour, time.Second),
+		DeviceCodeTTL:   dur("DEVICE_CODE_LIFETIME", 10*time.Minute, 10*time.Second),
+		DeviceInterval:  dur("DEVICE_POLL_INTERVAL", 5*time.Second, time.Second),
 	}
 	if v := getenv("KEY_ENCRYPTION_KEY"); v != "" {
 		kek, err := signing.ParseKEK(v)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/device"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/metrics"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
@@ -62,9 +63,11 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 		Lookup:   a.clients,
 		Metrics:  mx,
 	}
+	devices := device.NewStore(rdb, cfg.RedisPrefix, cfg.DeviceCodeTTL, cfg.DeviceInterval)
+	oauthDeps.Devices = devices
 	oid.protocol(&oauthDeps)
 	srvOAuth := oauth.NewServer(oauth.Config{Scopes: cfg.Scopes, DefaultScopes: cfg.DefaultScopes}, oauthDeps)
-	pages, err := newPages(ctx, cfg, a, rdb, store, srvOAuth, limiter, log)
+	pages, err := newPages(ctx, cfg, a, rdb, store, srvOAuth, limiter, devices, log)
 	if err != nil {
 		return err
 	}

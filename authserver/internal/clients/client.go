@@ -20,10 +20,12 @@ const (
 	GrantPassword          = "password"
 	GrantClientCredentials = "client_credentials"
 	GrantRefreshToken      = "refresh_token"
+	// GrantDeviceCode is the device authorization grant (RFC 8628 §3.4).
+	GrantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
 // KnownGrants lists every grant type a client may be registered for.
-var KnownGrants = []string{GrantAuthorizationCode, GrantPassword, GrantClientCredentials, GrantRefreshToken}
+var KnownGrants = []string{GrantAuthorizationCode, GrantPassword, GrantClientCredentials, GrantRefreshToken, GrantDeviceCode}
 
 // Errors returned by this package.
 var (
@@ -101,6 +103,8 @@ func NormalizeGrant(g string) (string, error) {
 		return GrantClientCredentials, nil
 	case "refresh_token", "refresh-token":
 		return GrantRefreshToken, nil
+	case GrantDeviceCode, "device_code", "device-code", "device code":
+		return GrantDeviceCode, nil
 	}
 	return "", ErrInvalidGrant
 }

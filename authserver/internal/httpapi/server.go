@@ -79,6 +79,9 @@ func New(d Deps) *gin.Engine {
 	if d.OAuth.OpenIDEnabled() {
 		h.registerOpenID(r)
 	}
+	if d.OAuth.DeviceEnabled() {
+		h.registerDevice(r)
+	}
 	if d.Pages != nil {
 		d.Pages.Register(r)
 	}

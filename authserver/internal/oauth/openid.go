@@ -67,7 +67,7 @@ func (s *Server) idToken(ctx context.Context, c clients.Client, r TokenRequest, 
 		if err == nil && iss.RefreshToken != "" {
 			err = s.authns.RememberFamily(ctx, iss.Family, a)
 		}
-	case clients.GrantRefreshToken:
+	case clients.GrantRefreshToken, clients.GrantDeviceCode:
 		a, err = s.authns.Family(ctx, iss.Family)
 		if errors.Is(err, oidc.ErrNotFound) {
 			return "", nil // a family that began without a sign-in (password grant)

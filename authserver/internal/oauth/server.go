@@ -74,6 +74,7 @@ type Server struct {
 	obs      observer
 	authns   authnStore
 	idTokens idTokenIssuer
+	devices  deviceStore
 }
 
 // Deps are the stores a Server calls.
@@ -94,6 +95,9 @@ type Deps struct {
 	// (openid.go); without them no id token is issued.
 	Authentications authnStore
 	IDTokens        idTokenIssuer
+	// Devices serves the device authorization grant (RFC 8628); without
+	// it the grant is not offered.
+	Devices deviceStore
 }
 
 // observer counts protocol events (metrics.Metrics).
@@ -115,7 +119,7 @@ func NewServer(cfg Config, d Deps) *Server {
 		cfg.IntrospectionScope = "introspection"
 	}
 	s := &Server{cfg: cfg, clients: d.Clients, users: d.Users, finder: d.Finder, tokens: d.Tokens, throttle: d.Throttle, log: d.Log,
-		codes: d.Codes, lookup: d.Lookup, obs: d.Metrics, authns: d.Authentications, idTokens: d.IDTokens}
+		codes: d.Codes, lookup: d.Lookup, obs: d.Metrics, authns: d.Authentications, idTokens: d.IDTokens, devices: d.Devices}
 	if s.obs == nil {
 		s.obs = noObserver{}
 	}

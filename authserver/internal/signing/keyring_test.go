@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,19 +14,6 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/signing"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func newKEK(t *testing.T, b byte) *signing.KEK {
 	t.Helper()
@@ -89,10 +75,10 @@ func TestKeyring(t *testing.T) {
 
 func testKeyring(t *testing.T, db *database.DB) {
 	ctx := testenv.Context(t)
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	clk := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
 	idTTL := time.Hour
 	kr := signing.NewKeyring(db, newKEK(t, 'a'), idTTL)
-	kr.SetClock(clk.now, 0)
+	kr.SetClock(clk.Now, 0)
 
 	if _, err := kr.Sign(ctx, signing.RS256, []byte(`{}`)); !errors.Is(err, signing.ErrNoKey) {
 		t.Fatalf("Sign before Ensure: %v, want ErrNoKey", err)
@@ -160,7 +146,7 @@ func testKeyring(t *testing.T, db *database.DB) {
 		}
 	}
 	// Past signs_from: the new key signs, the old one verifies still.
-	clk.add(11 * time.Minute)
+	clk.Add(11 * time.Minute)
 	for _, alg := range signing.Algorithms {
 		tok, _ := kr.Sign(ctx, alg, []byte(`{}`))
 		if kidOf(tok) == kidOf(old[alg]) {
@@ -180,7 +166,7 @@ func testKeyring(t *testing.T, db *database.DB) {
 		t.Fatalf("states after the switch: %v", counts)
 	}
 	// Once the last id token of the old key has expired, it is retired.
-	clk.add(idTTL)
+	clk.Add(idTTL)
 	set, _ = kr.JWKS(ctx)
 	if len(set.Keys) != 2 {
 		t.Fatalf("JWKS after retirement has %d keys, want 2", len(set.Keys))
@@ -214,7 +200,7 @@ func testKeyring(t *testing.T, db *database.DB) {
 		}
 	}
 	other := signing.NewKeyring(db, newKEK(t, 'b'), idTTL)
-	other.SetClock(clk.now, 0)
+	other.SetClock(clk.Now, 0)
 	if _, err := other.Sign(ctx, signing.RS256, []byte(`{}`)); !errors.Is(err, signing.ErrSealed) {
 		t.Fatalf("Sign under another KEK: %v, want ErrSealed", err)
 	}

@@ -22,6 +22,7 @@ var grantChoices = []grantChoice{
 	{"authorization-code", "Authorization code"},
 	{"password", "Resource owner password-based"},
 	{"client-credentials", "Client credentials"},
+	{"device-code", "Device code"},
 }
 
 // appForm is the register/update form's state.
@@ -41,6 +42,8 @@ func mainGrant(c clients.Client) string {
 			return "password"
 		case clients.GrantClientCredentials:
 			return "client-credentials"
+		case clients.GrantDeviceCode:
+			return "device-code"
 		}
 	}
 	return ""

@@ -66,15 +66,21 @@ func (h *Handler) authorize(c *gin.Context) {
 
 type scopeLine struct{ Name, Description string }
 
-func (h *Handler) consent(c *gin.Context, a oauth.Authorization) {
+// scopeLines describes scopes for a consent page.
+func (h *Handler) scopeLines(sc scope.Set) []scopeLine {
 	var lines []scopeLine
-	for _, s := range a.Scope {
+	for _, s := range sc {
 		d := h.d.ScopeNames[s]
 		if d == "" {
 			d = s
 		}
 		lines = append(lines, scopeLine{Name: s, Description: d})
 	}
+	return lines
+}
+
+func (h *Handler) consent(c *gin.Context, a oauth.Authorization) {
+	lines := h.scopeLines(a.Scope)
 	var fa []string
 	if o := redirectOrigin(a.RedirectURI); o != "" {
 		fa = append(fa, o)

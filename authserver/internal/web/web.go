@@ -20,6 +20,7 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/device"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
@@ -47,6 +48,9 @@ type Deps struct {
 	Tokens   *tokens.Store
 	Sessions *sessions.Store
 	Throttle *throttle.Limiter
+	// Device serves the verification page of the device grant; nil
+	// leaves it out.
+	Device *device.Store
 	// Key (at least 32 bytes, the same on every replica) signs the
 	// pre-login CSRF cookie and the generated-secret mark.
 	Key []byte
@@ -110,6 +114,10 @@ func (h *Handler) Register(r gin.IRouter) {
 	g.POST("/o/authorize/", h.authorizePost)
 	if h.d.OAuth.OpenIDEnabled() {
 		h.registerOpenID(r)
+	}
+	if h.d.Device != nil {
+		g.GET(oauth.PathDevice, h.devicePage)
+		g.POST(oauth.PathDevice, h.deviceSubmit)
 	}
 
 	g.GET("/o/applications/", h.appList)

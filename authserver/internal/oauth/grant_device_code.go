@@ -1,0 +1,43 @@
+package oauth
+
+import (
+	"context"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/oidc"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+)
+
+// grantDeviceCode is the device access token request (RFC 8628 §3.4):
+// only the client that started the flow may poll, and exactly one poll of
+// an approved request gets the tokens (device.Store.Poll is atomic). With
+// openid the authentication is kept for the family, so that this grant and
+// its refreshes carry an id token.
+func (s *Server) grantDeviceCode(ctx context.Context, c clients.Client, r TokenRequest) (tokens.Issued, *Error) {
+	if !s.DeviceEnabled() {
+		return tokens.Issued{}, ErrUnsupportedGrantType()
+	}
+	dc := r.Form.Get("device_code")
+	if dc == "" {
+		return tokens.Issued{}, ErrInvalidRequest("Missing device_code parameter.")
+	}
+	if !c.AllowsGrant(clients.GrantDeviceCode) {
+		return tokens.Issued{}, ErrUnauthorizedClient()
+	}
+	g, err := s.devices.Poll(ctx, dc, c.ClientID)
+	if err != nil {
+		return tokens.Issued{}, deviceError(err)
+	}
+	iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: c.ClientID, UserID: g.UserID, Username: g.Email, Scope: g.Scope}, issuesRefresh(c))
+	if err != nil {
+		return tokens.Issued{}, storeError(err)
+	}
+	if s.OpenIDEnabled() && hasOpenID(iss.Scope) {
+		a := oidc.Authentication{UserID: g.UserID, Email: g.Email, AuthTime: g.AuthTime}
+		if err := s.authns.RememberFamily(ctx, iss.Family, a); err != nil {
+			s.discard(ctx, c, iss)
+			return tokens.Issued{}, ErrUnavailable(err)
+		}
+	}
+	return iss, nil
+}
