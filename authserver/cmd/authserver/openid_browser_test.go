@@ -60,14 +60,23 @@ type oidcStack struct {
 
 func newOIDCStack(t *testing.T) *oidcStack {
 	t.Helper()
+	return newStack(t, true)
+}
+
+// newStack is newOIDCStack, without Chromium when browser is false.
+func newStack(t *testing.T, browser bool) *oidcStack {
+	t.Helper()
 	chrome := findChromium()
+	if !browser {
+		chrome = "none"
+	}
 	if chrome == "" {
 		if testenv.InCI() {
 			t.Fatal("chromium not found and CI=true: install the Debian packages chromium and chromium-driver")
 		}
 		t.Skip("SKIPPED: chromium not found (apt-get install -y chromium chromium-driver); the OpenID Connect browser test did not run")
 	}
-	if testing.Short() {
+	if browser && testing.Short() {
 		t.Skip("SKIPPED: -short")
 	}
 	s := &oidcStack{t: t, tmp: t.TempDir(), calls: make(chan *url.URL, 16)}
@@ -107,6 +116,9 @@ func newOIDCStack(t *testing.T) *oidcStack {
 	t.Cleanup(cb.Close)
 	s.cb = cb.URL
 
+	if !browser {
+		return s
+	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
@@ -389,6 +401,11 @@ func TestOpenIDConnectRelyingParty(t *testing.T) {
 	}
 	// prompt=none with a session and consent given: a code, silently.
 	_, _, _ = r.signIn(t, s, email, password, oauth2.SetAuthURLParam("prompt", "none"))
+	// prompt=none for a scope not consented to yet: consent_required.
+	wider := newRP(t, base, "rp", "rp-secret", cbURL, oidc.ScopeEmail, "read")
+	if e := wider.promptNone(t, s); e != "consent_required" {
+		t.Fatalf("prompt=none needing consent: %q, want consent_required", e)
+	}
 
 	// Refresh: a new id token for the same sign-in.
 	tok, idt, raw = r.refreshed(t, tok, idt)

@@ -18,6 +18,8 @@ const (
 	CodeLoginRequired       = "login_required"
 	CodeConsentRequired     = "consent_required"
 	CodeInteractionRequired = "interaction_required"
+	CodeRequestNotSupported = "request_not_supported"
+	CodeRequestURINotSupp   = "request_uri_not_supported"
 )
 
 // The prompt values this server honours (Core §3.1.2.1).
@@ -80,6 +82,13 @@ func (s *Server) parseOpenID(ctx context.Context, q url.Values, a *Authorization
 		if len(q[n]) > 1 {
 			return ErrInvalidRequest("Parameter " + n + " is repeated.")
 		}
+	}
+	// Request objects are not offered (discovery says so, Core §6).
+	if q.Has("request") {
+		return &Error{Code: CodeRequestNotSupported, Status: http.StatusBadRequest}
+	}
+	if q.Has("request_uri") {
+		return &Error{Code: CodeRequestURINotSupp, Status: http.StatusBadRequest}
 	}
 	o := &a.OpenID
 	o.Nonce, o.LoginHint = q.Get("nonce"), q.Get("login_hint")
