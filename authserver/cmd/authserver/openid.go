@@ -53,3 +53,11 @@ func (p *openIDParts) routes(cfg config, d *httpapi.Deps) {
 		d.JWKS = p.keys
 	}
 }
+
+// keyring is the signing keys (nil when OpenID Connect is off).
+func (p *openIDParts) keyring() *signing.Keyring {
+	if p == nil {
+		return nil
+	}
+	return p.keys
+}

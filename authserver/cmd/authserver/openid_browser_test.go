@@ -44,7 +44,7 @@ func eventually(t *testing.T, within time.Duration, what string, f func() error)
 // a callback server standing in for the relying party's redirect URIs,
 // and a headless Chromium.
 type oidcStack struct {
-	t        *testing.T
+	t        testing.TB
 	bin      string
 	env      []string
 	base     string
@@ -64,7 +64,7 @@ func newOIDCStack(t *testing.T) *oidcStack {
 }
 
 // newStack is newOIDCStack, without Chromium when browser is false.
-func newStack(t *testing.T, browser bool) *oidcStack {
+func newStack(t testing.TB, browser bool) *oidcStack {
 	t.Helper()
 	chrome := findChromium()
 	if !browser {
@@ -157,8 +157,14 @@ func (s *oidcStack) start(name string, dot bool, extra ...string) string {
 // cli runs the binary with the first server's environment.
 func (s *oidcStack) cli(args ...string) string {
 	s.t.Helper()
+	return s.cliEnv(nil, args...)
+}
+
+// cliEnv is cli with more environment variables.
+func (s *oidcStack) cliEnv(extra []string, args ...string) string {
+	s.t.Helper()
 	cmd := exec.Command(s.bin, args...)
-	cmd.Env = s.env
+	cmd.Env = append(append([]string(nil), s.env...), extra...)
 	b, err := cmd.CombinedOutput()
 	if err != nil {
 		s.t.Fatalf("authserver %v: %v\n%s", args, err, b)
@@ -488,6 +494,15 @@ func TestOpenIDConnectRelyingParty(t *testing.T) {
 	}
 	if out := s.cli("keys", "list"); !strings.Contains(out, "retired") {
 		t.Fatalf("keys list after retirement:\n%s", out)
+	}
+	// The admin shows the same, read-only.
+	s.cliEnv([]string{"SUPERUSER_PASSWORD=Adm1n-pass-w0rd"}, "createsuperuser", "--no-input", "--email", "admin@example.com")
+	var keysPage string
+	s.do("admin keys", chromedp.Navigate(base+"/login/?next=/admin/keys/"), chromedp.WaitVisible("#id_username"),
+		chromedp.SendKeys("#id_username", "admin@example.com"), chromedp.SendKeys("#id_password", "Adm1n-pass-w0rd"),
+		chromedp.Click("#login"), chromedp.WaitVisible("#keys"), capture(chromedp.Text("#keys"), &keysPage))
+	if !strings.Contains(keysPage, oldKid) || !strings.Contains(keysPage, "retired") || !strings.Contains(keysPage, "signing") {
+		t.Fatalf("admin keys page:\n%s", keysPage)
 	}
 }
 

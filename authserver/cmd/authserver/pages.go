@@ -11,6 +11,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/device"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/signing"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/web"
@@ -37,7 +38,7 @@ func pagesKey(ctx context.Context, rdb redis.UniversalClient, prefix string) ([]
 
 // newPages builds the HTML pages (login, consent, applications, admin).
 func newPages(ctx context.Context, cfg config, a *app, rdb redis.UniversalClient, store *tokens.Store, srv *oauth.Server,
-	limiter *throttle.Limiter, devices *device.Store, log *slog.Logger) (*web.Handler, error) {
+	limiter *throttle.Limiter, devices *device.Store, keys *signing.Keyring, log *slog.Logger) (*web.Handler, error) {
 	key, err := pagesKey(ctx, rdb, cfg.RedisPrefix)
 	if err != nil {
 		log.Warn("web pages: no shared key in Redis; using a per-process key (pre-login forms of other replicas will be refused)", "error", err)
@@ -51,6 +52,7 @@ func newPages(ctx context.Context, cfg config, a *app, rdb redis.UniversalClient
 		Sessions:      sessions.New(rdb, cfg.RedisPrefix, cfg.SessionIdle, cfg.SessionMaxAge),
 		Throttle:      limiter,
 		Device:        devices,
+		Keys:          keys,
 		Key:           key,
 		SecureCookies: cfg.SessionSecure,
 		Log:           log,

@@ -67,7 +67,7 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	oauthDeps.Devices = devices
 	oid.protocol(&oauthDeps)
 	srvOAuth := oauth.NewServer(oauth.Config{Scopes: cfg.Scopes, DefaultScopes: cfg.DefaultScopes}, oauthDeps)
-	pages, err := newPages(ctx, cfg, a, rdb, store, srvOAuth, limiter, devices, log)
+	pages, err := newPages(ctx, cfg, a, rdb, store, srvOAuth, limiter, devices, oid.keyring(), log)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 )
 
-func newKEK(t *testing.T, b byte) *signing.KEK {
+func newKEK(t testing.TB, b byte) *signing.KEK {
 	t.Helper()
 	k, err := signing.ParseKEK(base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(rune(b)), 32))))
 	if err != nil {

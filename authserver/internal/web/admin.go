@@ -15,7 +15,7 @@ import (
 const adminPage = 100
 
 func (h *Handler) adminIndex(c *gin.Context) {
-	h.render(c, http.StatusOK, "admin_index", gin.H{"Title": "Site administration"})
+	h.render(c, http.StatusOK, "admin_index", gin.H{"Title": "Site administration", "Keys": h.d.Keys != nil})
 }
 
 func boolFilter(v string) *bool {

@@ -23,6 +23,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/device"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/signing"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 )
@@ -51,6 +52,9 @@ type Deps struct {
 	// Device serves the verification page of the device grant; nil
 	// leaves it out.
 	Device *device.Store
+	// Keys lists the OpenID Connect signing keys in the admin (read-only);
+	// nil leaves the page out.
+	Keys *signing.Keyring
 	// Key (at least 32 bytes, the same on every replica) signs the
 	// pre-login CSRF cookie and the generated-secret mark.
 	Key []byte
@@ -134,6 +138,9 @@ func (h *Handler) Register(r gin.IRouter) {
 
 	a := g.Group("/admin", h.requireStaff)
 	a.GET("/", h.adminIndex)
+	if h.d.Keys != nil {
+		a.GET("/keys/", h.adminKeys)
+	}
 	a.GET("/users/", h.adminUsers)
 	a.GET("/users/add/", h.adminUserAdd)
 	a.POST("/users/add/", h.adminUserAdd)
