@@ -37,14 +37,15 @@ type kustomization struct {
 
 // manifests holds every decoded object of deploy/k8s, by kind and name.
 type manifests struct {
-	deployments map[string]*appsv1.Deployment
-	services    map[string]*corev1.Service
-	configMaps  map[string]*corev1.ConfigMap
-	secrets     map[string]*corev1.Secret
-	hpas        map[string]*autoscalingv2.HorizontalPodAutoscaler
-	pdbs        map[string]*policyv1.PodDisruptionBudget
-	jobs        map[string]*batchv1.Job
-	files       []string
+	deployments  map[string]*appsv1.Deployment
+	statefulSets map[string]*appsv1.StatefulSet
+	services     map[string]*corev1.Service
+	configMaps   map[string]*corev1.ConfigMap
+	secrets      map[string]*corev1.Secret
+	hpas         map[string]*autoscalingv2.HorizontalPodAutoscaler
+	pdbs         map[string]*policyv1.PodDisruptionBudget
+	jobs         map[string]*batchv1.Job
+	files        []string
 }
 
 // strictDecode decodes one YAML document into v the way the API server
@@ -68,7 +69,7 @@ func loadManifests(t *testing.T) manifests {
 	t.Helper()
 	dir := filepath.Join(repoRoot(t), "deploy", "k8s")
 	m := manifests{
-		deployments: map[string]*appsv1.Deployment{}, services: map[string]*corev1.Service{},
+		deployments: map[string]*appsv1.Deployment{}, statefulSets: map[string]*appsv1.StatefulSet{}, services: map[string]*corev1.Service{},
 		configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{},
 		hpas: map[string]*autoscalingv2.HorizontalPodAutoscaler{}, pdbs: map[string]*policyv1.PodDisruptionBudget{},
 		jobs: map[string]*batchv1.Job{},
@@ -120,6 +121,8 @@ func (m *manifests) add(doc []byte) error {
 	switch head.APIVersion + " " + head.Kind {
 	case "apps/v1 Deployment":
 		err = decodeNamed(doc, m.deployments)
+	case "apps/v1 StatefulSet":
+		err = decodeNamed(doc, m.statefulSets)
 	case "v1 Service":
 		err = decodeNamed(doc, m.services)
 	case "v1 ConfigMap":

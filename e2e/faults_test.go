@@ -21,11 +21,15 @@ import (
 type redisServer struct {
 	port int
 	dir  string
+	args []string // added to the command line, after the defaults
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
-func startRedis(t *testing.T) *redisServer {
+// startRedis starts a redis-server without persistence, unless args (such
+// as "--appendonly", "yes") say otherwise, in a temporary directory that a
+// restart keeps.
+func startRedis(t *testing.T, args ...string) *redisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -34,7 +38,7 @@ func startRedis(t *testing.T) *redisServer {
 		}
 		t.Skip("SKIPPED: redis-server is not installed")
 	}
-	rs := &redisServer{port: freePort(t), dir: t.TempDir()}
+	rs := &redisServer{port: freePort(t), dir: t.TempDir(), args: args}
 	rs.launch(t, bin)
 	t.Cleanup(func() { rs.stop() })
 	return rs
@@ -42,7 +46,7 @@ func startRedis(t *testing.T) *redisServer {
 
 func (rs *redisServer) launch(t *testing.T, bin string) {
 	t.Helper()
-	rs.cmd = exec.Command(bin, "--port", strconv.Itoa(rs.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", rs.dir)
+	rs.cmd = exec.Command(bin, append([]string{"--port", strconv.Itoa(rs.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", rs.dir}, rs.args...)...)
 	rs.cmd.Stdout, rs.cmd.Stderr = nil, nil
 	if err := rs.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -62,6 +66,7 @@ func (rs *redisServer) launch(t *testing.T, bin string) {
 
 func (rs *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(rs.port) }
 
+// stop kills the server with SIGKILL, by PID: kill -9, no last write.
 func (rs *redisServer) stop() {
 	if rs.cmd != nil && rs.cmd.Process != nil {
 		_ = rs.cmd.Process.Kill()

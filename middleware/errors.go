@@ -10,13 +10,19 @@ import (
 
 // Sentinel errors of Verify. Match them with errors.Is.
 var (
-	// ErrInvalidToken: the token is empty, malformed, inactive, expired, or
-	// meant for another audience (RFC 6750 invalid_token).
+	// ErrInvalidToken: the token is empty, malformed, inactive, expired,
+	// meant for another audience, or not an access token (a refresh or ID
+	// token the auth server calls active) (RFC 6750 invalid_token).
 	ErrInvalidToken = errors.New("middleware: invalid token")
 	// ErrUnavailable: the auth server could not vouch for the token
 	// (unreachable, timeout, 5xx, 429 or back-off, bad answer, or the
 	// caller's context ended first). The request should fail closed.
 	ErrUnavailable = errors.New("middleware: introspection unavailable")
+	// ErrCredentialsRejected: the introspection endpoint answered 401 or
+	// 403: it rejects the verifier's own client credentials or bearer
+	// token. Such errors match ErrUnavailable too (the request fails
+	// closed); Check reports it to readiness probes.
+	ErrCredentialsRejected = errors.New("middleware: introspection endpoint rejects the verifier's credentials")
 	// ErrInsufficientScope: the token lacks a required scope
 	// (RFC 6750 insufficient_scope). The error is a *ScopeError.
 	ErrInsufficientScope = errors.New("middleware: insufficient scope")
@@ -30,6 +36,7 @@ var (
 	errExpired      = fmt.Errorf("middleware: token expired: %w", ErrInvalidToken)
 	errAudience     = fmt.Errorf("middleware: token audience mismatch: %w", ErrInvalidToken)
 	errBadClaims    = fmt.Errorf("middleware: active answer with malformed claims: %w", ErrInvalidToken)
+	errNotAccess    = fmt.Errorf("middleware: active answer for a token that is not an access token: %w", ErrInvalidToken)
 	errBackoffEmpty = &unavailableError{cause: errors.New("middleware: backing off after 429")}
 )
 

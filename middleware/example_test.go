@@ -2,9 +2,11 @@ package middleware_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"time"
@@ -161,4 +163,38 @@ func Example_subscriber() {
 	// cached: 1 <nil>
 	// after revocation: middleware: token not active: middleware: invalid token
 	// Run: <nil>
+}
+
+// Check tells a readiness probe whether the auth server accepts the
+// verifier's own credentials. With a wrong secret every request would get
+// 503, so the service is not ready. An auth server that is merely down is
+// left out here: taking every replica out of the load balancer would not
+// bring it back.
+func ExampleVerifier_Check() {
+	auth := introspecttest.NewServer()
+	defer auth.Close()
+	auth.RequireClientCredentials("rs-id", "rs-secret")
+
+	for _, secret := range []string{"rs-secret", "wrong-secret"} {
+		v, err := middleware.New(auth.URL,
+			middleware.WithClientCredentials("rs-id", secret),
+			middleware.WithLogger(slog.New(slog.DiscardHandler)), // the default, slog.Default(), logs the rejection
+		)
+		if err != nil {
+			log.Fatal(err)
+		}
+		readyz := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := v.Check(r.Context()); errors.Is(err, middleware.ErrCredentialsRejected) {
+				http.Error(w, "introspection credentials rejected", http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintln(w, "ready")
+		})
+		w := httptest.NewRecorder()
+		readyz.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		fmt.Print(secret, " ", w.Code, " ", w.Body.String())
+	}
+	// Output:
+	// rs-secret 200 ready
+	// wrong-secret 503 introspection credentials rejected
 }

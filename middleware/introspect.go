@@ -72,6 +72,8 @@ func (v *Verifier) introspect(ctx context.Context, token string) (answer, error)
 			cause:      fmt.Errorf("middleware: introspect: status 429, backing off %s", d),
 			retryAfter: d,
 		}
+	case resp.StatusCode == http.StatusUnauthorized, resp.StatusCode == http.StatusForbidden:
+		return answer{}, unavailable("middleware: introspect: status %d: %w", resp.StatusCode, ErrCredentialsRejected)
 	default:
 		return answer{}, unavailable("middleware: introspect: status %d", resp.StatusCode)
 	}
@@ -120,6 +122,8 @@ type rawAnswer struct {
 	Username  json.RawMessage `json:"username"`
 	Sub       json.RawMessage `json:"sub"`
 	TokenType json.RawMessage `json:"token_type"`
+	TokenUse  json.RawMessage `json:"token_use"` // Ory Hydra
+	Typ       json.RawMessage `json:"typ"`       // Keycloak
 	Exp       json.RawMessage `json:"exp"`
 	Iat       json.RawMessage `json:"iat"`
 	Aud       json.RawMessage `json:"aud"`
@@ -166,6 +170,9 @@ func parseAnswer(b []byte) (answer, error) {
 	if a.id.TokenType, ok = optString(raw.TokenType); !ok {
 		return bad, nil
 	}
+	if reject := checkAccessToken(a.id.TokenType, raw.TokenUse, raw.Typ); reject != nil {
+		return answer{reject: reject}, nil
+	}
 	if a.id.ExpiresAt, a.hasExp, ok = optTime(raw.Exp); !ok {
 		return bad, nil
 	}
@@ -176,6 +183,43 @@ func parseAnswer(b []byte) (answer, error) {
 		return bad, nil
 	}
 	return a, nil
+}
+
+// checkAccessToken refuses an active answer that says the token is not an
+// access token. RFC 7662 §2.2 leaves token_type free, and servers answer
+// "active" for every token they know: Ory Hydra for refresh tokens (with
+// "token_use": "refresh_token", whatever the hint), Keycloak for refresh,
+// offline and ID tokens ("typ": "Refresh", "Offline", "ID"), Portcullis
+// for a refresh token hinted as one ("token_type": "refresh_token"). Each of
+// token_type, token_use and typ, when present, must name an access token;
+// an answer without any of them (DOT's) passes. A member of the wrong JSON
+// type is malformed.
+func checkAccessToken(tokenType string, tokenUse, typ json.RawMessage) error {
+	use, ok := optString(tokenUse)
+	if !ok {
+		return errBadClaims
+	}
+	t, ok := optString(typ)
+	if !ok {
+		return errBadClaims
+	}
+	for _, v := range [...]string{tokenType, use, t} {
+		if v != "" && !isAccessTokenKind(v) {
+			return errNotAccess
+		}
+	}
+	return nil
+}
+
+// isAccessTokenKind reports whether v, a token_type, token_use or typ
+// value, names a bearer access token: "Bearer" (RFC 6750; Keycloak's typ,
+// Hydra's "bearer"), "access_token" (Hydra's token_use, RFC 7009's hint
+// value) or RFC 8693's access-token URN. "DPoP" is refused: the middleware
+// checks no proof of possession (RFC 9449 §7), so it must not accept a
+// sender-constrained token as a bearer one.
+func isAccessTokenKind(v string) bool {
+	return strings.EqualFold(v, "Bearer") || v == "access_token" ||
+		v == "urn:ietf:params:oauth:token-type:access_token"
 }
 
 func absent(r json.RawMessage) bool { return len(r) == 0 || bytes.Equal(r, []byte("null")) }

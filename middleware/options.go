@@ -117,7 +117,12 @@ func WithStaleIfError(d time.Duration) Option { return func(c *config) { c.stale
 // WithHooks sets metric callbacks.
 func WithHooks(h Hooks) Option { return func(c *config) { c.hooks = h } }
 
-// WithLogger sets the logger (default: discard). Tokens are never logged.
+// WithLogger sets the logger (default: slog.Default(), so that a
+// misconfiguration is never silent). The verifier logs failed introspection
+// calls, at most one line per 10 s, and the endpoint rejecting its own
+// credentials as an ERROR, at most one line a minute; each line counts the
+// ones left out. Tokens are never logged. To silence it, pass
+// slog.New(slog.DiscardHandler).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithRequestIDHeader copies the incoming request's header name (for

@@ -48,6 +48,8 @@ type Verifier struct {
 
 	backoffUntil atomic.Int64 // unix nano; after a 429
 
+	credentialsLog, failureLog logLimiter
+
 	now func() time.Time
 
 	chMissing, chInvalid, chBadRequest, chScope string
@@ -107,8 +109,9 @@ func New(introspectionURL string, opts ...Option) (*Verifier, error) {
 		}
 	}
 	if v.logger == nil {
-		v.logger = slog.New(slog.DiscardHandler)
+		v.logger = slog.Default()
 	}
+	v.credentialsLog.every, v.failureLog.every = credentialsLogEvery, failureLogEvery
 	switch {
 	case cfg.hasCreds:
 		cred := url.QueryEscape(cfg.clientID) + ":" + url.QueryEscape(cfg.clientSecret)
@@ -301,8 +304,7 @@ func (v *Verifier) fetch(ctx context.Context, token string, key [32]byte) (*entr
 	a, err := v.introspect(ctx, token)
 	if err != nil {
 		call(v.cfg.hooks.OnError)
-		v.logger.LogAttrs(ctx, slog.LevelWarn, "introspection failed",
-			slog.String("endpoint", v.endpoint), slog.String("error", err.Error()))
+		v.logFailure(ctx, err)
 		return nil, err
 	}
 	now := v.now()

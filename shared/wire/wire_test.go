@@ -33,3 +33,24 @@ func TestTokenResponseOmitsMissingRefreshToken(t *testing.T) {
 		t.Fatalf("got %s\nwant %s", b, want)
 	}
 }
+
+func TestReadinessShape(t *testing.T) {
+	r := NewReadiness()
+	b, _ := json.Marshal(r)
+	if got, want := string(b), `{"status":"ok","checks":{},"warnings":[]}`; got != want || r.HTTPStatus() != 200 {
+		t.Fatalf("empty: %s (%d), want %s", got, r.HTTPStatus(), want)
+	}
+	r.Set("database", CheckOK)
+	r.Set("introspection", CheckUnknown)
+	r.Warn("introspection: the auth server did not answer")
+	if r.HTTPStatus() != 200 {
+		t.Fatalf("unknown made it unready")
+	}
+	r.Set("redis", CheckUnavailable)
+	r.Set("database", CheckOK)
+	b, _ = json.Marshal(r)
+	want := `{"status":"unavailable","checks":{"database":"ok","introspection":"unknown","redis":"unavailable"},"warnings":["introspection: the auth server did not answer"]}`
+	if string(b) != want || r.HTTPStatus() != 503 {
+		t.Fatalf("got %s (%d)\nwant %s", b, r.HTTPStatus(), want)
+	}
+}

@@ -429,6 +429,7 @@ func TestUsageAndConfig(t *testing.T) {
 		{"unknown command", envFor(url), []string{"frobnicate"}, 2, "", "unknown command"},
 		{"bad argon memory", envFor(url, "ARGON2_MEMORY_KIB", "1"), []string{"migrate"}, 2, "", "ARGON2_MEMORY_KIB"},
 		{"bad port", envFor(url, "PORT", "http"), []string{"migrate"}, 2, "", "PORT"},
+		{"bad eviction override", envFor(url, "REDIS_ALLOW_EVICTION", "yes please"), []string{"migrate"}, 2, "", "REDIS_ALLOW_EVICTION"},
 		{"unsupported database URL", envFor("mysql://x"), []string{"migrate"}, 1, "", "DATABASE_URL"},
 	}
 	for _, tt := range tests {

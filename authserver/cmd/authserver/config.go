@@ -49,7 +49,15 @@ type config struct {
 	// DeviceCodeTTL and DeviceInterval shape the device grant (RFC 8628).
 	DeviceCodeTTL  time.Duration
 	DeviceInterval time.Duration
+
+	// RedisAllowEviction lets the server start on a Redis whose
+	// maxmemory-policy evicts keys (redis.go).
+	RedisAllowEviction bool
 }
+
+// allowEvictionVar is the setting that lets the server run on a Redis whose
+// maxmemory-policy evicts keys.
+const allowEvictionVar = "REDIS_ALLOW_EVICTION"
 
 // loadConfig reads and checks the environment. Every problem is reported,
 // not just the first.
@@ -129,6 +137,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 			errs = append(errs, fmt.Errorf("SESSION_COOKIE_SECURE=%q: want true or false", v))
 		}
 		c.SessionSecure = b
+	}
+	if v := getenv(allowEvictionVar); v != "" {
+		var err error
+		if c.RedisAllowEviction, err = strconv.ParseBool(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want true or false", allowEvictionVar, v))
+		}
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(str("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", getenv("LOG_LEVEL")))

@@ -81,7 +81,7 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 		Pages:    pages,
 		Ready: map[string]httpapi.Pinger{
 			"database": pingFunc(a.db.PingContext),
-			"redis":    pingFunc(func(ctx context.Context) error { return rdb.Ping(ctx).Err() }),
+			"redis":    rc.ready,
 		},
 		Log: log,
 	}

@@ -439,12 +439,16 @@ func TestHealthAndReadiness(t *testing.T) {
 		body   string
 	}{
 		{"all up", map[string]httpapi.Pinger{"database": pinger{}, "redis": pinger{}}, 200,
-			`{"checks":{"database":"ok","redis":"ok"},"status":"ok"}`},
+			`{"status":"ok","checks":{"database":"ok","redis":"ok"},"warnings":[]}`},
 		{"database down", map[string]httpapi.Pinger{"database": pinger{errFail}, "redis": pinger{}}, 503,
-			`{"checks":{"database":"unavailable","redis":"ok"},"status":"unavailable"}`},
+			`{"status":"unavailable","checks":{"database":"unavailable","redis":"ok"},"warnings":[]}`},
 		{"redis down", map[string]httpapi.Pinger{"database": pinger{}, "redis": pinger{errFail}}, 503,
-			`{"checks":{"database":"ok","redis":"unavailable"},"status":"unavailable"}`},
-		{"nothing to check", map[string]httpapi.Pinger{}, 200, `{"checks":{},"status":"ok"}`},
+			`{"status":"unavailable","checks":{"database":"ok","redis":"unavailable"},"warnings":[]}`},
+		{"nothing to check", map[string]httpapi.Pinger{}, 200, `{"status":"ok","checks":{},"warnings":[]}`},
+		{"redis with a warning", map[string]httpapi.Pinger{"database": pinger{}, "redis": warnPinger{warnings: []string{"redis: no persistence"}}}, 200,
+			`{"status":"ok","checks":{"database":"ok","redis":"ok"},"warnings":["redis: no persistence"]}`},
+		{"redis refusing with a warning", map[string]httpapi.Pinger{"database": pinger{}, "redis": warnPinger{pinger{errFail}, []string{"redis: evicts"}}}, 503,
+			`{"status":"unavailable","checks":{"database":"ok","redis":"unavailable"},"warnings":["redis: evicts"]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -473,6 +477,15 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 type pingFunc func(ctx context.Context) error
+
+type warnPinger struct {
+	pinger
+	warnings []string
+}
+
+func (w warnPinger) Warnings() []string { return w.warnings }
+
+var _ httpapi.Warner = warnPinger{}
 
 func (f pingFunc) Ping(ctx context.Context) error { return f(ctx) }
 

@@ -86,6 +86,30 @@ func get(t *testing.T, url, token string) (int, string) {
 	return res.StatusCode, string(b)
 }
 
+// TestWrongIntrospectionSecret: the binary's /readyz fails, and its log
+// says why, while the auth server rejects its credentials.
+func TestWrongIntrospectionSecret(t *testing.T) {
+	t.Parallel()
+	fake := introspecttest.NewServer()
+	t.Cleanup(fake.Close)
+	fake.RequireClientCredentials("rs-id", "rs-secret")
+	base, logs := startServe(t, map[string]string{
+		"DATABASE_URL":                testenv.SQLiteURL(t),
+		"INTROSPECTION_URL":           fake.URL,
+		"INTROSPECTION_CLIENT_SECRET": "wrong-secret",
+	})
+	code, body := get(t, base+"/readyz", "")
+	if code != 503 || !strings.Contains(body, `"introspection":"unavailable"`) {
+		t.Fatalf("readyz %d %s", code, body)
+	}
+	if !strings.Contains(logs.String(), `"level":"ERROR","msg":"introspection endpoint rejects this verifier's credentials`) {
+		t.Fatalf("no ERROR about the credentials:\n%s", logs)
+	}
+	if strings.Contains(logs.String(), "wrong-secret") {
+		t.Fatalf("the secret reached the log")
+	}
+}
+
 func TestServeLifecycle(t *testing.T) {
 	t.Parallel()
 	fake := introspecttest.NewServer()

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/resourceserver/internal/items"
 	"github.com/portcullis-oauth/portcullis/resourceserver/internal/metrics"
 	"github.com/portcullis-oauth/portcullis/resourceserver/internal/requestid"
+	"github.com/portcullis-oauth/portcullis/shared/wire"
 )
 
 // Scopes the item routes need (the tutorial's two scopes).
@@ -54,7 +56,7 @@ func New(d Deps) http.Handler {
 	}
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	r.GET("/readyz", readyz(d.DB, d.Logger))
+	r.GET("/readyz", readyz(d.DB, d.Verifier, d.Logger))
 
 	authn := ginauth.New(d.Verifier)
 	d.Items.Register(r, authn, ginauth.RequireScopes(d.Verifier, ScopeRead), ginauth.RequireScopes(d.Verifier, ScopeWrite))
@@ -67,16 +69,48 @@ func New(d Deps) http.Handler {
 	return r
 }
 
-func readyz(db Pinger, log *slog.Logger) gin.HandlerFunc {
+// introspectionChecker is the readiness side of the middleware's Verifier.
+type introspectionChecker interface {
+	Check(ctx context.Context) error
+}
+
+var _ introspectionChecker = (*middleware.Verifier)(nil)
+
+// Warnings readyz can show, fixed sentences rather than error texts.
+const (
+	warnCredentials = "introspection: the auth server rejects this server's credentials (INTROSPECTION_CLIENT_ID and INTROSPECTION_CLIENT_SECRET, or INTROSPECTION_TOKEN): every authenticated request gets 503"
+	warnNoAnswer    = "introspection: the auth server did not answer; requests that need a token get 503 until it does"
+)
+
+// readyz is readiness, in the auth server's shape (wire.Readiness): the
+// database must answer within 2 s, and the auth server must not reject
+// this server's introspection credentials. An auth server that does not
+// answer at all leaves the check "unknown" with a warning: taking every
+// replica out of the load balancer would not bring it back, and the
+// replicas already answer 503 with Retry-After.
+func readyz(db Pinger, v introspectionChecker, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 		defer cancel()
+		rd := wire.NewReadiness()
 		if err := db.PingContext(ctx); err != nil {
-			log.WarnContext(c.Request.Context(), "readyz: database ping failed", "err", err)
-			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "database": "down"})
-			return
+			log.WarnContext(ctx, "readiness check failed", "dependency", "database", "error", err)
+			rd.Set("database", wire.CheckUnavailable)
+		} else {
+			rd.Set("database", wire.CheckOK)
 		}
-		c.JSON(http.StatusOK, gin.H{"status": "ok", "database": "up"})
+		// The verifier logs its own failures (rate-limited).
+		switch err := v.Check(ctx); {
+		case err == nil:
+			rd.Set("introspection", wire.CheckOK)
+		case errors.Is(err, middleware.ErrCredentialsRejected):
+			rd.Set("introspection", wire.CheckUnavailable)
+			rd.Warn(warnCredentials)
+		default:
+			rd.Set("introspection", wire.CheckUnknown)
+			rd.Warn(warnNoAnswer)
+		}
+		c.JSON(rd.HTTPStatus(), rd)
 	}
 }
 

@@ -22,11 +22,20 @@ type fakePinger struct{ err error }
 
 func (f fakePinger) PingContext(context.Context) error { return f.err }
 
-func newHandler(t *testing.T, ping Pinger) http.Handler {
+func newHandler(t *testing.T, ping Pinger, opts ...middleware.Option) http.Handler {
 	t.Helper()
 	fake := introspecttest.NewServer()
 	t.Cleanup(fake.Close)
-	v, err := middleware.New(fake.URL)
+	return newHandlerFor(t, fake, ping, opts...)
+}
+
+// newHandlerFor builds the handler against the fake introspection server,
+// which demands rs-id/rs-secret.
+func newHandlerFor(t *testing.T, fake *introspecttest.Server, ping Pinger, opts ...middleware.Option) http.Handler {
+	t.Helper()
+	fake.RequireClientCredentials("rs-id", "rs-secret")
+	v, err := middleware.New(fake.URL, append([]middleware.Option{
+		middleware.WithClientCredentials("rs-id", "rs-secret"), middleware.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +58,8 @@ func TestRoutes(t *testing.T) {
 		body         string
 	}{
 		{"liveness", nil, "GET", "/healthz", 200, `{"status":"ok"}`},
-		{"readiness up", nil, "GET", "/readyz", 200, `{"database":"up","status":"ok"}`},
-		{"readiness down", errors.New("db gone"), "GET", "/readyz", 503, `{"database":"down","status":"unavailable"}`},
+		{"readiness up", nil, "GET", "/readyz", 200, `{"status":"ok","checks":{"database":"ok","introspection":"ok"},"warnings":[]}`},
+		{"readiness down", errors.New("db gone"), "GET", "/readyz", 503, `{"status":"unavailable","checks":{"database":"unavailable","introspection":"ok"},"warnings":[]}`},
 		{"unknown path", nil, "GET", "/nope/", 404, `{"detail":"Not found."}`},
 		{"wrong method", nil, "GET", "/users/signup/", 405, `{"detail":"Method \"GET\" not allowed."}`},
 		{"items need a token", nil, "GET", "/items/", 401, ""},
@@ -75,6 +84,37 @@ func TestRoutes(t *testing.T) {
 				t.Fatalf("X-Request-ID %q", w.Header().Get("X-Request-ID"))
 			}
 		})
+	}
+}
+
+// TestReadinessFailsWhileCredentialsAreRejected: /readyz said 200 while
+// every /items/ request got 503 for a wrong introspection secret (issue
+// 12, item 9). An auth server that does not answer keeps the replica ready.
+func TestReadinessFailsWhileCredentialsAreRejected(t *testing.T) {
+	t.Parallel()
+	get := func(h http.Handler, path string) (int, string) {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", path, nil)
+		r.Header.Set("Authorization", "Bearer some-token")
+		h.ServeHTTP(w, r)
+		return w.Code, w.Body.String()
+	}
+	wrong := newHandler(t, fakePinger{}, middleware.WithClientCredentials("rs-id", "wrong-secret"))
+	if code, _ := get(wrong, "/items/"); code != 503 {
+		t.Fatalf("items with rejected credentials: %d, want 503", code)
+	}
+	want := `{"status":"unavailable","checks":{"database":"ok","introspection":"unavailable"},"warnings":["` + warnCredentials + `"]}`
+	if code, body := get(wrong, "/readyz"); code != 503 || body != want {
+		t.Fatalf("readyz with rejected credentials: %d %s\nwant 503 %s", code, body, want)
+	}
+
+	down := introspecttest.NewServer()
+	t.Cleanup(down.Close)
+	down.Fail(http.StatusBadGateway, "")
+	nowhere := newHandlerFor(t, down, fakePinger{})
+	want = `{"status":"ok","checks":{"database":"ok","introspection":"unknown"},"warnings":["` + warnNoAnswer + `"]}`
+	if code, body := get(nowhere, "/readyz"); code != 200 || body != want {
+		t.Fatalf("readyz with the auth server failing: %d %s\nwant 200 %s", code, body, want)
 	}
 }
 
