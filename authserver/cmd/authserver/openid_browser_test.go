@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,8 @@ type oidcStack struct {
 	tmp      string
 	dbURL    string
 	redisEnv []string
+	// pages are the pages the last authorize went through.
+	pages []string
 }
 
 func newOIDCStack(t *testing.T) *oidcStack {
@@ -185,10 +188,12 @@ func (s *oidcStack) do(step string, actions ...chromedp.Action[chromedp.Void]) {
 func (s *oidcStack) authorize(authURL, email, password string) url.Values {
 	s.t.Helper()
 	s.do("open "+authURL, chromedp.Navigate(authURL))
+	s.pages = nil
 	for range 4 {
 		var page string
 		s.do("wait for a page", chromedp.WaitVisible("#id_username, #allow, #done"),
 			capture(chromedp.Evaluate[string](`document.querySelector("#done") ? "rp" : document.querySelector("#allow") ? "consent" : "login"`), &page))
+		s.pages = append(s.pages, page)
 		switch page {
 		case "login":
 			s.do("sign in", chromedp.SendKeys("#id_username", email),
@@ -407,6 +412,31 @@ func TestOpenIDConnectRelyingParty(t *testing.T) {
 	}
 	// prompt=none with a session and consent given: a code, silently.
 	_, _, _ = r.signIn(t, s, email, password, oauth2.SetAuthURLParam("prompt", "none"))
+	// prompt=login and max_age=0 make the signed-in user sign in again;
+	// a max_age the session meets does not.
+	for _, tt := range []struct {
+		name  string
+		opt   oauth2.AuthCodeOption
+		login bool
+	}{
+		{"prompt=login", oauth2.SetAuthURLParam("prompt", "login"), true},
+		{"max_age=0", oauth2.SetAuthURLParam("max_age", "0"), true},
+		{"max_age=3600", oauth2.SetAuthURLParam("max_age", "3600"), false},
+		{"prompt=consent", oauth2.SetAuthURLParam("prompt", "consent"), false},
+	} {
+		_, again, _ := r.signIn(t, s, email, password, tt.opt)
+		if slices.Contains(s.pages, "login") != tt.login {
+			t.Fatalf("%s: pages %v", tt.name, s.pages)
+		}
+		if tt.name == "prompt=consent" && !slices.Contains(s.pages, "consent") {
+			t.Fatalf("prompt=consent did not ask: %v", s.pages)
+		}
+		if at, at0 := claimsOf(t, again)["auth_time"].(float64), claims["auth_time"].(float64); tt.login && at < at0 {
+			t.Fatalf("%s: auth_time %v before the first sign-in's %v", tt.name, at, at0)
+		}
+	}
+	// prompt=none with an id_token_hint for the signed-in user: silent.
+	_, _, _ = r.signIn(t, s, email, password, oauth2.SetAuthURLParam("prompt", "none"), oauth2.SetAuthURLParam("id_token_hint", raw))
 	// prompt=none for a scope not consented to yet: consent_required.
 	wider := newRP(t, base, "rp", "rp-secret", cbURL, oidc.ScopeEmail, "read")
 	if e := wider.promptNone(t, s); e != "consent_required" {
