@@ -82,3 +82,18 @@ func TestKeysUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestServeRefusesAnotherKEK: keys sealed under one key-encryption key
+// stop a server started with another, naming the setting.
+func TestServeRefusesAnotherKEK(t *testing.T) {
+	url := testenv.SQLiteURL(t)
+	if r := runCLI(t, envFor(url, "KEY_ENCRYPTION_KEY", testKEK), nil, "keys", "rotate"); r.code != 0 {
+		t.Fatalf("keys rotate: %d %s", r.code, r.stderr)
+	}
+	addr, _ := freeAddr(t)
+	other := base64.StdEncoding.EncodeToString([]byte("fedcba9876543210fedcba9876543210"))
+	r := runCLI(t, envFor(url, "KEY_ENCRYPTION_KEY", other, "PORT", "0", "EMBEDDED_REDIS_ADDR", addr, "EMBEDDED_REDIS_SNAPSHOT", "off"), nil, "serve")
+	if r.code != 1 || !strings.Contains(r.stderr, "KEY_ENCRYPTION_KEY") {
+		t.Fatalf("serve under another KEK: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/redis/go-redis/v9"
@@ -31,6 +32,11 @@ func openID(ctx context.Context, cfg config, a *app, rdb redis.UniversalClient, 
 	keys := signing.NewKeyring(a.db, cfg.KEK, cfg.IDTokenTTL)
 	if err := keys.Ensure(ctx); err != nil {
 		return nil, err
+	}
+	// Open the published keys now: a KEY_ENCRYPTION_KEY that does not match
+	// the database stops the start instead of failing every id token.
+	if _, err := keys.JWKS(ctx); err != nil {
+		return nil, fmt.Errorf("OpenID Connect signing keys (check KEY_ENCRYPTION_KEY): %w", err)
 	}
 	return &openIDParts{
 		keys:   keys,
