@@ -361,10 +361,10 @@ func (r rp) logout(t *testing.T, s *oidcStack, rawIDToken, postLogout string) {
 
 // promptNone asks for a silent sign-in and returns the error the relying
 // party received.
-func (r rp) promptNone(t *testing.T, s *oidcStack) string {
+func (r rp) promptNone(t *testing.T, s *oidcStack, opts ...oauth2.AuthCodeOption) string {
 	t.Helper()
-	s.do("prompt=none", chromedp.Navigate(r.conf.AuthCodeURL("silent", oauth2.SetAuthURLParam("prompt", "none"),
-		oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))), chromedp.WaitVisible("#done"))
+	opts = append(opts, oauth2.SetAuthURLParam("prompt", "none"), oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
+	s.do("prompt=none", chromedp.Navigate(r.conf.AuthCodeURL("silent", opts...)), chromedp.WaitVisible("#done"))
 	q := s.received()
 	if q.Get("state") != "silent" || q.Get("code") != "" {
 		t.Fatalf("prompt=none answer %v", q)
@@ -533,6 +533,11 @@ func TestOpenIDConnectRelyingParty(t *testing.T) {
 		chromedp.Click("#login"), chromedp.WaitVisible("#keys"), capture(chromedp.Text("#keys"), &keysPage))
 	if !strings.Contains(keysPage, oldKid) || !strings.Contains(keysPage, "retired") || !strings.Contains(keysPage, "signing") {
 		t.Fatalf("admin keys page:\n%s", keysPage)
+	}
+	// prompt=none with an id_token_hint of another user than the one
+	// signed in (the admin now): login_required, before any consent check.
+	if e := r.promptNone(t, s, oauth2.SetAuthURLParam("id_token_hint", newRaw)); e != "login_required" {
+		t.Fatalf("prompt=none with another user's id_token_hint: %q, want login_required", e)
 	}
 }
 
