@@ -358,3 +358,37 @@ func TestComposeSetsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+// TestComposeKeepsSecureCookiesBehindTLS is issue 12's defect 7: compose's
+// default for SESSION_COOKIE_SECURE must not switch off the Secure flag the
+// auth server sets by itself for an https ISSUER_URL (empty means "decide
+// from ISSUER_URL"; "false" overrides it).
+func TestComposeKeepsSecureCookiesBehindTLS(t *testing.T) {
+	for _, envFile := range []map[string]string{nil, readDotEnv(t, filepath.Join(repoRoot(t), ".env.example"))} {
+		vars := map[string]string{}
+		for k, v := range envFile {
+			vars[k] = v
+		}
+		vars["ISSUER_URL"] = "https://auth.example.com"
+		env := serviceEnv(t, loadCompose(t, vars), "authserver")
+		if v := env["SESSION_COOKIE_SECURE"]; v != "" && v != "true" {
+			t.Errorf("with ISSUER_URL=https://… (and .env.example: %v), SESSION_COOKIE_SECURE=%q overrides the automatic Secure flag", envFile != nil, v)
+		}
+	}
+}
+
+// readDotEnv reads the NAME=value lines of an env file.
+func readDotEnv(t *testing.T, path string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok && !strings.HasPrefix(l, "#") {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -396,4 +398,61 @@ func subset(sel, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// TestTrustedProxiesAreNamedNotARange: the base's TRUSTED_PROXIES may not
+// trust a whole private range (issue 12: 10.0.0.0/8 let any pod claim any
+// client address); an overlay names the ingress and the resource servers.
+func TestTrustedProxiesAreNamedNotARange(t *testing.T) {
+	m := loadManifests(t)
+	cm, ok := m.configMaps["authserver-config"]
+	if !ok {
+		t.Fatal("no ConfigMap authserver-config")
+	}
+	v, ok := cm.Data["TRUSTED_PROXIES"]
+	if !ok {
+		t.Fatal("authserver-config does not set TRUSTED_PROXIES")
+	}
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			t.Fatalf("TRUSTED_PROXIES entry %q: %v", p, err)
+		}
+		if wide := pfx.Addr().Is4() && pfx.Bits() < 24 || pfx.Addr().Is6() && pfx.Bits() < 64; wide {
+			t.Errorf("TRUSTED_PROXIES trusts %s, a whole range: name the ingress and resource servers instead", pfx)
+		}
+	}
+}
+
+// TestRunLocalTrustsTheLocalProxy: make run's resource server proxies
+// /users/token/ over loopback with X-Forwarded-For, so the auth server it
+// starts must trust loopback, or one client's failures throttle every
+// proxied login (issue 12, defect 2).
+func TestRunLocalTrustsTheLocalProxy(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "run-local.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`TRUSTED_PROXIES="\$\{TRUSTED_PROXIES:-([^}"]*)\}"[^\n]*\\\n\s*bin/authserver serve`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("run-local.sh does not start the auth server with a TRUSTED_PROXIES default")
+	}
+	var v4, v6 bool
+	for _, p := range strings.Split(string(m[1]), ",") {
+		pfx, err := netip.ParsePrefix(strings.TrimSpace(p))
+		if err != nil {
+			t.Fatalf("TRUSTED_PROXIES default %q: %v", p, err)
+		}
+		v4 = v4 || pfx.Contains(netip.MustParseAddr("127.0.0.1"))
+		v6 = v6 || pfx.Contains(netip.IPv6Loopback())
+		if !pfx.Addr().IsLoopback() {
+			t.Errorf("run-local.sh trusts %s, which is not loopback", pfx)
+		}
+	}
+	if !v4 || !v6 {
+		t.Errorf("run-local.sh trusts %s: want 127.0.0.1 and ::1", m[1])
+	}
 }

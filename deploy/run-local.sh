@@ -25,7 +25,12 @@ stop() {
 }
 trap stop INT TERM
 
-DATABASE_URL="${DATABASE_URL:-sqlite:data/authserver.db}" bin/authserver serve &
+# The resource server's /users/token/ proxy reaches the auth server over
+# loopback and forwards X-Forwarded-For: trust it, so that logins through it
+# are throttled per real client, not all as 127.0.0.1.
+DATABASE_URL="${DATABASE_URL:-sqlite:data/authserver.db}" \
+TRUSTED_PROXIES="${TRUSTED_PROXIES:-127.0.0.1/32,::1/128}" \
+  bin/authserver serve &
 pids+=($!)
 
 for _ in $(seq 1 50); do

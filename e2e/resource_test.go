@@ -23,7 +23,16 @@ type stack struct {
 // tutorial's rs-id/rs-secret and hears revocations on the auth server's Redis.
 func startStack(t *testing.T, b backend, rsExtra map[string]string) *stack {
 	t.Helper()
+	return startStackEnv(t, b, nil, rsExtra)
+}
+
+// startStackEnv is startStack with extra auth server settings too.
+func startStackEnv(t *testing.T, b backend, authExtra, rsExtra map[string]string) *stack {
+	t.Helper()
 	extra := map[string]string{}
+	for k, v := range authExtra {
+		extra[k] = v
+	}
 	redisURL := b.RedisURL
 	if redisURL == "" {
 		addr := "127.0.0.1:" + strconv.Itoa(freePort(t))

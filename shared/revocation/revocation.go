@@ -27,7 +27,8 @@ type Kind string
 //     revoke, a rotated-away access token, or every token of a replayed family);
 //   - KindSubject: every entry whose introspected sub equals Subject (password
 //     change, deactivated user);
-//   - KindClient: every entry whose client_id equals ClientID (deleted client).
+//   - KindClient: every entry whose client_id equals ClientID (a client
+//     deleted or changed).
 const (
 	KindTokens  Kind = "tokens"
 	KindSubject Kind = "subject"
@@ -38,15 +39,60 @@ const (
 // unknown fields and treat an unknown Kind as "clear everything".
 const Version = 1
 
-// Event is one revocation. Reason is informational ("revoke",
-// "password_change", "deactivated", "client_deleted", "replay", "rotation").
+// Reason says why tokens were revoked. It is informational: consumers log
+// and count it, and evict by Kind whatever the reason. The reasons are:
+//
+//   - "revoke": a client revoked a token (RFC 7009);
+//   - "rotation": a refresh token was used, and the family's previous
+//     access token and refresh token ended with it;
+//   - "replay": a rotated-away refresh token was presented again, and its
+//     whole family ended (RFC 9700 §4.14);
+//   - "code_replay": an authorization code was presented again, and the
+//     tokens issued from it ended (RFC 6749 §4.1.2);
+//   - "password_change": the user changed their password; every token of
+//     theirs but the one used to change it ended;
+//   - "password_reset": an admin set the user's password;
+//   - "deactivated": an admin deactivated the user;
+//   - "application_revoked": the user revoked an application's access;
+//   - "client_deleted": the client was deleted;
+//   - "client_changed": the client's id, type, secret, grant types, redirect
+//     URIs or scopes changed;
+//   - "client_updated": only the client's name or consent setting changed:
+//     its tokens stand (a KindClient event with no epoch bump), and every
+//     cache of the client reloads it.
+//
+// Reasons lists the same set; a test keeps this comment and it equal.
+type Reason string
+
+// The reasons an Event may carry; see Reason.
+const (
+	ReasonRevoke             Reason = "revoke"
+	ReasonRotation           Reason = "rotation"
+	ReasonReplay             Reason = "replay"
+	ReasonCodeReplay         Reason = "code_replay"
+	ReasonPasswordChange     Reason = "password_change"
+	ReasonPasswordReset      Reason = "password_reset"
+	ReasonDeactivated        Reason = "deactivated"
+	ReasonApplicationRevoked Reason = "application_revoked"
+	ReasonClientDeleted      Reason = "client_deleted"
+	ReasonClientChanged      Reason = "client_changed"
+	ReasonClientUpdated      Reason = "client_updated"
+)
+
+// Reasons returns every Reason, in the order the Reason comment lists them.
+func Reasons() []Reason {
+	return []Reason{ReasonRevoke, ReasonRotation, ReasonReplay, ReasonCodeReplay, ReasonPasswordChange,
+		ReasonPasswordReset, ReasonDeactivated, ReasonApplicationRevoked, ReasonClientDeleted, ReasonClientChanged, ReasonClientUpdated}
+}
+
+// Event is one revocation; Reason says why (see Reason).
 type Event struct {
 	V           int      `json:"v"`
 	Kind        Kind     `json:"kind"`
 	TokenHashes []string `json:"token_hashes,omitempty"`
 	Subject     string   `json:"sub,omitempty"`
 	ClientID    string   `json:"client_id,omitempty"`
-	Reason      string   `json:"reason,omitempty"`
+	Reason      Reason   `json:"reason,omitempty"`
 	At          int64    `json:"at"`
 	// Origin names the publishing process (opaque, optional), so that a
 	// publisher that has already applied its own revocation can recognise

@@ -2,7 +2,13 @@ package revocation
 
 import (
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -67,4 +73,63 @@ func TestOriginTag(t *testing.T) {
 	if strings.Contains(string(b), OriginTag("a1b2c3")) {
 		t.Fatalf("%s: the tag appeared without an Origin", b)
 	}
+}
+
+// TestReasonsDocumented keeps the Reason comment, the constants and
+// Reasons the same set: a reason added in one place only fails here.
+func TestReasonsDocumented(t *testing.T) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "revocation.go", nil, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var documented, declared []string
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok {
+			continue
+		}
+		for _, sp := range g.Specs {
+			switch sp := sp.(type) {
+			case *ast.TypeSpec:
+				if sp.Name.Name == "Reason" {
+					for _, m := range regexp.MustCompile(`(?m)^//   - "([a-z_]+)"`).FindAllStringSubmatch(commentText(g.Doc), -1) {
+						documented = append(documented, m[1])
+					}
+				}
+			case *ast.ValueSpec:
+				if id, ok := sp.Type.(*ast.Ident); ok && id.Name == "Reason" {
+					v, err := strconv.Unquote(sp.Values[0].(*ast.BasicLit).Value)
+					if err != nil {
+						t.Fatal(err)
+					}
+					declared = append(declared, v)
+				}
+			}
+		}
+	}
+	var listed []string
+	for _, r := range Reasons() {
+		listed = append(listed, string(r))
+	}
+	if len(documented) == 0 {
+		t.Fatal("no reasons found in the Reason comment")
+	}
+	if !slices.Equal(documented, listed) {
+		t.Errorf("Reason comment lists %v, Reasons() %v", documented, listed)
+	}
+	slices.Sort(declared)
+	slices.Sort(listed)
+	if !slices.Equal(declared, listed) {
+		t.Errorf("constants of type Reason are %v, Reasons() %v", declared, listed)
+	}
+}
+
+func commentText(g *ast.CommentGroup) string {
+	var b strings.Builder
+	for _, c := range g.List {
+		b.WriteString(c.Text)
+		b.WriteByte('\n')
+	}
+	return b.String()
 }

@@ -17,28 +17,31 @@ import (
 // config is every setting of the auth server, read from the environment.
 // The README's configuration table lists the same names and defaults.
 type config struct {
-	Port            int
-	Issuer          string
-	DatabaseURL     string
-	RedisURL        string
-	RedisPrefix     string
-	LogLevel        slog.Level
-	LogFormat       string
-	AccessTTL       time.Duration
-	RefreshTTL      time.Duration
-	Scopes          scope.Set
-	DefaultScopes   scope.Set
-	Argon           passwords.Params
-	ThrottleLimit   int
-	ThrottleWindow  time.Duration
-	ClientCacheTTL  time.Duration
-	TokenCacheTTL   time.Duration
-	TokenCacheSize  int
-	TrustedProxies  []string
-	ShutdownTimeout time.Duration
-	SessionSecure   bool
-	SessionIdle     time.Duration
-	SessionMaxAge   time.Duration
+	Port        int
+	Issuer      string
+	DatabaseURL string
+	RedisURL    string
+	RedisPrefix string
+	LogLevel    slog.Level
+	LogFormat   string
+	AccessTTL   time.Duration
+	RefreshTTL  time.Duration
+	// RefreshReuseGrace: a refresh token presented again within it after
+	// its rotation is a concurrent duplicate, later a replay.
+	RefreshReuseGrace time.Duration
+	Scopes            scope.Set
+	DefaultScopes     scope.Set
+	Argon             passwords.Params
+	ThrottleLimit     int
+	ThrottleWindow    time.Duration
+	ClientCacheTTL    time.Duration
+	TokenCacheTTL     time.Duration
+	TokenCacheSize    int
+	TrustedProxies    []string
+	ShutdownTimeout   time.Duration
+	SessionSecure     bool
+	SessionIdle       time.Duration
+	SessionMaxAge     time.Duration
 	// KEK seals the OpenID Connect signing keys (KEY_ENCRYPTION_KEY); nil
 	// turns OpenID Connect off.
 	KEK        *signing.KEK
@@ -103,6 +106,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		LogFormat:   str("LOG_FORMAT", "json"),
 		AccessTTL:   dur("ACCESS_TOKEN_LIFETIME", time.Hour, time.Second),
 		RefreshTTL:  dur("REFRESH_TOKEN_LIFETIME", 30*24*time.Hour, time.Second),
+		// A long grace lets a thief who used a stolen refresh token first keep the family
+		// when the real client comes back within it; a minute at most.
+		RefreshReuseGrace: dur("REFRESH_REUSE_GRACE", 2*time.Second, 0),
 		Argon: passwords.Params{
 			Time:      uint32(integer("ARGON2_TIME", int(def.Time), 1, 64)),
 			MemoryKiB: uint32(integer("ARGON2_MEMORY_KIB", int(def.MemoryKiB), 64, 1<<21)),
@@ -146,6 +152,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(str("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", getenv("LOG_LEVEL")))
+	}
+	if c.RefreshReuseGrace > time.Minute {
+		errs = append(errs, fmt.Errorf("REFRESH_REUSE_GRACE=%q: want at most 1m (a thief who uses a stolen refresh token first keeps it when the real client returns within the grace)", getenv("REFRESH_REUSE_GRACE")))
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want json or text", c.LogFormat))

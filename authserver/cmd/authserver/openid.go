@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/redis/go-redis/v9"
+	redis "github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
@@ -24,7 +24,7 @@ type openIDParts struct {
 
 // openID builds the OpenID Provider when a key-encryption key is
 // configured, making a signing key per algorithm on the first start.
-func openID(ctx context.Context, cfg config, a *app, rdb redis.UniversalClient, log *slog.Logger) (*openIDParts, error) {
+func openID(ctx context.Context, cfg config, a *app, rdb redis.Cmdable, log *slog.Logger) (*openIDParts, error) {
 	if cfg.KEK == nil {
 		log.Warn("KEY_ENCRYPTION_KEY is not set: OpenID Connect is off (no openid scope, no id tokens, no discovery)")
 		return nil, nil

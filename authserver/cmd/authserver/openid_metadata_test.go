@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -39,6 +40,20 @@ func call(t *testing.T, method, u string, form url.Values, header ...string) (in
 	b, _ := io.ReadAll(resp.Body)
 	_ = json.Unmarshal(b, &m)
 	return resp.StatusCode, resp.Header, m
+}
+
+// callPage is a GET that returns the body as text, without following
+// redirects.
+func callPage(t *testing.T, u string) (int, http.Header, string) {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
 }
 
 func strs(v any) []string {
@@ -162,17 +177,23 @@ func TestDiscoveryMatchesBehaviour(t *testing.T) {
 	// authorization endpoint: response types, PKCE methods, prompt values,
 	// no request objects; errors go back in the query (response_mode).
 	authURL := ep("authorization_endpoint")
+	// Before sign-in, a request error of an untrusted client is shown on a
+	// page (no open redirect); its code is read from the page then.
+	pageError := regexp.MustCompile(`id="message">([a-z_]+): `)
 	authorize := func(extra url.Values) (int, url.Values) {
 		q := url.Values{"client_id": {"pub"}, "redirect_uri": {cb}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s1"},
 			"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}
 		for k, v := range extra {
 			q[k] = v
 		}
-		st, h, _ := call(t, "GET", authURL+"?"+q.Encode(), nil)
-		loc, _ := url.Parse(h.Get("Location"))
-		if loc == nil {
+		st, h, body := callPage(t, authURL+"?"+q.Encode())
+		if h.Get("Location") == "" {
+			if m := pageError.FindStringSubmatch(body); m != nil && st == http.StatusBadRequest {
+				return st, url.Values{"error": {m[1]}, "state": {"s1"}}
+			}
 			return st, nil
 		}
+		loc, _ := url.Parse(h.Get("Location"))
 		if !strings.HasPrefix(loc.String(), cb) {
 			return st, url.Values{"location": {loc.Path}}
 		}

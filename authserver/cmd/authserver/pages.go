@@ -6,21 +6,21 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/redis/go-redis/v9"
+	redis "github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/device"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/lifecycle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/signing"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/web"
 )
 
 // pagesKey returns the key that signs pre-login CSRF cookies, shared by
 // every replica through Redis (made by the first replica to start). When
 // Redis cannot be reached at start, a per-process key is used (logged).
-func pagesKey(ctx context.Context, rdb redis.UniversalClient, prefix string) ([]byte, error) {
+func pagesKey(ctx context.Context, rdb redis.Cmdable, prefix string) ([]byte, error) {
 	k := prefix + "web:key"
 	if err := rdb.SetNX(ctx, k, sessions.Random(32), 0).Err(); err != nil {
 		return nil, fmt.Errorf("web key: %w", err)
@@ -37,7 +37,7 @@ func pagesKey(ctx context.Context, rdb redis.UniversalClient, prefix string) ([]
 }
 
 // newPages builds the HTML pages (login, consent, applications, admin).
-func newPages(ctx context.Context, cfg config, a *app, rdb redis.UniversalClient, store *tokens.Store, srv *oauth.Server,
+func newPages(ctx context.Context, cfg config, a *app, rdb redis.Cmdable, life *lifecycle.Service, srv *oauth.Server,
 	limiter *throttle.Limiter, devices *device.Store, keys *signing.Keyring, log *slog.Logger) (*web.Handler, error) {
 	key, err := pagesKey(ctx, rdb, cfg.RedisPrefix)
 	if err != nil {
@@ -48,7 +48,7 @@ func newPages(ctx context.Context, cfg config, a *app, rdb redis.UniversalClient
 		Accounts:      a.accounts,
 		Clients:       a.clients,
 		OAuth:         srv,
-		Tokens:        store,
+		Lifecycle:     life,
 		Sessions:      sessions.New(rdb, cfg.RedisPrefix, cfg.SessionIdle, cfg.SessionMaxAge),
 		Throttle:      limiter,
 		Device:        devices,

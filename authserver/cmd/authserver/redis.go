@@ -11,8 +11,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/redis/rueidis"
+	redis "github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/durability"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/embeddedredis"
@@ -26,14 +26,15 @@ import (
 // can subscribe to revocations at a known address.
 const defaultEmbeddedRedisAddr = "127.0.0.1:6380"
 
-// redisClients are the auth server's two clients of one Redis, and the
-// readiness check of that Redis.
+// redisClients is the auth server's one client of Redis: rueidis, which
+// pipelines the commands of concurrent requests on one connection (chosen
+// by measurement, see BENCHMARKS.md), and the readiness check of that Redis.
 type redisClients struct {
-	// rdb serves sessions, the login throttle and readiness (go-redis).
-	rdb redis.UniversalClient
-	// tokens serves the token store: rueidis, which pipelines the commands
-	// of concurrent requests on one connection (see BENCHMARKS.md).
+	// tokens serves the token store.
 	tokens rueidis.Client
+	// rdb is the same client shaped like go-redis, for sessions and the
+	// login throttle.
+	rdb redis.Cmdable
 	// ready is /readyz's "redis" check: the eviction and persistence guard
 	// for REDIS_URL, a PING for the embedded Redis.
 	ready httpapi.Pinger
@@ -58,13 +59,12 @@ func openRedis(ctx context.Context, cfg config, log *slog.Logger) (redisClients,
 	if err != nil {
 		return redisClients{}, nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	rdb := dialRedis(c)
 	tc, err := tokens.Dial(tokenOptions(c))
 	if tc == nil {
-		_ = rdb.Close()
-		return redisClients{}, nil, fmt.Errorf("REDIS_URL: token store: %w", err)
+		return redisClients{}, nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	closeAll := func() { tc.Close(); _ = rdb.Close() }
+	rdb := redis.NewAdapter(tc)
+	closeAll := tc.Close
 	guard := durability.NewGuard(func() []durability.Node { return redisNodes(tc) }, cfg.RedisAllowEviction, allowEvictionVar)
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -130,10 +130,9 @@ func openEmbeddedRedis(log *slog.Logger) (redisClients, func(), error) {
 		_ = m.Close()
 		return redisClients{}, nil, fmt.Errorf("embedded redis: %w", err)
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	rdb := redis.NewAdapter(tc)
 	release := func() {
 		tc.Close()
-		_ = rdb.Close()
 		if err := m.Close(); err != nil {
 			log.Error("embedded redis: last snapshot failed: the data since the previous one is lost", "path", ec.SnapshotPath, "error", err)
 		}
@@ -191,25 +190,6 @@ func rdbWord(p durability.Persistence) string {
 		return "unknown (CONFIG refused)"
 	}
 	return "off"
-}
-
-// dialRedis builds a go-redis client for REDIS_URL in any form
-// shared/redisurl accepts: standalone, Sentinel or Cluster.
-func dialRedis(c redisurl.Config) redis.UniversalClient {
-	o := &redis.UniversalOptions{
-		Addrs: c.Addrs, Username: c.Username, Password: c.Password, DB: c.DB,
-		MasterName: c.MasterName, SentinelPassword: c.SentinelPassword,
-	}
-	if c.TLS {
-		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	switch c.Mode {
-	case redisurl.Cluster:
-		return redis.NewClusterClient(o.Cluster())
-	case redisurl.Sentinel:
-		return redis.NewFailoverClient(o.Failover())
-	}
-	return redis.NewClient(o.Simple())
 }
 
 // tokenOptions are the token store's rueidis options for REDIS_URL. A

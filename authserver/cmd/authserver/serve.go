@@ -12,6 +12,7 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/device"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/lifecycle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/metrics"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
@@ -41,13 +42,24 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	rdb := rc.rdb
 	limiter := throttle.New(rdb, cfg.RedisPrefix, cfg.ThrottleLimit, cfg.ThrottleWindow)
 	store := tokens.New(rc.tokens, cfg.RedisPrefix, tokens.Lifetimes{Access: cfg.AccessTTL, Refresh: cfg.RefreshTTL})
+	store.SetReuseGrace(cfg.RefreshReuseGrace)
+	// Tokens imported from another server (tokens.Store.Import) are
+	// looked up through their aliases, if any are live now.
+	if err := store.AcceptImported(ctx); err != nil {
+		log.Warn("could not ask Redis for imported tokens; they are refused until a restart", "error", err)
+	}
 	store.ObserveRevocations(mx.Revoked)
+	// Clients read from the database carry the revocation generation read
+	// before, and client events from other replicas reach the registry.
+	a.clients.CheckGenerations(store)
+	store.WatchClients(a.clients)
 	if cfg.TokenCacheTTL > 0 {
 		store.CacheAccessTokens(cfg.TokenCacheSize, cfg.TokenCacheTTL)
-		watchCtx, stopWatch := context.WithCancel(ctx)
-		defer stopWatch()
-		go store.WatchRevocations(watchCtx, log)
 	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go store.WatchRevocations(watchCtx, log)
+	life := lifecycle.New(store, a.clients)
 	oid, err := openID(ctx, cfg, a, rdb, log)
 	if err != nil {
 		return err
@@ -67,18 +79,18 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	oauthDeps.Devices = devices
 	oid.protocol(&oauthDeps)
 	srvOAuth := oauth.NewServer(oauth.Config{Scopes: cfg.Scopes, DefaultScopes: cfg.DefaultScopes}, oauthDeps)
-	pages, err := newPages(ctx, cfg, a, rdb, store, srvOAuth, limiter, devices, oid.keyring(), log)
+	pages, err := newPages(ctx, cfg, a, rdb, life, srvOAuth, limiter, devices, oid.keyring(), log)
 	if err != nil {
 		return err
 	}
 	apiDeps := httpapi.Deps{
-		Metrics:  mx,
-		Accounts: a.accounts,
-		OAuth:    srvOAuth,
-		Tokens:   store,
-		Throttle: limiter,
-		Issuer:   cfg.issuer(),
-		Pages:    pages,
+		Metrics:   mx,
+		Accounts:  a.accounts,
+		OAuth:     srvOAuth,
+		Lifecycle: life,
+		Throttle:  limiter,
+		Issuer:    cfg.issuer(),
+		Pages:     pages,
 		Ready: map[string]httpapi.Pinger{
 			"database": pingFunc(a.db.PingContext),
 			"redis":    rc.ready,

@@ -113,7 +113,7 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 func (s *Store) UpdateUser(ctx context.Context, id int64, email string, staff, active bool) error {
 	email = NormalizeEmail(email)
 	err := s.exec(ctx, "UPDATE users SET email = ?, email_key = ?, is_staff = ?, is_active = ? WHERE id = ?",
-		email, emailKey(email), staff, active, id)
+		email, EmailKey(email), staff, active, id)
 	if database.IsUniqueViolation(err) {
 		return ErrEmailTaken
 	}
@@ -163,7 +163,7 @@ func (s *Store) CreateGroup(ctx context.Context, name string) (Group, error) {
 		return Group{}, err
 	}
 	g := Group{Name: name}
-	err = s.db.QueryRowxContext(ctx, s.db.Rebind("INSERT INTO groups (name) VALUES (?) RETURNING id"), name).Scan(&g.ID)
+	err = s.db.GetContext(ctx, &g.ID, s.db.Rebind("INSERT INTO groups (name) VALUES (?) RETURNING id"), name)
 	if database.IsUniqueViolation(err) {
 		return Group{}, ErrGroupTaken
 	}

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxEmailLength is RFC 5321's limit on a forward path, as Django uses it.
@@ -15,11 +16,32 @@ func NormalizeEmail(email string) string {
 	if at < 0 {
 		return email
 	}
-	return email[:at] + "@" + strings.ToLower(email[at+1:])
+	return email[:at] + "@" + lower(email[at+1:])
 }
 
-// emailKey is the case-insensitive uniqueness key stored beside the email.
-func emailKey(normalized string) string { return strings.ToLower(normalized) }
+// lower lower-cases s. Text that is not UTF-8 keeps its bytes (only ASCII
+// letters are lowered) instead of having them replaced by U+FFFD, so that
+// the lookup refuses it (database.ErrInvalidText) rather than search for
+// text nobody sent.
+func lower(s string) string {
+	if utf8.ValidString(s) {
+		return strings.ToLower(s)
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// EmailKey is the identity of an account: the email as the user lookup,
+// the uniqueness check and the login throttle all see it (trimmed, then
+// lower-cased whole, so "User@X.org" and "user@x.org" are one account).
+// It is stored beside the email, and it is the only normalisation of an
+// email into an identity: anything that counts or finds per account uses it.
+func EmailKey(email string) string { return lower(NormalizeEmail(email)) }
 
 // ValidEmail reports whether email is acceptable to Django's EmailValidator
 // (dot-atom local part, a dotted domain of LDH labels or "localhost"), and

@@ -33,13 +33,13 @@ const userColumns = "id, email, email_key, password, is_active, is_staff, is_sup
 // Create inserts u (its Email already normalised) and sets u.ID. It
 // returns ErrEmailTaken when the email exists, in any letter case.
 func (s *Store) Create(ctx context.Context, u *User) error {
-	u.EmailKey = emailKey(u.Email)
+	u.EmailKey = EmailKey(u.Email)
 	if u.DateJoined.IsZero() {
 		u.DateJoined = time.Now().UTC()
 	}
 	q := s.db.Rebind(`INSERT INTO users (email, email_key, password, is_active, is_staff, is_superuser, date_joined)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`)
-	err := s.db.QueryRowxContext(ctx, q, u.Email, u.EmailKey, u.Password, u.IsActive, u.IsStaff, u.IsSuperuser, u.DateJoined).Scan(&u.ID)
+	err := s.db.GetContext(ctx, &u.ID, q, u.Email, u.EmailKey, u.Password, u.IsActive, u.IsStaff, u.IsSuperuser, u.DateJoined)
 	if database.IsUniqueViolation(err) {
 		return ErrEmailTaken
 	}
@@ -51,7 +51,7 @@ func (s *Store) Create(ctx context.Context, u *User) error {
 
 // ByEmail finds a user by email, case-insensitively. ErrNotFound if none.
 func (s *Store) ByEmail(ctx context.Context, email string) (User, error) {
-	return s.one(ctx, "email_key = ?", emailKey(NormalizeEmail(email)))
+	return s.one(ctx, "email_key = ?", EmailKey(email))
 }
 
 // ByID finds a user by id. ErrNotFound if none.
@@ -74,7 +74,7 @@ func (s *Store) one(ctx context.Context, where string, arg any) (User, error) {
 // EmailTaken reports whether email is registered, in any letter case.
 func (s *Store) EmailTaken(ctx context.Context, email string) (bool, error) {
 	var n int
-	err := s.db.GetContext(ctx, &n, s.db.Rebind("SELECT COUNT(*) FROM users WHERE email_key = ?"), emailKey(NormalizeEmail(email)))
+	err := s.db.GetContext(ctx, &n, s.db.Rebind("SELECT COUNT(*) FROM users WHERE email_key = ?"), EmailKey(email))
 	if err != nil {
 		return false, fmt.Errorf("accounts: email taken: %w", err)
 	}

@@ -62,6 +62,9 @@ type Client struct {
 	UserID                    sql.NullInt64 `db:"user_id"`
 	CreatedAt                 time.Time     `db:"created_at"`
 	UpdatedAt                 time.Time     `db:"updated_at"`
+	// Checked is the token store's revocation generation read before
+	// this record was (Registry.CheckGenerations); not a column.
+	Checked int64 `db:"-"`
 }
 
 // GrantTypes returns the grant types the client may use.

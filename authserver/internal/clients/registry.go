@@ -6,6 +6,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
@@ -19,16 +22,27 @@ type SlowHasher interface {
 	VerifyDummy(secret string)
 }
 
+// Generations reads the token store's revocation generation
+// (tokens.Store.Generation), which a client record carries from before it
+// was read (Client.Checked).
+type Generations interface {
+	Generation(ctx context.Context) (int64, error)
+}
+
 // Registry authenticates clients. Client records are cached in process for
-// a short TTL, so a token request costs no SQL query for its client; a
-// deletion in this process is seen at once, in another within the TTL.
-// Safe for concurrent use.
+// a short TTL, so a token request costs no SQL query for its client. A
+// change in this process is seen at once; in another, when the change's
+// event arrives (Forget, from tokens.Store.WatchRevocations), and within
+// the TTL should the event be lost. Safe for concurrent use.
 type Registry struct {
 	store    *Store
 	slow     SlowHasher
+	gens     Generations
 	byID     *expirable.LRU[string, Client]
 	verified *expirable.LRU[[32]byte, struct{}]
 	cacheKey []byte
+	mu       sync.Mutex    // orders cache fills against Forget
+	forgets  atomic.Uint64 // bumped by every Forget, under mu
 }
 
 // NewRegistry returns a Registry caching up to 10,000 clients for ttl. A
@@ -49,30 +63,73 @@ func NewRegistry(store *Store, slow SlowHasher, ttl time.Duration) *Registry {
 	return r
 }
 
+// CheckGenerations makes every client read from the database carry the
+// generation read just before (Client.Checked), so that the token store
+// refuses tokens for a client changed since. Call it before the Registry
+// is shared; without it Checked is 0.
+func (r *Registry) CheckGenerations(g Generations) { r.gens = g }
+
 // Store returns the underlying store.
 func (r *Registry) Store() *Store { return r.store }
 
 // Get returns a client by id, from the cache when it can. ErrNotFound if
 // there is no such client.
 func (r *Registry) Get(ctx context.Context, clientID string) (Client, error) {
-	if r.byID == nil {
-		return r.store.ByClientID(ctx, clientID)
+	if r.byID != nil {
+		if c, ok := r.byID.Get(clientID); ok {
+			return c, nil
+		}
 	}
-	if c, ok := r.byID.Get(clientID); ok {
-		return c, nil
+	forgets := r.forgets.Load()
+	c, err := r.load(ctx, clientID)
+	if err != nil || r.byID == nil {
+		return c, err
+	}
+	// A Forget that came during the load may be about a change the load
+	// did not see: then the record is not cached.
+	r.mu.Lock()
+	if r.forgets.Load() == forgets {
+		r.byID.Add(clientID, c)
+	}
+	r.mu.Unlock()
+	return c, nil
+}
+
+// load reads a client from the database, with the generation read before.
+func (r *Registry) load(ctx context.Context, clientID string) (Client, error) {
+	var gen int64
+	if r.gens != nil {
+		g, err := r.gens.Generation(ctx)
+		if err != nil {
+			return Client{}, fmt.Errorf("clients: get: %w", err)
+		}
+		gen = g
 	}
 	c, err := r.store.ByClientID(ctx, clientID)
 	if err != nil {
 		return Client{}, err
 	}
-	r.byID.Add(clientID, c)
+	c.Checked = gen
 	return c, nil
 }
 
 // Forget drops a client from the cache, after a change or a deletion.
 func (r *Registry) Forget(clientID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.forgets.Add(1)
 	if r.byID != nil {
 		r.byID.Remove(clientID)
+	}
+}
+
+// ForgetAll empties the cache (revocation events may have been missed).
+func (r *Registry) ForgetAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.forgets.Add(1)
+	if r.byID != nil {
+		r.byID.Purge()
 	}
 }
 

@@ -28,8 +28,8 @@ func (s *Store) Create(ctx context.Context, c *Client) error {
 	q := s.db.Rebind(`INSERT INTO clients (client_id, name, secret_hash, client_type, grant_types, redirect_uris,
 		scopes, skip_authorization, algorithm, post_logout_redirect_uris, user_id, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
-	err := s.db.QueryRowxContext(ctx, q, c.ClientID, c.Name, c.SecretHash, c.Type, c.GrantTypesRaw, c.RedirectURIsRaw,
-		c.ScopesRaw, c.SkipAuthorization, c.Algorithm, c.PostLogoutRedirectURIsRaw, c.UserID, c.CreatedAt, c.UpdatedAt).Scan(&c.ID)
+	err := s.db.GetContext(ctx, &c.ID, q, c.ClientID, c.Name, c.SecretHash, c.Type, c.GrantTypesRaw, c.RedirectURIsRaw,
+		c.ScopesRaw, c.SkipAuthorization, c.Algorithm, c.PostLogoutRedirectURIsRaw, c.UserID, c.CreatedAt, c.UpdatedAt)
 	if database.IsUniqueViolation(err) {
 		return ErrClientIDTaken
 	}

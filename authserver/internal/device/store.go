@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	redis "github.com/redis/rueidis/rueidiscompat"
 )
 
 // Errors of Poll (RFC 8628 §3.5) and of the verification side.
@@ -65,7 +65,7 @@ type Granted struct {
 
 // Store keeps device authorizations. Safe for concurrent use.
 type Store struct {
-	rdb      redis.UniversalClient
+	rdb      redis.Cmdable
 	prefix   string
 	lifetime time.Duration
 	interval time.Duration
@@ -74,7 +74,7 @@ type Store struct {
 
 // NewStore returns a Store whose codes live lifetime and are polled every
 // interval at most; prefix is REDIS_PREFIX.
-func NewStore(rdb redis.UniversalClient, prefix string, lifetime, interval time.Duration) *Store {
+func NewStore(rdb redis.Cmdable, prefix string, lifetime, interval time.Duration) *Store {
 	return &Store{rdb: rdb, prefix: prefix, lifetime: lifetime, interval: interval, now: time.Now}
 }
 

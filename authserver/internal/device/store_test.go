@@ -14,7 +14,7 @@ import (
 func newStore(t *testing.T) (*device.Store, *testenv.Clock) {
 	t.Helper()
 	rdb, prefix := testenv.Redis(t)
-	s := device.NewStore(rdb, prefix, 10*time.Minute, 5*time.Second)
+	s := device.NewStore(testenv.Compat(t, rdb), prefix, 10*time.Minute, 5*time.Second)
 	clk := testenv.NewClock(time.Now())
 	s.SetClock(clk.Now)
 	return s, clk
@@ -44,7 +44,7 @@ func TestNormalizeUserCode(t *testing.T) {
 
 func TestStartStoresOnlyHashes(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
-	s := device.NewStore(rdb, prefix, time.Minute, 5*time.Second)
+	s := device.NewStore(testenv.Compat(t, rdb), prefix, time.Minute, 5*time.Second)
 	ctx := testenv.Context(t)
 	st, err := s.Start(ctx, device.Request{ClientID: "tv", Scope: "read"})
 	if err != nil {

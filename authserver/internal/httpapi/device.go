@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -22,5 +21,5 @@ func (h *handlers) deviceAuthorization(c *gin.Context) {
 
 // registerDevice adds the device authorization endpoint.
 func (h *handlers) registerDevice(r gin.IRouter) {
-	both(r, http.MethodPost, oauth.PathDeviceAuthorization, h.deviceAuthorization)
+	r.POST(oauth.PathDeviceAuthorization, h.deviceAuthorization)
 }

@@ -6,10 +6,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 )
 
 // FuzzSignupBody throws arbitrary bodies and content types at the signup
-// endpoint: the answer is never a 5xx, and always a JSON object.
+// endpoint, on PostgreSQL when TEST_DATABASE_URL is set: the answer is
+// never a 5xx, and always a JSON object.
 func FuzzSignupBody(f *testing.F) {
 	seeds := []struct {
 		ct   string
@@ -34,7 +37,12 @@ func FuzzSignupBody(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s.ct, []byte(s.body))
 	}
-	a := sqliteAPI(f)
+	// PostgreSQL when TEST_DATABASE_URL is set: it refuses text SQLite takes.
+	dbURL := testenv.PostgresURLIfSet(f)
+	if dbURL == "" {
+		dbURL = testenv.SQLiteURL(f)
+	}
+	a := newAPI(f, dbURL, nil)
 	f.Fuzz(func(t *testing.T, ct string, body []byte) {
 		for _, path := range []string{"/users/signup/", "/users/signup"} {
 			r := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))

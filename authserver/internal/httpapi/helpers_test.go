@@ -13,8 +13,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
@@ -43,7 +41,7 @@ func (l *logBuf) String() string {
 }
 
 type api struct {
-	engine *gin.Engine
+	engine *httpapi.Engine
 	db     *database.DB
 	store  *accounts.Store
 	logs   *logBuf

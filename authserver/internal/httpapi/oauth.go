@@ -19,12 +19,14 @@ func noStore(c *gin.Context) {
 	c.Header("Pragma", "no-cache")
 }
 
-// writeOAuthError answers an RFC 6749 §5.2 error. A 401 invalid_client
-// carries WWW-Authenticate: Basic, as §5.2 asks (DOT's Bearer is wrong).
+// writeOAuthError answers an RFC 6749 §5.2 error, with the challenge the
+// error names (oauth.Error.Challenge): Basic on a 401 invalid_client, as
+// §5.2 asks (DOT's Bearer is wrong there), Bearer on an error about the
+// caller's own Bearer token (RFC 6750 §3).
 func (h *handlers) writeOAuthError(c *gin.Context, e *oauth.Error) {
 	noStore(c)
-	if e.Status == http.StatusUnauthorized {
-		c.Header("WWW-Authenticate", `Basic realm="portcullis"`)
+	if ch := e.Challenge(); ch != "" {
+		c.Header("WWW-Authenticate", ch)
 	}
 	if e.RetryAfter > 0 {
 		c.Header("Retry-After", strconv.Itoa(throttle.Seconds(e.RetryAfter)))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -27,10 +26,10 @@ const JWKSMaxAge = 5 * time.Minute
 // OpenID Connect Core §5.3.1).
 func (h *handlers) registerOpenID(r gin.IRouter) {
 	r.GET("/.well-known/openid-configuration", h.discovery)
-	both(r, http.MethodGet, oauth.PathDiscovery, h.discovery)
+	r.GET(oauth.PathDiscovery, h.discovery)
 	r.GET(oauth.PathJWKS, h.jwks)
-	both(r, http.MethodGet, oauth.PathUserInfo, h.userinfo)
-	both(r, http.MethodPost, oauth.PathUserInfo, h.userinfo)
+	r.GET(oauth.PathUserInfo, h.userinfo)
+	r.POST(oauth.PathUserInfo, h.userinfo)
 }
 
 func (h *handlers) discovery(c *gin.Context) {
@@ -58,29 +57,15 @@ func (h *handlers) userinfo(c *gin.Context) {
 		tok = "-" // a malformed header is an invalid token, not a missing one
 	}
 	info, e := h.d.OAuth.UserInfo(c.Request.Context(), tok)
-	noStore(c)
-	if e == nil {
+	switch {
+	case e == nil:
+		noStore(c)
 		c.JSON(http.StatusOK, info)
-		return
-	}
-	if e.Status >= 500 {
+	case e.Code == "": // no token: the challenge alone, no error code
+		noStore(c)
+		c.Header("WWW-Authenticate", e.Challenge())
+		c.JSON(e.Status, gin.H{"detail": "Authentication credentials were not provided."})
+	default:
 		h.writeOAuthError(c, e)
-		return
 	}
-	challenge := `Bearer realm="portcullis"`
-	if e.Code != "" {
-		challenge += `, error="` + e.Code + `"`
-		if e.Description != "" {
-			challenge += `, error_description="` + strings.ReplaceAll(e.Description, `"`, `'`) + `"`
-		}
-		if e.Code == oauth.CodeInsufficientScope {
-			challenge += `, scope="openid"`
-		}
-	}
-	c.Header("WWW-Authenticate", challenge)
-	if e.Code == "" {
-		c.JSON(e.Status, gin.H{"error": oauth.CodeInvalidRequest, "error_description": "Missing Bearer access token."})
-		return
-	}
-	c.JSON(e.Status, e.Wire())
 }

@@ -9,30 +9,32 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/lifecycle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 )
 
-// bearerStore is what the /users/ endpoints need of the token store.
-type bearerStore interface {
-	LookupAccess(ctx context.Context, token string) (tokens.Access, error)
-	RevokeUser(ctx context.Context, userID int64, exceptFamily, reason string) error
+// bearers is what the /users/ endpoints need to know who holds a token,
+// and to end the user's other tokens (lifecycle.Service).
+type bearers interface {
+	Bearer(ctx context.Context, token string) (lifecycle.Bearer, error)
+	PasswordChanged(ctx context.Context, by lifecycle.Bearer) error
 }
 
-var _ bearerStore = (*tokens.Store)(nil)
+var _ bearers = (*lifecycle.Service)(nil)
 
 const realm = `Bearer realm="api"`
 
 // bearerUser authenticates the request's Bearer token, answering 401 in
 // DRF's shape (with RFC 6750's WWW-Authenticate) or 403 for a token that has
 // no user. ok is false when an answer was written.
-func (h *handlers) bearerUser(c *gin.Context) (accounts.User, tokens.Access, bool) {
+func (h *handlers) bearerUser(c *gin.Context) (accounts.User, lifecycle.Bearer, bool) {
 	authz := c.GetHeader("Authorization")
 	if authz == "" {
 		c.Header("WWW-Authenticate", realm)
 		c.JSON(http.StatusUnauthorized, gin.H{"detail": "Authentication credentials were not provided."})
-		return accounts.User{}, tokens.Access{}, false
+		return accounts.User{}, lifecycle.Bearer{}, false
 	}
 	tok := oauth.BearerToken(authz)
 	invalid := func() {
@@ -41,29 +43,29 @@ func (h *handlers) bearerUser(c *gin.Context) (accounts.User, tokens.Access, boo
 	}
 	if tok == "" {
 		invalid()
-		return accounts.User{}, tokens.Access{}, false
+		return accounts.User{}, lifecycle.Bearer{}, false
 	}
-	rec, err := h.d.Tokens.LookupAccess(c.Request.Context(), tok)
-	if errors.Is(err, tokens.ErrUnavailable) {
+	rec, err := h.d.Lifecycle.Bearer(c.Request.Context(), tok)
+	if errors.Is(err, lifecycle.ErrUnavailable) {
 		h.unavailable(c, err)
-		return accounts.User{}, tokens.Access{}, false
+		return accounts.User{}, lifecycle.Bearer{}, false
 	}
 	if err != nil {
 		invalid()
-		return accounts.User{}, tokens.Access{}, false
+		return accounts.User{}, lifecycle.Bearer{}, false
 	}
 	if rec.UserID == 0 {
 		c.JSON(http.StatusForbidden, gin.H{"detail": "You do not have permission to perform this action."})
-		return accounts.User{}, tokens.Access{}, false
+		return accounts.User{}, lifecycle.Bearer{}, false
 	}
 	u, err := h.d.Accounts.Store().ByID(c.Request.Context(), rec.UserID)
 	if errors.Is(err, accounts.ErrNotFound) || err == nil && !u.IsActive {
 		invalid()
-		return accounts.User{}, tokens.Access{}, false
+		return accounts.User{}, lifecycle.Bearer{}, false
 	}
 	if err != nil {
 		h.unavailable(c, err)
-		return accounts.User{}, tokens.Access{}, false
+		return accounts.User{}, lifecycle.Bearer{}, false
 	}
 	return u, rec, true
 }
@@ -108,7 +110,7 @@ func (h *handlers) changePassword(c *gin.Context) {
 	}
 	// The password has changed: finish the revocation even if the client
 	// goes away now.
-	if err := h.d.Tokens.RevokeUser(context.WithoutCancel(c.Request.Context()), u.ID, rec.Family, "password_change"); err != nil {
+	if err := h.d.Lifecycle.PasswordChanged(context.WithoutCancel(c.Request.Context()), rec); err != nil {
 		h.unavailable(c, err)
 		return
 	}
@@ -116,6 +118,10 @@ func (h *handlers) changePassword(c *gin.Context) {
 }
 
 func (h *handlers) unavailable(c *gin.Context, err error) {
+	if database.IsInvalidText(err) { // the request's text, not an outage
+		c.JSON(http.StatusBadRequest, gin.H{"detail": "The request contains a NUL byte or invalid UTF-8."})
+		return
+	}
 	h.d.Log.ErrorContext(c.Request.Context(), "dependency unavailable", "request_id", RequestIDFromContext(c.Request.Context()), "error", err)
 	c.Header("Retry-After", "5")
 	c.JSON(http.StatusServiceUnavailable, gin.H{"detail": "Service temporarily unavailable, try again later."})

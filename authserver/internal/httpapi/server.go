@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -23,9 +24,9 @@ type Pinger interface {
 
 // Deps is everything the routes call.
 type Deps struct {
-	Accounts *accounts.Service
-	OAuth    *oauth.Server
-	Tokens   bearerStore
+	Accounts  *accounts.Service
+	OAuth     *oauth.Server
+	Lifecycle bearers
 	// Throttle counts password guesses, old_password's included.
 	Throttle *throttle.Limiter
 	// Issuer is this server's public base URL, for RFC 8414 metadata.
@@ -44,13 +45,31 @@ type Deps struct {
 	Log   *slog.Logger
 }
 
-// Registrar adds a group of routes to the engine.
+// Registrar adds a group of routes to the engine: the HTML pages.
 type Registrar interface {
 	Register(r gin.IRouter)
+	// NotFound answers a browser path that has no route with an HTML page.
+	NotFound(c *gin.Context)
 }
 
-// New builds the Gin engine with every route.
-func New(d Deps) *gin.Engine {
+// apiPaths are the path prefixes of the JSON side: a path under one of
+// them that has no route gets a JSON 404, any other path the pages' HTML
+// 404 (when the pages are served).
+var apiPaths = []string{"/users/", "/o/token", "/o/introspect", "/o/revoke_token", "/.well-known/", "/healthz", "/readyz", "/metrics",
+	"/o/.well-known/", "/o/userinfo", "/o/device_authorization"}
+
+func isAPIPath(p string) bool {
+	for _, a := range apiPaths {
+		if strings.HasPrefix(p, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// New builds the engine with every route; see Engine for HEAD and
+// trailing slashes.
+func New(d Deps) *Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.RedirectTrailingSlash = false
@@ -62,19 +81,25 @@ func New(d Deps) *gin.Engine {
 		r.Use(d.Metrics.Middleware())
 		r.GET("/metrics", gin.WrapH(d.Metrics.Handler()))
 	}
-	r.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"detail": "Not found."}) })
+	r.NoRoute(func(c *gin.Context) {
+		if d.Pages != nil && !isAPIPath(c.Request.URL.Path) {
+			d.Pages.NotFound(c)
+			return
+		}
+		c.JSON(http.StatusNotFound, gin.H{"detail": "Not found."})
+	})
 	r.NoMethod(func(c *gin.Context) {
 		c.JSON(http.StatusMethodNotAllowed, gin.H{"detail": "Method \"" + c.Request.Method + "\" not allowed."})
 	})
 
 	h := &handlers{d: d}
-	both(r, http.MethodPost, "/users/signup/", h.signup)
-	both(r, http.MethodPut, "/users/password/", h.changePassword)
-	both(r, http.MethodPatch, "/users/password/", h.changePassword)
-	both(r, http.MethodPost, "/o/token/", h.token)
-	both(r, http.MethodPost, "/o/introspect/", h.introspect)
-	both(r, http.MethodGet, "/o/introspect/", h.introspect)
-	both(r, http.MethodPost, "/o/revoke_token/", h.revoke)
+	r.POST("/users/signup/", h.signup)
+	r.PUT("/users/password/", h.changePassword)
+	r.PATCH("/users/password/", h.changePassword)
+	r.POST("/o/token/", h.token)
+	r.POST("/o/introspect/", h.introspect)
+	r.GET("/o/introspect/", h.introspect)
+	r.POST("/o/revoke_token/", h.revoke)
 	r.GET("/.well-known/oauth-authorization-server", h.metadata)
 	if d.OAuth.OpenIDEnabled() {
 		h.registerOpenID(r)
@@ -87,14 +112,7 @@ func New(d Deps) *gin.Engine {
 	}
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
-	return r
-}
-
-// both registers path with and without its trailing slash, so that no POST
-// is ever redirected (and its body lost) for a missing slash.
-func both(r gin.IRoutes, method, path string, hs ...gin.HandlerFunc) {
-	r.Handle(method, path, hs...)
-	r.Handle(method, path[:len(path)-1], hs...)
+	return &Engine{Engine: r, routes: newRouteTable(r.Routes())}
 }
 
 type handlers struct{ d Deps }

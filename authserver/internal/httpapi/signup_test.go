@@ -337,7 +337,7 @@ func TestNoRedirects(t *testing.T) {
 		{http.MethodPost, "/users/signup/", 400},
 		{http.MethodPost, "/users//signup/", 404},
 		{http.MethodPost, "/USERS/SIGNUP/", 404},
-		{http.MethodGet, "/healthz/", 404},
+		{http.MethodGet, "/healthz/", 200},
 		{http.MethodGet, "/nowhere", 404},
 	}
 	for _, tt := range tests {

@@ -45,6 +45,23 @@ type AuthorizeError struct {
 	*Error
 	RedirectURI string
 	State       string
+	// Trusted is set when the client is one an administrator vetted
+	// (skip_authorization), whose redirect URIs may receive an error
+	// before the user has authenticated (see Redirect).
+	Trusted bool
+}
+
+// Redirect is where the error goes, for a user who has or has not
+// authenticated: Location, or "" when it must be shown on a page. Anyone
+// can register an application with any redirect URI, so before the user
+// has authenticated only a trusted client's redirect URI gets an automatic
+// redirect; otherwise the server would be an open redirector for any site
+// (RFC 9700 §4.11.2).
+func (e *AuthorizeError) Redirect(authenticated bool) string {
+	if !authenticated && !e.Trusted {
+		return ""
+	}
+	return e.Location()
 }
 
 // Location is the redirect carrying the error to the client, or "" when
@@ -103,8 +120,9 @@ func pageError(code, desc string, status int) *AuthorizeError {
 
 // ParseAuthorize validates an authorization request. The client and the
 // redirect URI are checked first: when either is unknown, missing,
-// repeated or does not match exactly, the error has no RedirectURI. Every
-// later error is redirected with the request's state.
+// repeated or does not match exactly, the error has no RedirectURI, and
+// neither has an unsupported response_type. Every later error may be
+// redirected with the request's state (see AuthorizeError.Redirect).
 func (s *Server) ParseAuthorize(ctx context.Context, q url.Values) (Authorization, *AuthorizeError) {
 	if s.lookup == nil || s.codes == nil {
 		return Authorization{}, &AuthorizeError{Error: ErrUnavailable(errors.New("oauth: authorization code flow not wired"))}
@@ -141,7 +159,7 @@ func (s *Server) ParseAuthorize(ctx context.Context, q url.Values) (Authorizatio
 		return Authorization{}, pageError(CodeInvalidRequest, "Missing redirect URI.", http.StatusBadRequest)
 	}
 	redirect := func(e *Error) (Authorization, *AuthorizeError) {
-		return Authorization{}, &AuthorizeError{Error: e, RedirectURI: a.RedirectURI, State: a.State}
+		return Authorization{}, &AuthorizeError{Error: e, RedirectURI: a.RedirectURI, State: a.State, Trusted: c.SkipAuthorization}
 	}
 	for _, n := range []string{"response_type", "scope", "state", "code_challenge", "code_challenge_method"} {
 		if len(q[n]) > 1 {
@@ -153,7 +171,9 @@ func (s *Server) ParseAuthorize(ctx context.Context, q url.Values) (Authorizatio
 	case "":
 		return redirect(ErrInvalidRequest("Missing response_type parameter."))
 	default:
-		return redirect(&Error{Code: CodeUnsupportedResponseType, Status: http.StatusBadRequest})
+		// Never redirected: an implicit (token) response would go in the
+		// fragment, and only the code flow is offered (RFC 9700 §2.1.2).
+		return Authorization{}, pageError(CodeUnsupportedResponseType, "Only response_type=code is supported.", http.StatusBadRequest)
 	}
 	if !c.AllowsGrant(clients.GrantAuthorizationCode) {
 		return redirect(ErrUnauthorizedClient())

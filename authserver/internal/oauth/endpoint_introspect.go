@@ -24,7 +24,10 @@ type IntrospectRequest struct {
 
 // Introspect answers RFC 7662. The caller must be an authenticated
 // confidential client, or present a bearer token with the introspection
-// scope; anyone else gets invalid_client (401). An unknown, expired,
+// scope (RFC 7662 §2.1). A caller with neither gets invalid_client (401,
+// Basic); a Bearer caller whose token is not live gets invalid_token (401)
+// and one whose token lacks the scope insufficient_scope (403), both with
+// a Bearer challenge (RFC 7662 §2.3, RFC 6750 §3). An unknown, expired,
 // revoked or malformed token is exactly wire.Inactive. Access tokens are
 // looked up in one store read; a refresh token is reported only when the
 // caller hints refresh_token, so that a resource server, which hints
@@ -91,10 +94,10 @@ func (s *Server) authorizeIntrospection(ctx context.Context, r IntrospectRequest
 		return ErrUnavailable(err)
 	}
 	if err != nil || !rec.ExpiresAt.After(time.Now()) {
-		return ErrInvalidClient()
+		return ErrInvalidToken()
 	}
 	if sc, _ := scope.Parse(rec.Scope); !sc.Has(s.cfg.IntrospectionScope) {
-		return ErrInvalidClient()
+		return ErrInsufficientScope(s.cfg.IntrospectionScope)
 	}
 	return nil
 }

@@ -13,24 +13,6 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 )
 
-// Protected resource error codes (RFC 6750 §3.1).
-const (
-	CodeInvalidToken      = "invalid_token"
-	CodeInsufficientScope = "insufficient_scope"
-)
-
-// ErrInvalidToken is a missing, unknown, expired or revoked Bearer token:
-// 401, and the HTTP layer challenges with WWW-Authenticate: Bearer.
-func ErrInvalidToken() *Error {
-	return &Error{Code: CodeInvalidToken, Description: "The access token is invalid or has expired.", Status: http.StatusUnauthorized}
-}
-
-// ErrInsufficientScope is a Bearer token without the scope a resource
-// needs: 403.
-func ErrInsufficientScope(need string) *Error {
-	return &Error{Code: CodeInsufficientScope, Description: "The access token needs the " + need + " scope.", Status: http.StatusForbidden}
-}
-
 // UserInfo is the userinfo response (OpenID Connect Core §5.3.2). sub is
 // the same as in the id token and in introspection.
 type UserInfo struct {
@@ -44,7 +26,7 @@ type UserInfo struct {
 // are RFC 6750 §3's (invalid_token 401, insufficient_scope 403) or 503.
 func (s *Server) UserInfo(ctx context.Context, accessToken string) (UserInfo, *Error) {
 	if accessToken == "" {
-		return UserInfo{}, &Error{Status: http.StatusUnauthorized} // RFC 6750 §3.1: no error code without credentials
+		return UserInfo{}, &Error{Status: http.StatusUnauthorized, bearer: true} // RFC 6750 §3.1: no error code without credentials
 	}
 	rec, err := s.tokens.LookupAccess(ctx, accessToken)
 	if errors.Is(err, tokens.ErrUnavailable) {

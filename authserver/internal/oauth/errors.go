@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/shared/wire"
 )
 
@@ -17,6 +18,30 @@ type Error struct {
 	// RetryAfter, when set, is sent as the Retry-After header.
 	RetryAfter time.Duration
 	cause      error
+	// bearer marks an error about the caller's own Bearer token, challenged
+	// as RFC 6750 §3 says; scope is the scope that token lacked.
+	bearer bool
+	scope  string
+}
+
+// Challenge is the WWW-Authenticate value to send with e, or "": a Bearer
+// challenge for an error about the caller's Bearer token (RFC 6750 §3,
+// which RFC 7662 §2.3 refers introspection callers to), Basic for any
+// other 401 (RFC 6749 §5.2).
+func (e *Error) Challenge() string {
+	switch {
+	case e.bearer && e.Code == "": // no credentials at all (RFC 6750 §3.1)
+		return `Bearer realm="portcullis"`
+	case e.bearer:
+		ch := `Bearer realm="portcullis", error="` + e.Code + `"`
+		if e.scope != "" {
+			ch += `, scope="` + e.scope + `"`
+		}
+		return ch
+	case e.Status == http.StatusUnauthorized:
+		return `Basic realm="portcullis"`
+	}
+	return ""
 }
 
 func (e *Error) Error() string {
@@ -47,6 +72,9 @@ const (
 	CodeInvalidScope         = "invalid_scope"
 	CodeTemporarilyUnavail   = "temporarily_unavailable"
 	CodeSlowDown             = "slow_down"
+	// RFC 6750 §3.1, about a Bearer token the caller authenticated with.
+	CodeInvalidToken      = "invalid_token"
+	CodeInsufficientScope = "insufficient_scope"
 )
 
 // ErrInvalidRequest is a missing, repeated or malformed parameter.
@@ -58,6 +86,19 @@ func ErrInvalidRequest(desc string) *Error {
 // layer adds WWW-Authenticate: Basic.
 func ErrInvalidClient() *Error {
 	return &Error{Code: CodeInvalidClient, Status: http.StatusUnauthorized}
+}
+
+// ErrInvalidToken is a caller's Bearer token that is unknown, expired or
+// revoked: 401 with a Bearer challenge (RFC 6750 §3.1).
+func ErrInvalidToken() *Error {
+	return &Error{Code: CodeInvalidToken, Description: "The access token is invalid.", Status: http.StatusUnauthorized, bearer: true}
+}
+
+// ErrInsufficientScope is a caller's Bearer token without the scope the
+// request needs: 403 with a Bearer challenge naming it (RFC 6750 §3.1).
+func ErrInsufficientScope(scope string) *Error {
+	return &Error{Code: CodeInsufficientScope, Description: "The access token lacks the " + scope + " scope.",
+		Status: http.StatusForbidden, bearer: true, scope: scope}
 }
 
 // ErrInvalidGrant is a bad credential, code or refresh token.
@@ -81,7 +122,14 @@ func ErrInvalidScope() *Error {
 }
 
 // ErrUnavailable is a store that cannot be reached: 503, retry shortly.
+// A store that refused the request's own text instead (a NUL byte or
+// invalid UTF-8 in client_id, username, …: database.IsInvalidText) is no
+// outage but the caller's malformed parameter: invalid_request, 400.
 func ErrUnavailable(cause error) *Error {
+	if database.IsInvalidText(cause) {
+		return &Error{Code: CodeInvalidRequest, Description: "A parameter contains a NUL byte or invalid UTF-8.",
+			Status: http.StatusBadRequest, cause: cause}
+	}
 	return &Error{Code: CodeTemporarilyUnavail, Description: "The server is temporarily unable to handle the request.",
 		Status: http.StatusServiceUnavailable, RetryAfter: 5 * time.Second, cause: cause}
 }

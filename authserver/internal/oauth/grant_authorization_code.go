@@ -59,7 +59,8 @@ func (s *Server) grantAuthorizationCode(ctx context.Context, c clients.Client, r
 			return tokens.Issued{}, ErrUnavailable(err)
 		}
 	}
-	iss, err := s.codes.IssueForCode(ctx, p.code, tokens.Grant{ClientID: c.ClientID, UserID: code.UserID, Username: code.Username, Scope: code.Scope})
+	iss, err := s.codes.IssueForCode(ctx, p.code, tokens.Grant{ClientID: c.ClientID, UserID: code.UserID, Username: code.Username, Scope: code.Scope,
+		Checked: tokens.Checked{User: code.Checked, Client: c.Checked}})
 	if err != nil {
 		return tokens.Issued{}, storeError(err)
 	}

@@ -130,7 +130,7 @@ func TestParseAuthorize(t *testing.T) {
 			{name: "method missing means plain: refused", q: with(func(v url.Values) { v.Del("code_challenge_method") }), code: CodeInvalidRequest, redirect: spaCB},
 			{name: "public without PKCE", q: with(func(v url.Values) { v.Del("code_challenge"); v.Del("code_challenge_method") }), code: CodeInvalidRequest, redirect: spaCB},
 			{name: "malformed challenge", q: with(func(v url.Values) { v.Set("code_challenge", "short") }), code: CodeInvalidRequest, redirect: spaCB},
-			{name: "token response type", q: with(func(v url.Values) { v.Set("response_type", "token") }), code: CodeUnsupportedResponseType, redirect: spaCB},
+			{name: "token response type", q: with(func(v url.Values) { v.Set("response_type", "token") }), code: CodeUnsupportedResponseType, page: true},
 			{name: "unknown scope", q: with(func(v url.Values) { v.Set("scope", "read admin") }), code: CodeInvalidScope, redirect: spaCB},
 			{name: "scope beyond client's", q: with(func(v url.Values) { v.Set("client_id", "ro"); v.Set("scope", "write") }), code: CodeInvalidScope, redirect: spaCB},
 			{name: "client without the grant", q: url.Values{"response_type": {"code"}, "client_id": {"pw"}}, code: CodeUnauthorizedClient, redirect: webCB},

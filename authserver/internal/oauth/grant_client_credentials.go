@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
@@ -20,7 +21,10 @@ func (s *Server) grantClientCredentials(ctx context.Context, c clients.Client, r
 	if len(sc) == 0 {
 		return tokens.Issued{}, ErrInvalidScope() // the client may have none of the default scopes
 	}
-	iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: c.ClientID, Scope: sc.String()}, false)
+	iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: c.ClientID, Scope: sc.String(), Checked: tokens.Checked{Client: c.Checked}}, false)
+	if errors.Is(err, tokens.ErrRevoked) { // the client changed since this replica read it
+		return tokens.Issued{}, ErrInvalidClient()
+	}
 	if err != nil {
 		return tokens.Issued{}, ErrUnavailable(err)
 	}

@@ -2,7 +2,9 @@ package oauth
 
 import (
 	"context"
+	"errors"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oidc"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
@@ -28,12 +30,27 @@ func (s *Server) grantDeviceCode(ctx context.Context, c clients.Client, r TokenR
 	if err != nil {
 		return tokens.Issued{}, deviceError(err)
 	}
-	iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: c.ClientID, UserID: g.UserID, Username: g.Email, Scope: g.Scope}, issuesRefresh(c))
+	// The user approved a while ago: check they are still active, under
+	// the generation read first, so that a revocation in between refuses
+	// the issue (tokens.Checked).
+	gen, err := s.tokens.Generation(ctx)
 	if err != nil {
-		return tokens.Issued{}, storeError(err)
+		return tokens.Issued{}, ErrUnavailable(err)
+	}
+	u, err := s.finder.ByID(ctx, g.UserID)
+	if errors.Is(err, accounts.ErrNotFound) || err == nil && !u.IsActive {
+		return tokens.Issued{}, ErrInvalidGrant("")
+	}
+	if err != nil {
+		return tokens.Issued{}, ErrUnavailable(err)
+	}
+	iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: c.ClientID, UserID: u.ID, Username: u.Email, Scope: g.Scope,
+		Checked: tokens.Checked{User: gen, Client: c.Checked}}, issuesRefresh(c))
+	if err != nil {
+		return tokens.Issued{}, storeError(err) // ErrRevoked too: invalid_grant
 	}
 	if s.OpenIDEnabled() && hasOpenID(iss.Scope) {
-		a := oidc.Authentication{UserID: g.UserID, Email: g.Email, AuthTime: g.AuthTime}
+		a := oidc.Authentication{UserID: u.ID, Email: u.Email, AuthTime: g.AuthTime}
 		if err := s.authns.RememberFamily(ctx, iss.Family, a); err != nil {
 			s.discard(ctx, c, iss)
 			return tokens.Issued{}, ErrUnavailable(err)

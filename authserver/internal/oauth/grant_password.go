@@ -55,19 +55,53 @@ func (s *Server) grantPassword(ctx context.Context, c clients.Client, r TokenReq
 		s.obs.Throttled()
 		return tokens.Issued{}, ErrThrottled(retry)
 	}
-	u, err := s.users.Authenticate(ctx, p.username, p.password)
-	if errors.Is(err, accounts.ErrInvalidCredentials) {
+	// The user is checked under the generation the client record was read
+	// under, which is older than this request: a deactivation, password
+	// reset or change committed after it has bumped the user's epoch past
+	// it, and the issue is refused (tokens.Checked). Only a user revoked
+	// since then is checked again, under a generation read now: the common
+	// grant costs no round trip for it.
+	iss, revoked, oerr := s.authenticateAndIssue(ctx, c, p, sc.String(), c.Checked, attempt)
+	if !revoked {
+		return iss, oerr
+	}
+	now, err := s.tokens.Generation(ctx)
+	if err != nil {
+		return tokens.Issued{}, ErrUnavailable(err)
+	}
+	iss, revoked, oerr = s.authenticateAndIssue(ctx, c, p, sc.String(), now, nil)
+	if revoked {
 		return tokens.Issued{}, ErrInvalidGrant("Invalid credentials given.")
 	}
+	return iss, oerr
+}
+
+// authenticateAndIssue checks the user's credentials, then issues under
+// checked, the generation read before the check; revoked reports an issue
+// refused because the user or the client was revoked after checked.
+// attempt, when not nil, is settled as a success once the credentials are
+// right.
+func (s *Server) authenticateAndIssue(ctx context.Context, c clients.Client, p passwordRequest, sc string, checked int64,
+	attempt *throttle.Attempt) (iss tokens.Issued, revoked bool, oerr *Error) {
+	u, err := s.users.Authenticate(ctx, p.username, p.password)
+	if errors.Is(err, accounts.ErrInvalidCredentials) {
+		return tokens.Issued{}, false, ErrInvalidGrant("Invalid credentials given.")
+	}
 	if err != nil {
-		return tokens.Issued{}, ErrUnavailable(err)
+		return tokens.Issued{}, false, ErrUnavailable(err)
 	}
-	if err := attempt.Succeeded(ctx); err != nil {
-		s.log.WarnContext(ctx, "throttle reset failed", "error", err)
+	if attempt != nil {
+		if err := attempt.Succeeded(ctx); err != nil {
+			s.log.WarnContext(ctx, "throttle reset failed", "error", err)
+		}
 	}
-	iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: c.ClientID, UserID: u.ID, Username: u.Email, Scope: sc.String()}, issuesRefresh(c))
+	iss, err = s.tokens.Issue(ctx, tokens.Grant{ClientID: c.ClientID, UserID: u.ID, Username: u.Email, Scope: sc,
+		Checked: tokens.Checked{User: checked, Client: c.Checked}}, issuesRefresh(c))
+	if errors.Is(err, tokens.ErrRevoked) {
+		return tokens.Issued{}, true, nil
+	}
 	if err != nil {
-		return tokens.Issued{}, ErrUnavailable(err)
+		return tokens.Issued{}, false, ErrUnavailable(err)
 	}
-	return iss, nil
+	return iss, false, nil
 }

@@ -13,9 +13,10 @@ import (
 // refresh token, a scope may narrow but never widen past what the family was
 // first granted, and a rotated-away token presented again revokes its whole
 // family (RFC 9700 §4.14). The token store checks all of that in one Redis
-// round trip and no SQL: a user who is deactivated or changes password has
-// their token families revoked at that moment, so a live refresh token
-// always belongs to an active user.
+// round trip and no SQL: the rotation script compares the family's
+// generation with its user's and client's epochs (tokens/epoch.go), so a
+// family issued before a deactivation, a password change or a change of
+// the client is refused, whether or not the index walk reached it yet.
 func (s *Server) grantRefresh(ctx context.Context, c clients.Client, r TokenRequest) (tokens.Issued, *Error) {
 	rt := r.Form.Get("refresh_token")
 	if rt == "" {

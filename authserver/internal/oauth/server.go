@@ -35,6 +35,7 @@ type tokenStore interface {
 	LookupRefresh(ctx context.Context, token string) (tokens.Refresh, error)
 	Rotate(ctx context.Context, refreshToken, clientID, newScope string) (tokens.Issued, error)
 	RevokeToken(ctx context.Context, token, hint, clientID string) (bool, error)
+	Generation(ctx context.Context) (int64, error)
 }
 
 // throttler counts login attempts (throttle.Limiter).
@@ -145,8 +146,8 @@ func (s *Server) authenticateClient(ctx context.Context, cr Credentials) (client
 	return c, nil
 }
 
-// storeError maps a token store error: unavailable is 503, anything else is
-// an invalid grant.
+// storeError maps a token store error: unavailable is 503, anything else
+// (a user or client revoked since it was checked too) is an invalid grant.
 func storeError(err error) *Error {
 	if errors.Is(err, tokens.ErrUnavailable) {
 		return ErrUnavailable(err)

@@ -19,7 +19,7 @@ import (
 func TestStore(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
 	ctx := testenv.Context(t)
-	s := oidc.NewStore(rdb, prefix, time.Minute, time.Hour)
+	s := oidc.NewStore(testenv.Compat(t, rdb), prefix, time.Minute, time.Hour)
 	a := oidc.Authentication{UserID: 7, Email: "a@example.com", AuthTime: time.Unix(1700000000, 0).UTC(), Nonce: "n-1"}
 	if err := s.RememberCode(ctx, "pcac_code", a); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	redis "github.com/redis/rueidis/rueidiscompat"
 )
 
 // ErrNotFound is a code or token family with no authentication on record.
@@ -30,14 +30,14 @@ type Authentication struct {
 // its refresh tokens, renewed at every refresh. Keys hold only SHA-256 of
 // the code. Safe for concurrent use.
 type Store struct {
-	rdb     redis.UniversalClient
+	rdb     redis.Cmdable
 	prefix  string
 	codeTTL time.Duration
 	famTTL  time.Duration
 }
 
 // NewStore returns a Store; prefix is REDIS_PREFIX.
-func NewStore(rdb redis.UniversalClient, prefix string, codeTTL, familyTTL time.Duration) *Store {
+func NewStore(rdb redis.Cmdable, prefix string, codeTTL, familyTTL time.Duration) *Store {
 	return &Store{rdb: rdb, prefix: prefix, codeTTL: 2 * codeTTL, famTTL: familyTTL}
 }
 

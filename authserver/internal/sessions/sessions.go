@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	redis "github.com/redis/rueidis/rueidiscompat"
 )
 
 // Errors returned by Store.
@@ -37,7 +37,7 @@ type Session struct {
 
 // Store keeps sessions in Redis. Safe for concurrent use.
 type Store struct {
-	rdb      redis.UniversalClient
+	rdb      redis.Cmdable
 	prefix   string
 	idle     time.Duration
 	absolute time.Duration
@@ -46,7 +46,7 @@ type Store struct {
 
 // New returns a Store. idle is the inactivity timeout, absolute the
 // maximum age of a session; both must be positive.
-func New(rdb redis.UniversalClient, prefix string, idle, absolute time.Duration) *Store {
+func New(rdb redis.Cmdable, prefix string, idle, absolute time.Duration) *Store {
 	return &Store{rdb: rdb, prefix: prefix, idle: idle, absolute: absolute, now: time.Now}
 }
 

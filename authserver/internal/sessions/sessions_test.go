@@ -19,7 +19,7 @@ func TestSessions(t *testing.T) {
 		ctx := context.Background()
 		var mu sync.Mutex
 		clock := time.Now()
-		s := New(rdb, prefix, 10*time.Minute, 30*time.Minute)
+		s := New(testenv.Compat(t, rdb), prefix, 10*time.Minute, 30*time.Minute)
 		s.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
 		advance := func(d time.Duration) {
 			mu.Lock()

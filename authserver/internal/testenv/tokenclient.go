@@ -5,6 +5,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/rueidis"
+	"github.com/redis/rueidis/rueidiscompat"
 )
 
 // TokenOptions returns the rueidis options of the same Redis as rdb (a
@@ -42,4 +43,16 @@ func TokenClient(t testing.TB, rdb redis.UniversalClient, dial func(rueidis.Clie
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+// Compat is the auth server's one Redis client (rueidis, shaped like
+// go-redis by rueidiscompat), of the same Redis as rdb, as serve hands it
+// to sessions, the throttle and readiness. It is closed when the test ends.
+func Compat(t testing.TB, rdb redis.UniversalClient) rueidiscompat.Cmdable {
+	t.Helper()
+	dial := func(o rueidis.ClientOption) (rueidis.Client, error) {
+		o.DisableCache = true // as tokens.Dial: miniredis speaks no RESP3 client cache
+		return rueidis.NewClient(o)
+	}
+	return rueidiscompat.NewAdapter(TokenClient(t, rdb, dial))
 }

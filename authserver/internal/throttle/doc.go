@@ -3,7 +3,7 @@
 // guard against brute force). An attempt is counted before the password is
 // checked, atomically, so parallel guesses cannot slip past the limit
 // between a check and a count; a successful login gives its attempt back.
-// Callers name what they count with strings such as "acct:<email>" or
+// Callers name what they count with strings such as "acct:<EmailKey>" or
 // "ip:<addr>" (LoginKeys); only SHA-256 of that name reaches Redis, so no
 // email is stored in clear.
 package throttle

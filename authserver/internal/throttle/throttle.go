@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	redis "github.com/redis/rueidis/rueidiscompat"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 )
 
 // ErrUnavailable wraps every Redis failure (down, timeout).
@@ -18,7 +21,7 @@ var ErrUnavailable = errors.New("throttle: store unavailable")
 // key starts a window of length window, and at most limit attempts are let
 // through in it. Safe for concurrent use.
 type Limiter struct {
-	rdb    redis.UniversalClient
+	rdb    redis.Cmdable
 	prefix string
 	limit  int
 	window time.Duration
@@ -26,13 +29,23 @@ type Limiter struct {
 
 // New returns a Limiter. prefix is REDIS_PREFIX. limit must be at least 1
 // and window at least a millisecond.
-func New(rdb redis.UniversalClient, prefix string, limit int, window time.Duration) *Limiter {
+func New(rdb redis.Cmdable, prefix string, limit int, window time.Duration) *Limiter {
 	return &Limiter{rdb: rdb, prefix: prefix, limit: limit, window: window}
 }
 
-// LoginKeys are the counters of one password login: the account (an
-// already normalised email) and the client's address.
-func LoginKeys(email, ip string) []string { return []string{"acct:" + email, "ip:" + ip} }
+// LoginKeys are the counters of one password login: the account, named
+// by accounts.EmailKey (exactly the identity the user lookup uses, so no
+// spelling of an email gets a counter of its own), and the client's
+// address. email may be given as typed.
+func LoginKeys(email, ip string) []string {
+	return []string{"acct:" + accounts.EmailKey(email), "ip:" + ip}
+}
+
+// DeviceKey is the counter of a browser that holds a device cookie for the
+// account it tries (web's device cookies): it replaces LoginKeys for that
+// attempt, so that strangers' failures, counted on the account and their
+// addresses, never stop it, and its own failures stop only it.
+func DeviceKey(nonce string) []string { return []string{"dev:" + nonce} }
 
 // key is the Redis key of a caller's key: never the caller's text itself.
 func (l *Limiter) key(k string) string {
@@ -120,23 +133,25 @@ func (l *Limiter) giveBack(ctx context.Context, keys ...string) error {
 }
 
 // settle deletes del (when not "") and gives one attempt back to each of
-// keys, in one pipeline; if Redis lost its script cache, it loads the
-// script and sends the pipeline once more (DEL and a script that did not
-// run are safe to repeat).
+// keys, in one pipeline; if Redis lost its script cache, it sends the
+// pipeline once more with the script's source (EVAL, which loads it on
+// the node of its key; DEL and a script that did not run are safe to
+// repeat).
 func (l *Limiter) settle(ctx context.Context, del string, keys []string, retried bool) error {
 	cmds, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		if del != "" {
 			p.Del(ctx, l.key(del))
 		}
 		for _, k := range keys {
-			giveBack.EvalSha(ctx, p, []string{l.key(k)})
+			if retried {
+				giveBack.Eval(ctx, p, []string{l.key(k)})
+			} else {
+				giveBack.EvalSha(ctx, p, []string{l.key(k)})
+			}
 		}
 		return nil
 	})
 	if err != nil && !retried && isNoScript(cmds) {
-		if err := giveBack.Load(ctx, l.rdb).Err(); err != nil {
-			return unavailable("give back", err)
-		}
 		return l.settle(ctx, del, keys, true)
 	}
 	if err != nil {
@@ -150,7 +165,7 @@ func Seconds(d time.Duration) int { return int((d + time.Second - 1) / time.Seco
 
 func isNoScript(cmds []redis.Cmder) bool {
 	for _, c := range cmds {
-		if err := c.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if err := c.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
 			return true
 		}
 	}

@@ -51,7 +51,7 @@ func fail(t *testing.T, l *Limiter, n int, keys ...string) {
 func TestLimiter(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e env) {
 		ctx := context.Background()
-		l := New(e.rdb, e.prefix, 3, window)
+		l := New(testenv.Compat(t, e.rdb), e.prefix, 3, window)
 		keys := LoginKeys("victim@example.com", "192.0.2.1")
 		acct, ip := keys[0], keys[1]
 		fail(t, l, 3, acct, ip)
@@ -85,7 +85,7 @@ func TestLimiter(t *testing.T) {
 func TestSuccessGivesTheAttemptBack(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e env) {
 		ctx := context.Background()
-		l := New(e.rdb, e.prefix, 2, window)
+		l := New(testenv.Compat(t, e.rdb), e.prefix, 2, window)
 		ip := "ip:192.0.2.50"
 		// Many people behind one address log in correctly, one after another.
 		for i := 0; i < 5; i++ {
@@ -113,7 +113,7 @@ func TestSuccessGivesTheAttemptBack(t *testing.T) {
 // has not seen the others' failures yet.
 func TestParallelGuessesStopAtTheLimit(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e env) {
-		l := New(e.rdb, e.prefix, 10, window)
+		l := New(testenv.Compat(t, e.rdb), e.prefix, 10, window)
 		var wg sync.WaitGroup
 		var passed, refused atomic.Int32
 		for i := 0; i < 40; i++ {
@@ -147,7 +147,7 @@ func TestWindowEnds(t *testing.T) {
 			t.Skip("SKIPPED on real Redis: needs miniredis FastForward")
 		}
 		ctx := context.Background()
-		l := New(e.rdb, e.prefix, 2, window)
+		l := New(testenv.Compat(t, e.rdb), e.prefix, 2, window)
 		fail(t, l, 2, "ip:x")
 		if _, retry, _ := l.Begin(ctx, "ip:x"); retry <= 0 {
 			t.Fatal("not throttled at the limit")
@@ -174,7 +174,7 @@ func TestWindowEnds(t *testing.T) {
 func TestUnavailable(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
 	defer rdb.Close()
-	l := New(rdb, "x:", 3, window)
+	l := New(testenv.Compat(t, rdb), "x:", 3, window)
 	if _, _, err := l.Begin(context.Background(), "a"); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Begin: %v", err)
 	}

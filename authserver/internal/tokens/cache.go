@@ -128,6 +128,9 @@ func (c *accessCache) purge() {
 // setLive empties the cache and turns it on or off. Off takes effect
 // before the purge and on after it, so no entry outlives a gap.
 func (c *accessCache) setLive(on bool) {
+	if c == nil {
+		return
+	}
 	if !on {
 		c.live.Store(false)
 	}
@@ -151,13 +154,29 @@ func (s *Store) CacheAccessTokens(size int, ttl time.Duration) {
 // it is pinged; an unanswered ping counts as a drop.
 const watchPing = 15 * time.Second
 
+// ClientCache is a cache of client records that revocation events keep
+// coherent across replicas (clients.Registry).
+type ClientCache interface {
+	// Forget drops one client.
+	Forget(clientID string)
+	// ForgetAll drops every client (events may have been missed).
+	ForgetAll()
+}
+
+// WatchClients makes WatchRevocations tell c of every KindClient event
+// another process publishes (a client deleted or changed), and empty it
+// whenever the subscription (re)starts. Call it before the Store is
+// shared.
+func (s *Store) WatchClients(c ClientCache) { s.clients = c }
+
 // WatchRevocations subscribes to the deployment's revocation channel and
-// evicts what other processes revoke from the access-token cache, until ctx
-// ends. When the subscription drops, the cache is emptied and switched off
-// until a new subscription is confirmed. Without CacheAccessTokens it
-// returns at once.
+// evicts what other processes revoke from the access-token cache and the
+// client cache (WatchClients), until ctx ends. When the subscription
+// drops, the token cache is emptied and switched off until a new
+// subscription is confirmed, and the client cache is emptied. Without
+// CacheAccessTokens and WatchClients it returns at once.
 func (s *Store) WatchRevocations(ctx context.Context, log *slog.Logger) {
-	if s.cache == nil {
+	if s.cache == nil && s.clients == nil {
 		return
 	}
 	backoff := 100 * time.Millisecond
@@ -190,6 +209,9 @@ func (s *Store) watchOnce(ctx context.Context, subscribed func()) error {
 		OnSubscription: func(m rueidis.PubSubSubscription) {
 			if m.Kind == "subscribe" && m.Channel == channel {
 				s.cache.setLive(true)
+				if s.clients != nil {
+					s.clients.ForgetAll()
+				}
 				subscribed()
 			}
 		},
@@ -202,6 +224,13 @@ func (s *Store) watchOnce(ctx context.Context, subscribed func()) error {
 				e = revocation.Event{} // unknown kind: purge
 			}
 			s.cache.apply(e)
+			if s.clients != nil && (e.Kind == revocation.KindClient || e.Kind != revocation.KindTokens && e.Kind != revocation.KindSubject) {
+				if e.ClientID != "" {
+					s.clients.Forget(e.ClientID)
+				} else {
+					s.clients.ForgetAll()
+				}
+			}
 		},
 	})
 	if err := c.Do(ctx, c.B().Subscribe().Channel(channel).Build()).Error(); err != nil {

@@ -45,6 +45,10 @@ type Code struct {
 	Challenge       string    `json:"pc,omitempty"`
 	ChallengeMethod string    `json:"pm,omitempty"`
 	ExpiresAt       time.Time `json:"e"`
+	// Checked is the generation (Store.Generation) read before the user
+	// was checked for this code; set by IssueCode when zero. The tokens
+	// issued for the code are refused if the user was revoked after it.
+	Checked int64 `json:"g"`
 }
 
 func (s *Store) keyCode(fam, h string) string   { return s.prefix + "k{" + fam + "}" + h }
@@ -52,7 +56,7 @@ func (s *Store) keyCodeUT(fam, h string) string { return s.prefix + "K{" + fam +
 
 // consumeCodeScript takes a code once. Replies {"ok", record},
 // {"replayed"} (the marker is now "revoked") or {"notfound"}.
-// KEYS: code, marker. ARGV: markerTTLms.
+// KEYS and ARGV: consumeArgs.
 var consumeCodeScript = newScript(`
 local v = redis.call('GET', KEYS[1])
 if v then
@@ -67,10 +71,29 @@ end
 return {'notfound'}
 `)
 
+// consumeArgs are consumeCodeScript's KEYS and ARGV.
+type consumeArgs struct {
+	code, marker string // keys
+	markerTTL    time.Duration
+}
+
+func (a consumeArgs) build() ([]string, []any) {
+	return []string{a.code, a.marker}, []any{a.markerTTL.Milliseconds()}
+}
+
 // IssueCode stores a new authorization code for c and returns it. Its
-// ExpiresAt is set here. Errors: ErrUnavailable.
+// ExpiresAt is set here, and its Checked when zero (one more round trip:
+// the caller that checked the user should have read it before). Errors:
+// ErrUnavailable.
 func (s *Store) IssueCode(ctx context.Context, c Code) (string, error) {
-	fam, err := newFamily()
+	if c.Checked == 0 {
+		g, err := s.Generation(ctx)
+		if err != nil {
+			return "", err
+		}
+		c.Checked = g
+	}
+	fam, err := newFamily(shardOf(Grant{ClientID: c.ClientID, UserID: c.UserID}))
 	if err != nil {
 		return "", err
 	}
@@ -99,7 +122,8 @@ func (s *Store) ConsumeCode(ctx context.Context, code string) (Code, error) {
 	if !ok {
 		return Code{}, ErrNotFound
 	}
-	res, err := consumeCodeScript.Run(ctx, s.rdb, []string{s.keyCode(fam, h), s.keyCodeUT(fam, h)}, s.famTTL().Milliseconds()).StringSlice()
+	keys, argv := consumeArgs{code: s.keyCode(fam, h), marker: s.keyCodeUT(fam, h), markerTTL: s.famTTL()}.build()
+	res, err := consumeCodeScript.Run(ctx, s.rdb, keys, argv...).StringSlice()
 	if err != nil {
 		return Code{}, s.unavailable("consume code", err)
 	}
@@ -114,7 +138,7 @@ func (s *Store) ConsumeCode(ctx context.Context, code string) (Code, error) {
 		}
 		return c, nil
 	case len(res) == 1 && res[0] == "replayed":
-		if err := s.revokeFamily(ctx, fam, "code replay"); err != nil {
+		if err := s.revokeFamily(ctx, fam, revocation.ReasonCodeReplay); err != nil {
 			return Code{}, fmt.Errorf("%w (%w)", ErrCodeReplayed, err)
 		}
 		return Code{}, ErrCodeReplayed
@@ -123,12 +147,13 @@ func (s *Store) ConsumeCode(ctx context.Context, code string) (Code, error) {
 }
 
 // IssueForCode issues an access and a refresh token for a consumed code, in
-// the family the code reserved. If the code was replayed meanwhile, the
+// the family the code reserved, unless g's user or client was revoked
+// after g.Checked (ErrRevoked). If the code was replayed meanwhile, the
 // tokens are revoked again and ErrCodeReplayed is returned. Errors:
-// ErrNotFound (malformed code), ErrCodeReplayed, ErrUnavailable.
+// ErrNotFound (malformed code), ErrCodeReplayed, ErrRevoked, ErrUnavailable.
 func (s *Store) IssueForCode(ctx context.Context, code string, g Grant) (Issued, error) {
 	fam, h, ok := parseToken(code, codePrefix)
-	if !ok {
+	if !ok || fam[0] != shardOf(g) {
 		return Issued{}, ErrNotFound
 	}
 	iss, err := s.issueIn(ctx, g, true, fam)
@@ -143,7 +168,7 @@ func (s *Store) IssueForCode(ctx context.Context, code string, g Grant) (Issued,
 		return Issued{}, s.unavailable("issue for code", err)
 	}
 	if m == "revoked" {
-		_ = s.revokeFamily(ctx, fam, "code replay")
+		_ = s.revokeFamily(ctx, fam, revocation.ReasonCodeReplay)
 		return Issued{}, ErrCodeReplayed
 	}
 	return iss, nil
@@ -151,13 +176,10 @@ func (s *Store) IssueForCode(ctx context.Context, code string, g Grant) (Issued,
 
 // revokeFamily deletes every live token of family fam and publishes a
 // KindTokens event. Errors: ErrUnavailable.
-func (s *Store) revokeFamily(ctx context.Context, fam, reason string) error {
-	hs, err := revokeFamilyScript.Run(ctx, s.rdb, []string{s.keyFam(fam), s.keyTomb(fam)}, s.keyAT(fam, ""), s.keyRT(fam, "")).StringSlice()
-	if err != nil {
-		return s.unavailable("revoke family", err)
-	}
-	if len(hs) == 0 {
-		return nil
+func (s *Store) revokeFamily(ctx context.Context, fam string, reason revocation.Reason) error {
+	hs, err := s.deleteFamily(ctx, fam)
+	if err != nil || len(hs) == 0 {
+		return err
 	}
 	return s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hexAll(hs), Reason: reason})
 }

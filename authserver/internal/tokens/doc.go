@@ -7,5 +7,7 @@
 // Refresh tokens rotate on every use and a replayed (rotated-away) refresh
 // token revokes its whole family (RFC 9700 §4.14, RFC 6749 §10.4). Every
 // revocation is published as a revocation.Event so resource servers can evict
-// cached introspection answers (RFC 7662, RFC 7009).
+// cached introspection answers (RFC 7662, RFC 7009). Revoking every token
+// of a user or a client bumps an epoch that issue, rotation and lookup
+// compare atomically (epoch.go): the index walk that follows is cleanup.
 package tokens

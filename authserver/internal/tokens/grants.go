@@ -14,7 +14,7 @@ import (
 // clientID (the "revoke" button of /o/authorized_tokens/), then publishes a
 // KindTokens event with the deleted tokens' hashes. Families of other
 // clients are untouched. Errors: ErrUnavailable.
-func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID, reason string) error {
+func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID string, reason revocation.Reason) error {
 	hashes, err := s.revokeIndex(ctx, s.keyUser(userID), func(members []string) ([]string, error) {
 		return s.ofClient(ctx, members, clientID)
 	})

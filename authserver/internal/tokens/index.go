@@ -32,11 +32,9 @@ import (
 // meets it and again once knownBucketFor has passed, so that a registry
 // entry lost with no error seen (a FLUSHDB, a failover that dropped the
 // write) comes back with that bucket's next write; a bucket that gets no
-// further write stays unreachable until it ends, as a member lost from the
-// old single index did. Before buckets, the registry key itself held the
-// members, scored by when they end; revoking still reads such members
-// (they are as long as a family id, bucket numbers are shorter), and they
-// go with their scores.
+// further write stays unreachable until it ends (its tokens are refused
+// after a revocation all the same: the epochs of epoch.go are the
+// guarantee, the index is cleanup).
 //
 // Revocation takes from an index only the members whose tokens it deleted:
 // a member whose token is not written yet (an issue running alongside) stays
@@ -115,7 +113,8 @@ func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g Grant, memb
 	for _, idx := range s.indexesOf(g) {
 		bucket := bucketKey(idx, num)
 		if !s.known.has(bucket, now) {
-			registerScript.EvalSha(ctx, p, []string{idx}, now.UnixMilli(), num, bucketEnd)
+			keys, argv := registerArgs{registry: idx, now: now, bucket: num, bucketEnd: bucketEnd}.build()
+			registerScript.EvalSha(ctx, p, keys, argv...)
 			registered = append(registered, bucket)
 		}
 		p.SAdd(ctx, bucket, member)
@@ -124,46 +123,38 @@ func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g Grant, memb
 	return registered
 }
 
-// indexHolder is a key that holds index members: a bucket (a set), or a
-// registry that still holds members written before buckets (a zset).
+// indexHolder is a key that holds index members (a bucket, a set), or the
+// registry of an index's buckets (a zset).
 type indexHolder struct {
 	key      string
 	registry bool
 }
 
 // eachIndexed calls fn with the members of index idx, at most about
-// revokeBatch at a time, and the key that holds them; fn returns how many
-// of them it removed from there (unindex). The registry is pruned first. A
-// member may come more than once.
-func (s *Store) eachIndexed(ctx context.Context, idx string, fn func(h indexHolder, members []string) (removed int, err error)) error {
+// revokeBatch at a time, and the bucket that holds them; fn returns how
+// many of them it removed from there (unindex). The registry is pruned
+// first. A member may come more than once.
+func (s *Store) eachIndexed(ctx context.Context, idx string, fn func(bucket string, members []string) (removed int, err error)) error {
 	if err := s.rdb.ZRemRangeByScore(ctx, idx, "-inf", "("+strconv.FormatInt(s.now().UnixMilli(), 10)).Err(); err != nil {
 		return s.unavailable("index", err)
 	}
-	registry := indexHolder{key: idx, registry: true}
 	var buckets []string
 	seen := map[string]bool{}
-	err := s.walk(ctx, registry, func(page []string) (int, error) {
-		var legacy []string
-		for _, e := range page {
-			switch {
-			case len(e) >= famLen:
-				legacy = append(legacy, e)
-			case !seen[e]:
-				seen[e] = true
-				buckets = append(buckets, e)
+	err := s.walk(ctx, indexHolder{key: idx, registry: true}, func(page []string) (int, error) {
+		for _, n := range page {
+			if !seen[n] {
+				seen[n] = true
+				buckets = append(buckets, n)
 			}
 		}
-		if len(legacy) == 0 {
-			return 0, nil
-		}
-		return fn(registry, legacy)
+		return 0, nil
 	})
 	if err != nil {
 		return err
 	}
 	for _, n := range buckets {
-		bucket := indexHolder{key: bucketKey(idx, n)}
-		if err := s.walk(ctx, bucket, func(page []string) (int, error) { return fn(bucket, page) }); err != nil {
+		bucket := bucketKey(idx, n)
+		if err := s.walk(ctx, indexHolder{key: bucket}, func(page []string) (int, error) { return fn(bucket, page) }); err != nil {
 			return err
 		}
 	}
@@ -218,19 +209,13 @@ func zscanMembers(kv []string) []string {
 	return out
 }
 
-// unindex removes members from the key that holds them.
-func (s *Store) unindex(ctx context.Context, h indexHolder, members []string) error {
+// unindex removes members from bucket.
+func (s *Store) unindex(ctx context.Context, bucket string, members []string) error {
 	rm := make([]any, len(members))
 	for i, m := range members {
 		rm[i] = m
 	}
-	var err error
-	if h.registry {
-		err = s.rdb.ZRem(ctx, h.key, rm...).Err()
-	} else {
-		err = s.rdb.SRem(ctx, h.key, rm...).Err()
-	}
-	if err != nil {
+	if err := s.rdb.SRem(ctx, bucket, rm...).Err(); err != nil {
 		return s.unavailable("index", err)
 	}
 	return nil
@@ -241,7 +226,7 @@ func (s *Store) unindex(ctx context.Context, h indexHolder, members []string) er
 // returns the event-form hashes of the tokens it deleted.
 func (s *Store) revokeIndex(ctx context.Context, idx string, pick func(members []string) ([]string, error)) ([]string, error) {
 	var out []string
-	err := s.eachIndexed(ctx, idx, func(h indexHolder, members []string) (int, error) {
+	err := s.eachIndexed(ctx, idx, func(bucket string, members []string) (int, error) {
 		todo, err := pick(members)
 		if err != nil || len(todo) == 0 {
 			return 0, err
@@ -251,7 +236,7 @@ func (s *Store) revokeIndex(ctx context.Context, idx string, pick func(members [
 		if err != nil || len(gone) == 0 {
 			return 0, err
 		}
-		return len(gone), s.unindex(ctx, h, gone)
+		return len(gone), s.unindex(ctx, bucket, gone)
 	})
 	return out, err
 }
@@ -278,7 +263,8 @@ func (s *Store) revokeMembers(ctx context.Context, members []string) (hashes, go
 		for _, m := range members {
 			fam := m[:famLen]
 			if len(m) == famLen {
-				revokeFamilyScript.EvalSha(ctx, p, []string{s.keyFam(fam), s.keyTomb(fam)}, s.keyAT(fam, ""), s.keyRT(fam, ""))
+				keys, argv := s.familyOf(fam).build()
+				revokeFamilyScript.EvalSha(ctx, p, keys, argv...)
 			} else {
 				p.Del(ctx, s.keyAT(fam, m[famLen:]))
 			}
@@ -308,4 +294,33 @@ func (s *Store) revokeMembers(ctx context.Context, members []string) (hashes, go
 		}
 	}
 	return hashes, gone, nil
+}
+
+// registerScript adds bucket n to the index registry KEYS[1], dropping the
+// buckets that ended, and makes the registry live at least until that
+// bucket ends. One script, so that registrations of different buckets
+// running at once cannot leave the registry expiring before its last
+// bucket (an expiry set by one with NX after another's GT found none).
+// KEYS and ARGV: registerArgs.
+var registerScript = newScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+if redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+else
+  redis.call('PEXPIREAT', KEYS[1], ARGV[3], 'GT')
+end
+return 1
+`)
+
+// registerArgs are registerScript's KEYS and ARGV.
+type registerArgs struct {
+	registry  string // key
+	now       time.Time
+	bucket    string // its number
+	bucketEnd int64  // Unix ms
+}
+
+func (a registerArgs) build() ([]string, []any) {
+	return []string{a.registry}, []any{a.now.UnixMilli(), a.bucket, a.bucketEnd}
 }

@@ -10,12 +10,14 @@ import (
 // A record is what a token key holds: a compact string, because memory per
 // live token is budgeted. Layout:
 //
-//	1|<iat>|<exp>|<uid>|<len>:<client_id><len>:<username><scope>
+//	1|<iat>|<exp>|<gen>|<uid>|<len>:<client_id><len>:<username><scope>
 //
-// with times in Unix seconds. Strings are length-prefixed, so any byte is
-// allowed in them.
+// with times in Unix seconds and gen the generation the token was issued
+// under (see epoch.go). Strings are length-prefixed, so any byte is
+// allowed in them. The lookup script reads gen, uid and client_id.
 type record struct {
 	Grant
+	Gen       int64
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 }
@@ -25,13 +27,16 @@ var errBadRecord = errors.New("tokens: malformed record")
 func encodeRecord(r record) string {
 	b := make([]byte, 0, 48+len(r.ClientID)+len(r.Username)+len(r.Scope))
 	b = appendTimes(b, r.IssuedAt, r.ExpiresAt)
+	b = strconv.AppendInt(b, r.Gen, 10)
+	b = append(b, '|')
 	b = appendGrantBody(b, r.Grant)
 	return string(append(b, r.Scope...))
 }
 
 // appendTimes appends a record's head: the version and the two times,
 // "1|<iat>|<exp>|". The rotation script builds records as
-// head + grant body + scope, so these two functions are the whole format.
+// head + gen + "|" + grant body + scope, so these two functions are the
+// whole format.
 func appendTimes(b []byte, iat, exp time.Time) []byte {
 	b = append(b, "1|"...)
 	b = strconv.AppendInt(b, iat.Unix(), 10)
@@ -59,7 +64,7 @@ func decodeRecord(s string) (record, error) {
 	if !ok {
 		return r, errBadRecord
 	}
-	var ints [3]int64
+	var ints [4]int64
 	for i := range ints {
 		f, tail, ok := strings.Cut(rest, "|")
 		if !ok {
@@ -85,7 +90,8 @@ func decodeRecord(s string) (record, error) {
 	}
 	r.IssuedAt = time.Unix(ints[0], 0)
 	r.ExpiresAt = time.Unix(ints[1], 0)
-	r.UserID = ints[2]
+	r.Gen = ints[2]
+	r.UserID = ints[3]
 	r.ClientID, r.Username, r.Scope = strs[0], strs[1], rest
 	return r, nil
 }

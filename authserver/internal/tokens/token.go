@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -25,13 +26,36 @@ const (
 
 var b64 = base64.RawURLEncoding
 
-// newFamily returns a fresh random family id.
-func newFamily() (string, error) {
+// newFamily returns a fresh random family id in the given shard: its first
+// character is the shard (see shardOf), the rest is random.
+func newFamily(shard byte) (string, error) {
 	var b [famBytes]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("tokens: random: %w", err)
 	}
-	return b64.EncodeToString(b[:]), nil
+	fam := []byte(b64.EncodeToString(b[:]))
+	fam[0] = shard
+	return string(fam), nil
+}
+
+// b64Alphabet is base64url's alphabet: a shard is one of its characters.
+const b64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// shards is how many shards there are: one per base64url character.
+const shards = len(b64Alphabet)
+
+// shardOf is the shard of g's families: from its user, or from its client
+// when it has no user. Every family of one user is in one shard, which is
+// the Redis Cluster hash tag of its keys, so that the user's epoch is in
+// the same slot as the user's tokens (see epoch.go). A client's epoch is
+// written into every shard.
+func shardOf(g Grant) byte {
+	id := "c" + g.ClientID
+	if g.UserID != 0 {
+		id = "u" + strconv.FormatInt(g.UserID, 10)
+	}
+	h := sha256.Sum256([]byte(id))
+	return b64Alphabet[int(h[0])%shards]
 }
 
 // newToken returns a fresh token of family fam with the given type prefix.
@@ -85,26 +109,29 @@ func hexHash(keyForm string) string {
 	return hex.EncodeToString(b)
 }
 
-// Key layout. F is the family id (the hash tag), H a key-form token hash.
+// Key layout. F is the family id, S its first character (the shard, and
+// the hash tag), R the rest of F, H a key-form token hash.
 //
-//	<p>a{F}H   access record (string), TTL = access lifetime
-//	<p>r{F}H   refresh record (string), TTL = refresh lifetime
-//	<p>f{F}    family (hash: c client, a current access H, h its hex form
-//	           and k the a that h was made from, r current refresh H,
-//	           g grant body and s granted scope (see appendGrantBody), x the
-//	           horizon of its index entries in Unix ms), only for families
-//	           with a refresh token; TTL = family lifetime, never past x
-//	<p>o{F}    tombstones: zset of rotated-away refresh H scored by rotation ms
+//	<p>a{S}RH  access record (string), TTL = access lifetime
+//	<p>r{S}RH  refresh record (string), TTL = refresh lifetime
+//	<p>f{S}R   family (hash: c client, u user id, e the generation it was
+//	           issued under (see epoch.go), a current access H, h its hex
+//	           form (for events), r current refresh H, g grant body and s
+//	           granted scope (see appendGrantBody), x the horizon of its
+//	           index entries in Unix ms), only for families with a refresh
+//	           token; TTL = family lifetime, never past x
+//	<p>o{S}R   tombstones: zset of rotated-away refresh H scored by rotation ms
+//	<p>e{S}uID, <p>e{S}cID  the epochs of a user and of a client (epoch.go)
 //	<p>u:<id>  per-user index, <p>c:<id> per-client index: a registry of
 //	           buckets (zset), and a set <p>u:<id>#<n> per bucket whose
 //	           members are F for a family with a refresh token, F+H(access)
 //	           otherwise; see index.go.
 //
 // The prefix must not contain '{' or '}', or the hash tags would move.
-func (s *Store) keyAT(fam, h string) string { return s.prefix + "a{" + fam + "}" + h }
-func (s *Store) keyRT(fam, h string) string { return s.prefix + "r{" + fam + "}" + h }
-func (s *Store) keyFam(fam string) string   { return s.prefix + "f{" + fam + "}" }
-func (s *Store) keyTomb(fam string) string  { return s.prefix + "o{" + fam + "}" }
+func (s *Store) keyAT(fam, h string) string { return s.prefix + "a{" + fam[:1] + "}" + fam[1:] + h }
+func (s *Store) keyRT(fam, h string) string { return s.prefix + "r{" + fam[:1] + "}" + fam[1:] + h }
+func (s *Store) keyFam(fam string) string   { return s.prefix + "f{" + fam[:1] + "}" + fam[1:] }
+func (s *Store) keyTomb(fam string) string  { return s.prefix + "o{" + fam[:1] + "}" + fam[1:] }
 func (s *Store) keyUser(id int64) string {
 	return s.prefix + "u:" + strconv.FormatInt(id, 10)
 }

@@ -175,7 +175,7 @@ func (h *Handler) adminUserChange(c *gin.Context) {
 		// A password reset is what an admin does to a compromised account:
 		// every token of the user ends now, and the user's browser sessions
 		// end at their next request (web.session compares the password).
-		if err := h.d.Tokens.RevokeUser(background(c), u.ID, "", "password_reset"); err != nil {
+		if err := h.d.Lifecycle.PasswordReset(background(c), u.ID); err != nil {
 			h.unavailable(c, err)
 			return
 		}
@@ -200,7 +200,7 @@ func (h *Handler) adminUserChange(c *gin.Context) {
 	if u.IsActive && !next.IsActive {
 		// Deactivation ends every token of the user at once; the event
 		// reaches the resource servers' caches.
-		if err := h.d.Tokens.RevokeUser(background(c), u.ID, "", "user deactivated"); err != nil {
+		if err := h.d.Lifecycle.UserDeactivated(background(c), u.ID); err != nil {
 			h.unavailable(c, err)
 			return
 		}

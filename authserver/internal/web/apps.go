@@ -244,7 +244,7 @@ func (h *Handler) editApp(c *gin.Context, cl clients.Client, action string, admi
 	if !admin {
 		form.Scopes, form.SkipAuthorization = cl.ScopesRaw, cl.SkipAuthorization
 	}
-	oldID := cl.ClientID
+	before := cl
 	if errs := h.apply(form, &cl); len(errs) > 0 {
 		form.Errors = errs
 		h.renderAppForm(c, http.StatusBadRequest, title, form, action, admin)
@@ -260,13 +260,9 @@ func (h *Handler) editApp(c *gin.Context, cl clients.Client, action string, admi
 		h.unavailable(c, err)
 		return
 	}
-	h.d.Clients.Forget(oldID)
-	h.d.Clients.Forget(cl.ClientID)
-	if oldID != cl.ClientID {
-		if err := h.d.Tokens.RevokeClient(background(c), oldID, "client id changed"); err != nil {
-			h.unavailable(c, err)
-			return
-		}
+	if err := h.d.Lifecycle.ClientChanged(background(c), before, cl); err != nil {
+		h.unavailable(c, err)
+		return
 	}
 	if admin {
 		c.Redirect(http.StatusSeeOther, "/admin/applications/")
@@ -298,8 +294,7 @@ func (h *Handler) deleteClient(c *gin.Context, cl clients.Client) bool {
 		h.unavailable(c, err)
 		return false
 	}
-	h.d.Clients.Forget(cl.ClientID)
-	if err := h.d.Tokens.RevokeClient(ctx, cl.ClientID, "client deleted"); err != nil {
+	if err := h.d.Lifecycle.ClientDeleted(ctx, cl.ClientID); err != nil {
 		h.unavailable(c, err)
 		return false
 	}
@@ -348,7 +343,7 @@ func (h *Handler) grantDelete(c *gin.Context) {
 		h.unavailable(c, err)
 		return
 	}
-	if err := h.d.Tokens.RevokeUserClient(background(c), u.ID, cl.ClientID, "user revoked application"); err != nil {
+	if err := h.d.Lifecycle.ApplicationRevoked(background(c), u.ID, cl.ClientID); err != nil {
 		h.unavailable(c, err)
 		return
 	}

@@ -12,10 +12,12 @@ import (
 	"github.com/portcullis-oauth/portcullis/shared/scope"
 )
 
-// authorizeError redirects a trustworthy error to the client, and shows
-// any other on a page.
+// authorizeError redirects an error to the client when that is safe (a
+// verified redirect URI, and a signed-in user or a trusted client: RFC
+// 9700 §4.11.2), and shows any other on a page.
 func (h *Handler) authorizeError(c *gin.Context, e *oauth.AuthorizeError) {
-	if loc := e.Location(); loc != "" {
+	_, signedIn := currentUser(c)
+	if loc := e.Redirect(signedIn); loc != "" {
 		c.Redirect(http.StatusFound, loc)
 		return
 	}

@@ -1,98 +1,90 @@
 package web
 
 import (
-	"errors"
+	"crypto/hmac"
 	"net/http"
-	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/portcullis-oauth/portcullis/authserver/internal/device"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
-	"github.com/portcullis-oauth/portcullis/shared/scope"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
 )
 
-// msgBadUserCode is the one answer for a malformed, unknown, expired or
-// already used user code.
-const msgBadUserCode = "That code is not valid. Check it on your device and try again."
+// Device cookies let an account's owner in while strangers' failures have
+// the account locked: OWASP's "Slow down online guessing attacks with
+// device cookies". A browser that has signed in to an account holds an
+// entry binding it to that account; with it, its attempts at that account
+// are counted on the entry's own counter (throttle.DeviceKey) instead of
+// the account's and the address's, so only its own failures can stop it.
+//
+// An entry is "nonce.mac": 128 random bits, and the HMAC under the pages'
+// Key (shared by every replica; see Deps.Key) of the account's
+// accounts.EmailKey and the nonce. The cookie holds no email in clear, and
+// an entry proves nothing for any other account. One cookie keeps the
+// entries of the last few accounts signed in from the browser.
+const (
+	deviceCookie = "pc_device"
+	// deviceCookiePath: only the login form needs it.
+	deviceCookiePath = "/login"
+	// deviceCookieMaxAge is how long a browser stays known to an account
+	// after its last login there.
+	deviceCookieMaxAge = 365 * 24 * time.Hour
+	// deviceEntries is how many accounts one browser is known to.
+	deviceEntries = 4
+	nonceLen      = 22 // 16 bytes, base64url
+	macLen        = 43 // 32 bytes, base64url
+)
 
-// deviceKeys are the throttle counters of user code guesses: the session
-// first (a success resets it), then the address (RFC 8628 §5.1).
-func deviceKeys(c *gin.Context) []string {
-	sid, _ := c.Get(keySID)
-	s, _ := sid.(string)
-	return []string{"device:sess:" + s, "device:ip:" + c.ClientIP()}
+// deviceMAC binds nonce to the account named by email.
+func (h *Handler) deviceMAC(email, nonce string) string {
+	return h.mac("device", accounts.EmailKey(email)+"\x00"+nonce)
 }
 
-// devicePage is GET /o/device/ (RFC 8628 §3.3): sign in, then type the
-// code, or confirm the one that verification_uri_complete carried.
-func (h *Handler) devicePage(c *gin.Context) {
-	if _, ok := h.requireUser(c); !ok {
-		return
-	}
-	h.render(c, http.StatusOK, "device", gin.H{"Title": "Connect a device", "UserCode": c.Query("user_code")})
-}
-
-// deviceSubmit is the code form's answer (show the request) and the
-// consent form's (approve or deny). Every code read is a guess, throttled
-// per session and per address.
-func (h *Handler) deviceSubmit(c *gin.Context) {
-	u, ok := h.requireUser(c)
-	if !ok {
-		return
-	}
-	ctx := c.Request.Context()
-	f := c.Request.PostForm
-	typed := f.Get("user_code")
-	attempt, retry, err := h.d.Throttle.Begin(ctx, deviceKeys(c)...)
+// deviceCookieEntries returns the well-formed entries of the request's device
+// cookie, at most deviceEntries of them.
+func deviceCookieEntries(c *gin.Context) []string {
+	v, err := c.Cookie(deviceCookie)
 	if err != nil {
-		h.unavailable(c, err)
-		return
+		return nil
 	}
-	if retry > 0 {
-		c.Header("Retry-After", strconv.Itoa(throttle.Seconds(retry)))
-		h.render(c, http.StatusTooManyRequests, "device", gin.H{"Title": "Connect a device", "UserCode": typed,
-			"Error": "Too many attempts. Try again later."})
-		return
-	}
-	code, valid := device.NormalizeUserCode(typed)
-	var req device.Request
-	if valid {
-		req, err = h.d.Device.Lookup(ctx, code)
-	}
-	if !valid || errors.Is(err, device.ErrNotFound) {
-		h.render(c, http.StatusBadRequest, "device", gin.H{"Title": "Connect a device", "UserCode": typed, "Error": msgBadUserCode})
-		return
-	}
-	if err != nil {
-		h.unavailable(c, err)
-		return
-	}
-	_ = attempt.Succeeded(ctx)
-	allow, deny := f.Get("allow") != "", f.Get("deny") != ""
-	if !allow && !deny {
-		cl, err := h.d.Clients.Get(ctx, req.ClientID)
-		if err != nil {
-			h.unavailable(c, err)
-			return
+	var out []string
+	for _, e := range strings.Split(v, "~") {
+		if len(e) == nonceLen+1+macLen && e[nonceLen] == '.' && len(out) < deviceEntries {
+			out = append(out, e)
 		}
-		h.render(c, http.StatusOK, "device_consent", gin.H{"Title": "Authorize " + cl.Name, "Client": cl,
-			"Scopes": h.scopeLines(scope.Set(strings.Fields(req.Scope))), "UserCode": device.Display(code)})
-		return
 	}
-	err = h.d.Device.Decide(ctx, code, allow, device.Approval{UserID: u.ID, Email: u.Email, AuthTime: authTime(c)})
-	if errors.Is(err, device.ErrNotFound) {
-		h.render(c, http.StatusBadRequest, "device", gin.H{"Title": "Connect a device", "Error": msgBadUserCode})
-		return
+	return out
+}
+
+// knownDevice returns the nonce of the request's device entry for the
+// account named by email, or "" when the browser has none (or a forged or
+// foreign one).
+func (h *Handler) knownDevice(c *gin.Context, email string) string {
+	for _, e := range deviceCookieEntries(c) {
+		nonce, mac := e[:nonceLen], e[nonceLen+1:]
+		if hmac.Equal([]byte(mac), []byte(h.deviceMAC(email, nonce))) {
+			return nonce
+		}
 	}
-	if err != nil {
-		h.unavailable(c, err)
-		return
+	return ""
+}
+
+// rememberDevice gives the browser a fresh entry for the account named by
+// email, first in its cookie, in place of any entry it had for it.
+func (h *Handler) rememberDevice(c *gin.Context, email string) {
+	old := h.knownDevice(c, email)
+	nonce := sessions.Random(16)
+	entries := []string{nonce + "." + h.deviceMAC(email, nonce)}
+	for _, e := range deviceCookieEntries(c) {
+		if len(entries) == deviceEntries {
+			break
+		}
+		if old == "" || e[:nonceLen] != old {
+			entries = append(entries, e)
+		}
 	}
-	text := "Access denied. Your device will not be connected."
-	if allow {
-		text = "Your device is connected. You can return to it now."
-	}
-	h.render(c, http.StatusOK, "message", gin.H{"Title": "Connect a device", "Text": text})
+	http.SetCookie(c.Writer, &http.Cookie{Name: deviceCookie, Value: strings.Join(entries, "~"), Path: deviceCookiePath,
+		MaxAge: int(deviceCookieMaxAge / time.Second), HttpOnly: true, Secure: h.d.SecureCookies, SameSite: http.SameSiteStrictMode})
 }

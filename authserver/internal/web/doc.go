@@ -4,5 +4,7 @@
 // admin. Pages are html/template files embedded in the binary; none needs
 // JavaScript. Every state-changing form carries a synchronizer CSRF token
 // and passes net/http's CrossOriginProtection; every page sends a strict
-// Content-Security-Policy.
+// Content-Security-Policy. A browser that signed in to an account holds a
+// signed device cookie for it (device.go), so that strangers' failed
+// guesses, which lock the account, never lock its owner out.
 package web

@@ -28,7 +28,7 @@ func (h *Handler) loginFormAction(c *gin.Context, next string) []string {
 	}
 	a, aerr := h.d.OAuth.ParseAuthorize(c.Request.Context(), u.Query())
 	if aerr != nil {
-		if aerr.Location() != "" {
+		if aerr.Redirect(true) != "" { // after this login, the user is signed in
 			if o := redirectOrigin(aerr.RedirectURI); o != "" {
 				return []string{o}
 			}
@@ -58,7 +58,13 @@ func (h *Handler) login(c *gin.Context) {
 		fail(http.StatusBadRequest, msgBadLogin)
 		return
 	}
-	attempt, retry, err := h.d.Throttle.Begin(ctx, throttle.LoginKeys(accounts.NormalizeEmail(email), c.ClientIP())...)
+	// A browser that signed in to this account before counts on its own
+	// device counter; any other on the account's and its address's.
+	keys := throttle.LoginKeys(email, c.ClientIP())
+	if nonce := h.knownDevice(c, email); nonce != "" {
+		keys = throttle.DeviceKey(nonce)
+	}
+	attempt, retry, err := h.d.Throttle.Begin(ctx, keys...)
 	if err != nil {
 		h.unavailable(c, err)
 		return
@@ -90,6 +96,7 @@ func (h *Handler) login(c *gin.Context) {
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: sid, Path: "/", HttpOnly: true,
 		Secure: h.d.SecureCookies, SameSite: http.SameSiteLaxMode})
+	h.rememberDevice(c, email)
 	if next == "" {
 		next = defaultNext
 	}

@@ -80,8 +80,6 @@ func (h *Handler) endSessionPost(c *gin.Context) {
 
 // registerOpenID adds the OpenID Provider's pages.
 func (h *Handler) registerOpenID(r gin.IRouter) {
-	for _, p := range []string{oauth.PathLogout, oauth.PathLogout[:len(oauth.PathLogout)-1]} {
-		r.GET(p, h.headers, h.session, h.endSession)
-		r.POST(p, h.headers, h.session, h.endSessionPost)
-	}
+	r.GET(oauth.PathLogout, h.headers, h.session, h.endSession)
+	r.POST(oauth.PathLogout, h.headers, h.session, h.endSessionPost)
 }

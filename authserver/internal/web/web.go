@@ -20,12 +20,12 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/device"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/signing"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 )
 
 //go:embed templates/*.html
@@ -46,9 +46,10 @@ type Deps struct {
 	Accounts *accounts.Service
 	Clients  *clients.Registry
 	OAuth    *oauth.Server
-	Tokens   *tokens.Store
-	Sessions *sessions.Store
-	Throttle *throttle.Limiter
+	// Lifecycle ends tokens after an account or client change.
+	Lifecycle lifecycle
+	Sessions  *sessions.Store
+	Throttle  *throttle.Limiter
 	// Device serves the verification page of the device grant; nil
 	// leaves it out.
 	Device *device.Store
@@ -63,6 +64,16 @@ type Deps struct {
 	// ScopeNames are the scopes' descriptions shown on the consent page.
 	ScopeNames map[string]string
 	Log        *slog.Logger
+}
+
+// lifecycle ends the tokens an account or client change takes away
+// (lifecycle.Service); each is called after the change is committed.
+type lifecycle interface {
+	UserDeactivated(ctx context.Context, userID int64) error
+	PasswordReset(ctx context.Context, userID int64) error
+	ClientDeleted(ctx context.Context, clientID string) error
+	ClientChanged(ctx context.Context, before, after clients.Client) error
+	ApplicationRevoked(ctx context.Context, userID int64, clientID string) error
 }
 
 // Handler serves the pages. Safe for concurrent use.
@@ -170,13 +181,23 @@ func csp(formAction ...string) string {
 }
 
 func (h *Handler) headers(c *gin.Context) {
+	setPageHeaders(c)
+	c.Next()
+}
+
+// NotFound is the HTML 404 of a browser path that has no route.
+func (h *Handler) NotFound(c *gin.Context) {
+	setPageHeaders(c)
+	h.notFound(c)
+}
+
+func setPageHeaders(c *gin.Context) {
 	hd := c.Writer.Header()
 	hd.Set("Content-Security-Policy", csp())
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("Cache-Control", "no-store")
-	c.Next()
 }
 
 // sanePolicySource matches an origin or scheme that can go in a CSP
@@ -349,6 +370,11 @@ func (h *Handler) notFound(c *gin.Context) {
 }
 
 func (h *Handler) unavailable(c *gin.Context, err error) {
+	if database.IsInvalidText(err) { // the request's text, not an outage
+		h.message(c, http.StatusBadRequest, "Bad request", "The form contains a NUL byte or invalid UTF-8.")
+		c.Abort()
+		return
+	}
 	h.d.Log.ErrorContext(c.Request.Context(), "page failed", "path", c.Request.URL.Path, "error", err)
 	c.Header("Retry-After", "5")
 	h.message(c, http.StatusServiceUnavailable, "Service unavailable", "The server is temporarily unable to handle the request. Try again shortly.")

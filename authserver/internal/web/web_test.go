@@ -23,6 +23,8 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/lifecycle"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/metrics"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
@@ -35,7 +37,11 @@ import (
 
 const pw = "correct-Horse-battery-9"
 
+// throttleLimit is the site's LOGIN_THROTTLE_LIMIT.
+const throttleLimit = 5
+
 type site struct {
+	engine  *httpapi.Engine
 	srv     *httptest.Server
 	svc     *accounts.Service
 	reg     *clients.Registry
@@ -48,7 +54,7 @@ type site struct {
 
 // newSite runs the real engine with the pages on one database backend
 // and one Redis (miniredis, or real Redis when rdb is given).
-func newSite(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix string) *site {
+func newSite(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix string) *site {
 	t.Helper()
 	ctx := context.Background()
 	db, err := database.Open(ctx, dbURL)
@@ -73,17 +79,19 @@ func newSite(t *testing.T, dbURL string, rdb redis.UniversalClient, prefix strin
 	svc := accounts.NewService(accounts.NewStore(db), h, passwords.Validate, log)
 	reg := clients.NewRegistry(clients.NewStore(db), h, time.Minute)
 	store := tokens.New(testenv.TokenClient(t, rdb, tokens.Dial), prefix, tokens.Lifetimes{Access: time.Hour, Refresh: 24 * time.Hour})
-	lim := throttle.New(rdb, prefix, 5, time.Minute)
+	reg.CheckGenerations(store)
+	lim := throttle.New(testenv.Compat(t, rdb), prefix, throttleLimit, time.Minute)
 	all := scope.Set{"read", "write", "introspection"}
 	srv := oauth.NewServer(oauth.Config{Scopes: all, DefaultScopes: all}, oauth.Deps{
 		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: store, Lookup: reg})
-	pages, err := web.New(web.Deps{Accounts: svc, Clients: reg, OAuth: srv, Tokens: store,
-		Sessions: sessions.New(rdb, prefix, time.Hour, 12*time.Hour), Throttle: lim, Key: []byte(strings.Repeat("k", 32)), Log: log})
+	pages, err := web.New(web.Deps{Accounts: svc, Clients: reg, OAuth: srv, Lifecycle: lifecycle.New(store, reg),
+		Sessions: sessions.New(testenv.Compat(t, rdb), prefix, time.Hour, 12*time.Hour), Throttle: lim, Key: []byte(strings.Repeat("k", 32)), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &site{svc: svc, reg: reg, tokens: store, cbCalls: make(chan url.Values, 10)}
-	s.srv = httptest.NewServer(httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Tokens: store, Issuer: "http://x", Pages: pages, Log: log}))
+	s.engine = httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Lifecycle: lifecycle.New(store, reg), Throttle: lim, Issuer: "http://x", Pages: pages, Log: log, Metrics: metrics.New()})
+	s.srv = httptest.NewServer(s.engine)
 	t.Cleanup(s.srv.Close)
 	s.cb = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.cbCalls <- r.URL.Query() }))
 	t.Cleanup(s.cb.Close)
@@ -118,6 +126,8 @@ type browser struct {
 	t *testing.T
 	c *http.Client
 	s *site
+	// xff, when set, is sent as X-Forwarded-For (the test engine trusts it).
+	xff string
 }
 
 func (s *site) browser(t *testing.T) *browser {
@@ -144,6 +154,9 @@ func (b *browser) do(method, path string, form url.Values) page {
 	req, _ := http.NewRequest(method, u, body)
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if b.xff != "" {
+		req.Header.Set("X-Forwarded-For", b.xff)
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {
@@ -543,7 +556,14 @@ func TestAdmin(t *testing.T) {
 			t.Fatalf("login with the new password: %d", p.status)
 		}
 		// Deactivating revokes the user's tokens.
-		iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read"}, true)
+		// Issued as a grant does: under the generation read before the
+		// user is checked.
+		gen, err := s.tokens.Generation(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		iss, err := s.tokens.Issue(ctx, tokens.Grant{ClientID: "c", UserID: s.user.ID, Username: s.user.Email, Scope: "read",
+			Checked: tokens.Checked{User: gen, Client: gen}}, true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,228 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	redis "github.com/redis/rueidis/rueidiscompat"
+)
+
+// Tokens issued elsewhere (by Django OAuth Toolkit, before a migration)
+// keep their text, which has no family id in it. Import puts them in a
+// family of their user's shard like any other, and writes an alias key,
+// in a slot of its own, from the token's hash to its family:
+//
+//	<p>i{H[:4]}H[4:]  the family id of an imported token, TTL = its lifetime
+//
+// A lookup of a token that is not in this store's format reads the alias
+// first: one round trip more, for imported tokens only, and only while
+// AcceptImported is on (otherwise such a token costs no Redis at all).
+// An imported refresh token rotates into tokens of this store's format.
+
+// keyAlias names the alias of an imported token's key-form hash.
+func (s *Store) keyAlias(h string) string { return s.prefix + "i{" + h[:4] + "}" + h[4:] }
+
+// keyImported marks that tokens were imported; it lives as long as the
+// longest of them.
+func (s *Store) keyImported() string { return s.prefix + "imported" }
+
+// ImportedTokens are live tokens issued elsewhere, to be kept valid.
+type ImportedTokens struct {
+	Grant // the user, client and scope; Checked as for Issue (zero: read now)
+	// AccessToken is the access token's text, any format; AccessExpiresAt
+	// its expiry. IssuedAt is when it was issued (zero: now).
+	AccessToken     string
+	AccessExpiresAt time.Time
+	IssuedAt        time.Time
+	// RefreshToken is the refresh token of the same grant ("" for none),
+	// and RefreshExpiresAt its expiry (zero: the store's refresh lifetime
+	// from now).
+	RefreshToken     string
+	RefreshExpiresAt time.Time
+}
+
+// importScript writes an imported family, or nothing when it exists (an
+// import run twice), or when its user or client was revoked after it was
+// checked. Replies 1 written, 0 refused, 2 there already. KEYS and ARGV:
+// importArgs.
+var importScript = newScript(epochCheck + `
+if epoch(ARGV[1], 'c', ARGV[2]) > tonumber(ARGV[4]) or ARGV[3] ~= '0' and epoch(ARGV[1], 'u', ARGV[3]) > tonumber(ARGV[5]) then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 2 end
+redis.call('SET', KEYS[2], ARGV[6], 'PXAT', ARGV[7])
+if #KEYS == 3 then
+  redis.call('SET', KEYS[3], ARGV[8], 'PXAT', ARGV[9])
+end
+redis.call('HSET', KEYS[1], 'c', ARGV[2], 'u', ARGV[3], 'e', ARGV[10], 'a', ARGV[11], 'h', ARGV[12], 'r', ARGV[13], 'x', ARGV[14], 'g', ARGV[15], 's', ARGV[16])
+redis.call('PEXPIREAT', KEYS[1], ARGV[17])
+return 1
+`)
+
+// importArgs are importScript's KEYS and ARGV.
+type importArgs struct {
+	epochs       string
+	grant        Grant
+	fam, at, rt  string // keys; rt "" without a refresh token
+	atVal, rtVal string
+	atExp, rtExp time.Time
+	famExp       time.Time
+	atH, atHex   string
+	rtH          string
+	horizon      time.Time
+	body         string
+	gen          int64
+}
+
+func (a importArgs) build() ([]string, []any) {
+	keys := []string{a.fam, a.at}
+	if a.rt != "" {
+		keys = append(keys, a.rt)
+	}
+	return keys, []any{a.epochs, a.grant.ClientID, a.grant.UserID, a.grant.Checked.Client, a.grant.Checked.User,
+		a.atVal, a.atExp.UnixMilli(), a.rtVal, a.rtExp.UnixMilli(), a.gen, a.atH, a.atHex, a.rtH,
+		a.horizon.UnixMilli(), a.body, a.grant.Scope, a.famExp.UnixMilli()}
+}
+
+// importedFamily is the family an imported access token goes into: in its
+// grant's shard, named after the token's hash, so that an import run
+// twice names the same family.
+func importedFamily(g Grant, atH string) string {
+	return string(shardOf(g)) + strings.NewReplacer("-", "A", "_", "B").Replace(atH[:famLen-1])
+}
+
+// maxImportedLen bounds the text of an imported token.
+const maxImportedLen = 255
+
+// Import stores live tokens issued elsewhere from their plaintext values,
+// hashed like any token: an access token and, when it has one, its refresh
+// token as a family that rotates as usual (the first rotation gives tokens
+// of this store's format). An expired access token is not stored (its
+// refresh token is). Calling it again with the same access token changes
+// nothing. It refuses (ErrRevoked) a grant whose user or client was
+// revoked after g.Checked; a zero Checked is read now. A token in this
+// store's own format, or longer than 255 bytes, is refused (an error).
+// The tokens are accepted by a Store that AcceptImported. Errors:
+// ErrRevoked, ErrUnavailable.
+func (s *Store) Import(ctx context.Context, t ImportedTokens) error {
+	for _, tok := range []string{t.AccessToken, t.RefreshToken} {
+		if tok != "" && !importable(tok) {
+			return errors.New("tokens: import: a token must be 1-255 printable ASCII bytes, not in this store's format")
+		}
+	}
+	if t.AccessToken == "" {
+		return errors.New("tokens: import: no access token")
+	}
+	now := s.now()
+	if t.IssuedAt.IsZero() {
+		t.IssuedAt = now
+	}
+	if t.RefreshToken != "" && t.RefreshExpiresAt.IsZero() {
+		t.RefreshExpiresAt = now.Add(s.life.Refresh)
+	}
+	if t.Checked == (Checked{}) {
+		gen, err := s.Generation(ctx)
+		if err != nil {
+			return err
+		}
+		t.Checked = Checked{User: gen, Client: gen}
+	}
+	atH, atHex := hashForms(t.AccessToken)
+	fam := importedFamily(t.Grant, atH)
+	gen := t.Checked.gen()
+	famExp := t.AccessExpiresAt
+	if t.RefreshToken != "" && t.RefreshExpiresAt.After(famExp) {
+		famExp = t.RefreshExpiresAt
+	}
+	if !famExp.After(now) {
+		return nil // nothing live
+	}
+	a := importArgs{epochs: s.epochPrefix(fam[0]), grant: t.Grant, fam: s.keyFam(fam), at: s.keyAT(fam, atH),
+		atVal: encodeRecord(record{Grant: t.Grant, Gen: gen, IssuedAt: t.IssuedAt, ExpiresAt: t.AccessExpiresAt}),
+		atExp: t.AccessExpiresAt, famExp: famExp, atH: atH, atHex: atHex, horizon: famExp.Add(s.famTTL()),
+		body: string(appendGrantBody(nil, t.Grant)), gen: gen}
+	if !t.AccessExpiresAt.After(now) {
+		a.atExp = now.Add(time.Millisecond) // gone at once; the family keeps its hash
+	}
+	aliases := map[string]time.Time{atH: a.atExp}
+	if t.RefreshToken != "" {
+		rtH := keyHash(t.RefreshToken)
+		a.rt, a.rtH, a.rtExp = s.keyRT(fam, rtH), rtH, t.RefreshExpiresAt
+		a.rtVal = encodeRecord(record{Grant: t.Grant, Gen: gen, IssuedAt: t.IssuedAt, ExpiresAt: t.RefreshExpiresAt})
+		aliases[rtH] = t.RefreshExpiresAt
+	}
+	keys, argv := a.build()
+	var imported *redis.Cmd
+	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
+		// The indexes first, as Issue does, so that a revocation that
+		// runs alongside finds the family.
+		s.queueIndex(ctx, p, t.Grant, fam, a.horizon)
+		for h, exp := range aliases {
+			p.Do(ctx, "SET", s.keyAlias(h), fam, "PXAT", exp.UnixMilli())
+		}
+		p.Do(ctx, "SET", s.keyImported(), "1", "NX", "PXAT", famExp.UnixMilli())
+		p.Do(ctx, "PEXPIREAT", s.keyImported(), famExp.UnixMilli(), "GT")
+		imported = importScript.EvalSha(ctx, p, keys, argv...)
+	})
+	if err == nil {
+		err = firstErr(cmds)
+	}
+	if err != nil {
+		return s.unavailable("import", err)
+	}
+	if n, _ := imported.Int64(); n == 0 {
+		return ErrRevoked
+	}
+	return nil
+}
+
+// importable reports whether tok may be imported: printable ASCII, not
+// too long, and not in this store's format (those need no alias).
+func importable(tok string) bool {
+	if len(tok) == 0 || len(tok) > maxImportedLen {
+		return false
+	}
+	for i := 0; i < len(tok); i++ {
+		if tok[i] <= ' ' || tok[i] > '~' {
+			return false
+		}
+	}
+	_, _, a := parseToken(tok, accessPrefix)
+	_, _, r := parseToken(tok, refreshPrefix)
+	return !a && !r
+}
+
+// AcceptImported makes the store look up tokens that are not in its own
+// format through their import aliases, when Import has stored any that
+// still live (one GET, now). Without it such a token costs no Redis round
+// trip. Call it before the Store is shared. Errors: ErrUnavailable.
+func (s *Store) AcceptImported(ctx context.Context) error {
+	n, err := s.rdb.Exists(ctx, s.keyImported()).Result()
+	if err != nil {
+		return s.unavailable("accept imported", err)
+	}
+	s.imported = n == 1
+	return nil
+}
+
+// locate is parseToken, and for a token in no format of this store, its
+// import alias (one round trip, only when AcceptImported found imports).
+// Errors: ErrNotFound, ErrUnavailable.
+func (s *Store) locate(ctx context.Context, token, prefix string) (fam, h string, err error) {
+	if fam, h, ok := parseToken(token, prefix); ok {
+		return fam, h, nil
+	}
+	if !s.imported || !importable(token) || strings.HasPrefix(token, accessPrefix) || strings.HasPrefix(token, refreshPrefix) ||
+		strings.HasPrefix(token, codePrefix) {
+		return "", "", ErrNotFound
+	}
+	h = keyHash(token)
+	fam, err = s.rdb.Get(ctx, s.keyAlias(h)).Result()
+	if errors.Is(err, redis.Nil) || err == nil && len(fam) != famLen {
+		return "", "", ErrNotFound
+	}
+	if err != nil {
+		return "", "", s.unavailable("locate", err)
+	}
+	return fam, h, nil
+}
