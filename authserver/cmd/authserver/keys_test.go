@@ -91,8 +91,11 @@ func TestServeRefusesAnotherKEK(t *testing.T) {
 		t.Fatalf("keys rotate: %d %s", r.code, r.stderr)
 	}
 	addr, _ := freeAddr(t)
+	// The embedded Redis reads its settings from the process environment.
+	t.Setenv("EMBEDDED_REDIS_ADDR", addr)
+	t.Setenv("EMBEDDED_REDIS_SNAPSHOT", "off")
 	other := base64.StdEncoding.EncodeToString([]byte("fedcba9876543210fedcba9876543210"))
-	r := runCLI(t, envFor(url, "KEY_ENCRYPTION_KEY", other, "PORT", "0", "EMBEDDED_REDIS_ADDR", addr, "EMBEDDED_REDIS_SNAPSHOT", "off"), nil, "serve")
+	r := runCLI(t, envFor(url, "KEY_ENCRYPTION_KEY", other, "PORT", "0"), nil, "serve")
 	if r.code != 1 || !strings.Contains(r.stderr, "KEY_ENCRYPTION_KEY") {
 		t.Fatalf("serve under another KEK: exit %d\n%s", r.code, r.stderr)
 	}
