@@ -5,7 +5,7 @@ MODULES := shared authserver middleware resourceserver e2e deploy
 PKGS  := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 TEST_FLAGS ?= -count=1 -timeout 12m
 
-.PHONY: all build run test test-cluster bench lint fmt vet fuzz clean
+.PHONY: all build run test test-cluster bench lint fmt vet fuzz clean screenshots
 
 all: build
 
@@ -48,6 +48,10 @@ fmt:
 FUZZTIME ?= 20s
 fuzz:
 	@bash deploy/fuzz.sh $(FUZZTIME)
+
+# screenshots refreshes docs/screenshots (the README's) from the browser test.
+screenshots:
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestBrowserAcceptance ./authserver/cmd/authserver/
 
 clean:
 	rm -rf bin

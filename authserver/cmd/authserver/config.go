@@ -52,6 +52,11 @@ type config struct {
 	// DeviceCodeTTL and DeviceInterval shape the device grant (RFC 8628).
 	DeviceCodeTTL  time.Duration
 	DeviceInterval time.Duration
+	// SMTPURL (unset: e-mail is written to the log), MailFrom and
+	// ResetTTL serve password reset by e-mail.
+	SMTPURL  string
+	MailFrom string
+	ResetTTL time.Duration
 
 	// RedisAllowEviction lets the server start on a Redis whose
 	// maxmemory-policy evicts keys (redis.go).
@@ -124,6 +129,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ShutdownTimeout: dur("SHUTDOWN_TIMEOUT", 15*time.Second, 0),
 		SessionIdle:     dur("SESSION_IDLE_TIMEOUT", time.Hour, time.Minute),
 		SessionMaxAge:   dur("SESSION_MAX_AGE", 12*time.Hour, time.Minute),
+		SMTPURL:         getenv("SMTP_URL"),
+		MailFrom:        str("MAIL_FROM", "Portcullis <noreply@localhost>"),
+		ResetTTL:        dur("PASSWORD_RESET_TIMEOUT", time.Hour, time.Minute),
 		IDTokenTTL:      dur("ID_TOKEN_LIFETIME", time.Hour, time.Second),
 		DeviceCodeTTL:   dur("DEVICE_CODE_LIFETIME", 10*time.Minute, 10*time.Second),
 		DeviceInterval:  dur("DEVICE_POLL_INTERVAL", 5*time.Second, time.Second),

@@ -79,7 +79,7 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	oauthDeps.Devices = devices
 	oid.protocol(&oauthDeps)
 	srvOAuth := oauth.NewServer(oauth.Config{Scopes: cfg.Scopes, DefaultScopes: cfg.DefaultScopes}, oauthDeps)
-	pages, err := newPages(ctx, cfg, a, rdb, life, srvOAuth, limiter, devices, oid.keyring(), log)
+	pages, err := newPages(ctx, cfg, a, rdb, life, store, srvOAuth, limiter, devices, oid.keyring(), log)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
@@ -17,28 +16,31 @@ var (
 	ErrGroupName     = errors.New("accounts: group name must be 1-150 characters")
 )
 
-// UserQuery selects a page of users for the admin list, ordered by email
-// (case-insensitively, the unique email_key). Pagination is by keyset on
-// email_key, so every page costs an index range scan however deep it is.
+// UserQuery selects a page of users for the admin list. Pages are
+// numbered, as in Django's admin: page n holds rows (n-1)×Limit to
+// n×Limit-1 of the ordered result, so no two pages overlap.
 type UserQuery struct {
 	// Search keeps users whose email contains it (case-insensitive).
 	Search string
 	// IsStaff and IsActive filter when not nil.
 	IsStaff, IsActive *bool
-	// After gives the page after this email_key; Before the page before
-	// it; Last the last page. With none of them, the first page.
-	After, Before string
-	Last          bool
+	// Order is a column of UserOrders, with a leading '-' for descending;
+	// "" and unknown columns mean "email". Ties are broken by id.
+	Order string
+	// Page is the 1-based page number; below 1 means 1.
+	Page int
 	// Limit is the page size (1-500; 0 means 100).
 	Limit int
 }
 
-// UserPage is one page of users. HasPrev and HasNext say whether there are
-// rows before its first and after its last row.
+// UserOrders are the columns the user list can be ordered by.
+var UserOrders = map[string]string{"email": "email_key", "is_staff": "is_staff", "is_active": "is_active",
+	"date_joined": "date_joined", "last_login": "last_login"}
+
+// UserPage is one page of users and the size of the whole result.
 type UserPage struct {
-	Users            []User
-	Total            int
-	HasPrev, HasNext bool
+	Users []User
+	Total int
 }
 
 // likeEscape makes s a LIKE pattern matching it literally anywhere.
@@ -47,11 +49,30 @@ func likeEscape(s string) string {
 	return "%" + r.Replace(s) + "%"
 }
 
-// ListUsers returns the page q asks for. Errors: database errors only.
+// orderBy is the ORDER BY clause of order (see UserQuery.Order).
+func orderBy(order string) string {
+	dir := " ASC"
+	if strings.HasPrefix(order, "-") {
+		order, dir = order[1:], " DESC"
+	}
+	col, ok := UserOrders[order]
+	if !ok {
+		col, dir = "email_key", " ASC"
+	}
+	if col == "last_login" {
+		// NULLs (never logged in) sort as the oldest on both backends.
+		return " ORDER BY last_login IS NOT NULL" + dir + ", last_login" + dir + ", id" + dir
+	}
+	return " ORDER BY " + col + dir + ", id" + dir
+}
+
+// ListUsers returns the page q asks for; a page past the last is empty.
+// Errors: database errors only.
 func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	if q.Limit <= 0 || q.Limit > 500 {
 		q.Limit = 100
 	}
+	q.Page = max(q.Page, 1)
 	var where []string
 	var args []any
 	if q.Search != "" {
@@ -74,36 +95,9 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	if err := s.db.GetContext(ctx, &page.Total, s.db.Rebind("SELECT COUNT(*) FROM users"+cond), args...); err != nil {
 		return UserPage{}, fmt.Errorf("accounts: list users: %w", err)
 	}
-	backward := q.Last || q.Before != "" && q.After == ""
-	switch {
-	case q.After != "":
-		where = append(where, "email_key > ?")
-		args = append(args, q.After)
-	case q.Before != "":
-		where = append(where, "email_key < ?")
-		args = append(args, q.Before)
-	}
-	cond = ""
-	if len(where) > 0 {
-		cond = " WHERE " + strings.Join(where, " AND ")
-	}
-	order := " ORDER BY email_key"
-	if backward {
-		order += " DESC"
-	}
-	sq := "SELECT " + userColumns + " FROM users" + cond + order + fmt.Sprintf(" LIMIT %d", q.Limit+1)
+	sq := "SELECT " + userColumns + " FROM users" + cond + orderBy(q.Order) + fmt.Sprintf(" LIMIT %d OFFSET %d", q.Limit, (q.Page-1)*q.Limit)
 	if err := s.db.SelectContext(ctx, &page.Users, s.db.Rebind(sq), args...); err != nil {
 		return UserPage{}, fmt.Errorf("accounts: list users: %w", err)
-	}
-	more := len(page.Users) > q.Limit
-	if more {
-		page.Users = page.Users[:q.Limit]
-	}
-	if backward {
-		slices.Reverse(page.Users)
-		page.HasPrev, page.HasNext = more, q.Before != ""
-	} else {
-		page.HasPrev, page.HasNext = q.After != "", more
 	}
 	return page, nil
 }
@@ -248,7 +242,7 @@ func (s *Service) AdminCreate(ctx context.Context, email, password, password2 st
 	f := func(v string) Field { return Field{Value: v, Set: true} }
 	u, err := s.create(ctx, f(email), f(password), f(password2), false)
 	if err != nil {
-		return User{}, err
+		return User{}, WithMismatch(err, password, password2)
 	}
 	if u.IsStaff != staff || u.IsActive != active {
 		if err := s.store.exec(ctx, "UPDATE users SET is_staff = ?, is_active = ? WHERE id = ?", staff, active, u.ID); err != nil {
@@ -259,9 +253,22 @@ func (s *Service) AdminCreate(ctx context.Context, email, password, password2 st
 	return u, nil
 }
 
-// AdminSetPassword sets u's password without the old one, after the same
-// validation as signup. Errors: FieldErrors (password, password2).
-func (s *Service) AdminSetPassword(ctx context.Context, u User, password, password2 string) error {
+// WithMismatch adds the mismatch of the two passwords to err's
+// FieldErrors, so that a form reports it beside the other problems (the
+// signup API, like the tutorial's serializer, reports it only once every
+// field is valid).
+func WithMismatch(err error, password, password2 string) error {
+	var fe FieldErrors
+	if errors.As(err, &fe) && password2 != "" && password != password2 && len(fe["password2"]) == 0 {
+		fe.Add("password2", MsgMismatch)
+	}
+	return err
+}
+
+// ValidateAdminPassword checks a password an admin sets for u, as signup
+// checks one, and that the confirmation matches. Errors: FieldErrors
+// (password, password2).
+func (s *Service) ValidateAdminPassword(u User, password, password2 string) error {
 	fe := FieldErrors{}
 	if password == "" {
 		fe.Add("password", MsgRequired)
@@ -270,15 +277,66 @@ func (s *Service) AdminSetPassword(ctx context.Context, u User, password, passwo
 			fe.Add("password", m)
 		}
 	}
+	if password != password2 {
+		fe.Add("password2", MsgMismatch)
+	}
 	if len(fe) > 0 {
 		return fe
 	}
-	if password != password2 {
-		return FieldErrors{"password2": {MsgMismatch}}
+	return nil
+}
+
+// AdminSetPassword sets u's password without the old one, after
+// ValidateAdminPassword. Errors: FieldErrors (password, password2).
+func (s *Service) AdminSetPassword(ctx context.Context, u User, password, password2 string) error {
+	if err := s.ValidateAdminPassword(u, password, password2); err != nil {
+		return err
 	}
 	hash, err := s.hasher.Hash(password)
 	if err != nil {
 		return fmt.Errorf("accounts: hash: %w", err)
 	}
 	return s.store.SetPassword(ctx, u.ID, hash)
+}
+
+// GroupSize counts a group's members.
+func (s *Store) GroupSize(ctx context.Context, id int64) (int, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.db.Rebind("SELECT COUNT(*) FROM user_groups WHERE group_id = ?"), id); err != nil {
+		return 0, fmt.Errorf("accounts: group size: %w", err)
+	}
+	return n, nil
+}
+
+// AddToGroup puts the users ids in group groupID (those already in it
+// stay), in one transaction, and returns the users newly added. Errors:
+// ErrGroupNotFound.
+func (s *Store) AddToGroup(ctx context.Context, groupID int64, ids []int64) ([]int64, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: add to group: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var n int
+	if err := tx.GetContext(ctx, &n, s.db.Rebind("SELECT COUNT(*) FROM groups WHERE id = ?"), groupID); err != nil {
+		return nil, fmt.Errorf("accounts: add to group: %w", err)
+	}
+	if n == 0 {
+		return nil, ErrGroupNotFound
+	}
+	var added []int64
+	for _, id := range ids {
+		res, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO user_groups (user_id, group_id) SELECT id, ? FROM users WHERE id = ?
+			ON CONFLICT DO NOTHING`), groupID, id)
+		if err != nil {
+			return nil, fmt.Errorf("accounts: add to group: %w", err)
+		}
+		if k, _ := res.RowsAffected(); k > 0 {
+			added = append(added, id)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("accounts: add to group: %w", err)
+	}
+	return added, nil
 }

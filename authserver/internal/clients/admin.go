@@ -17,9 +17,18 @@ type ListQuery struct {
 	UserID int64
 	// Search keeps clients whose name or client id contains it.
 	Search string
+	// Type keeps clients of this client type; Grant those allowed this
+	// grant type (RFC 6749 name).
+	Type, Grant string
+	// Order is a key of ListOrders, with a leading '-' for descending;
+	// "" and unknown keys mean by name. Ties are broken by id.
+	Order string
 	// Offset and Limit page the result (Limit 0 means 100, at most 500).
 	Offset, Limit int
 }
+
+// ListOrders are the columns List can order by.
+var ListOrders = map[string]string{"name": "LOWER(name)", "client_id": "client_id", "client_type": "client_type", "created_at": "created_at"}
 
 // List returns the clients q selects and how many there are in all.
 func (s *Store) List(ctx context.Context, q ListQuery) ([]Client, int, error) {
@@ -38,16 +47,33 @@ func (s *Store) List(ctx context.Context, q ListQuery) ([]Client, int, error) {
 		where = append(where, `(LOWER(name) LIKE ? ESCAPE '\' OR LOWER(client_id) LIKE ? ESCAPE '\')`)
 		args = append(args, p, p)
 	}
+	if q.Type != "" {
+		where = append(where, "client_type = ?")
+		args = append(args, q.Type)
+	}
+	if q.Grant != "" {
+		// grant_types is space-separated RFC names: match a whole word.
+		where = append(where, "(' ' || grant_types || ' ') LIKE ?")
+		args = append(args, "% "+q.Grant+" %")
+	}
 	cond := ""
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	order, dir := q.Order, " ASC"
+	if strings.HasPrefix(order, "-") {
+		order, dir = order[1:], " DESC"
+	}
+	col, ok := ListOrders[order]
+	if !ok {
+		col, dir = ListOrders["name"], " ASC"
 	}
 	var total int
 	if err := s.db.GetContext(ctx, &total, s.db.Rebind("SELECT COUNT(*) FROM clients"+cond), args...); err != nil {
 		return nil, 0, fmt.Errorf("clients: list: %w", err)
 	}
 	var out []Client
-	q2 := "SELECT " + clientColumns + " FROM clients" + cond + fmt.Sprintf(" ORDER BY name, id LIMIT %d OFFSET %d", q.Limit, max(q.Offset, 0))
+	q2 := "SELECT " + clientColumns + " FROM clients" + cond + " ORDER BY " + col + dir + ", id" + dir + fmt.Sprintf(" LIMIT %d OFFSET %d", q.Limit, max(q.Offset, 0))
 	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(q2), args...); err != nil {
 		return nil, 0, fmt.Errorf("clients: list: %w", err)
 	}

@@ -114,7 +114,7 @@ func TestTTLsRunOnTheClock(t *testing.T) {
 func TestPeriodicSnapshot(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "redis.snapshot")
-	_, c := start(t, path, 20*time.Millisecond)
+	s, c := start(t, path, 20*time.Millisecond)
 	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +132,11 @@ func TestPeriodicSnapshot(t *testing.T) {
 	fi, err := os.Stat(path)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("snapshot mode %v, %v; want 0600", fi.Mode(), err)
+	}
+	// A periodic write may be under way right now: only after Close has
+	// stopped the writer may no temporary file be left.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*tmp*")); len(m) != 0 {
 		t.Fatalf("temporary files left: %v", m)

@@ -68,21 +68,8 @@ func (h *Handler) authorize(c *gin.Context) {
 
 type scopeLine struct{ Name, Description string }
 
-// scopeLines describes scopes for a consent page.
-func (h *Handler) scopeLines(sc scope.Set) []scopeLine {
-	var lines []scopeLine
-	for _, s := range sc {
-		d := h.d.ScopeNames[s]
-		if d == "" {
-			d = s
-		}
-		lines = append(lines, scopeLine{Name: s, Description: d})
-	}
-	return lines
-}
-
 func (h *Handler) consent(c *gin.Context, a oauth.Authorization) {
-	lines := h.scopeLines(a.Scope)
+	lines := h.scopeLines(a.Scope.String())
 	var fa []string
 	if o := redirectOrigin(a.RedirectURI); o != "" {
 		fa = append(fa, o)

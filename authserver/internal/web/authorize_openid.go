@@ -60,6 +60,9 @@ func (h *Handler) signInFor(c *gin.Context, a oauth.Authorization) (accounts.Use
 	q.Del("id_token_hint")
 	next.RawQuery = q.Encode()
 	login := url.Values{"next": {next.RequestURI()}}
+	if signed { // the login page would send a signed-in user straight on
+		login.Set("reauth", "1")
+	}
 	if o.LoginHint != "" {
 		login.Set("login_hint", o.LoginHint)
 	}

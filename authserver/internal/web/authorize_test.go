@@ -19,7 +19,7 @@ func TestAuthorizeIsNoOpenRedirector(t *testing.T) {
 		evil := s.cb.URL + "/land"
 		owner := s.browser(t)
 		owner.login(s.user.Email)
-		if p, _ := owner.register("lure", "lure-app", "confidential", "authorization-code", evil); p.status != http.StatusCreated {
+		if p, _ := owner.register("lure", "lure-app", "confidential", "authorization-code", evil); p.status != http.StatusOK { // the detail page the registration redirects to
 			t.Fatalf("register: %d", p.status)
 		}
 		ask := func(b *browser, set func(url.Values)) page {

@@ -4,13 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/device"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
-	"github.com/portcullis-oauth/portcullis/shared/scope"
 )
 
 // msgBadUserCode is the one answer for a malformed, unknown, expired or
@@ -78,7 +76,7 @@ func (h *Handler) deviceSubmit(c *gin.Context) {
 			return
 		}
 		h.render(c, http.StatusOK, "device_consent", gin.H{"Title": "Authorize " + cl.Name, "Client": cl,
-			"Scopes": h.scopeLines(scope.Set(strings.Fields(req.Scope))), "UserCode": device.Display(code)})
+			"Scopes": h.scopeLines(req.Scope), "UserCode": device.Display(code)})
 		return
 	}
 	err = h.d.Device.Decide(ctx, code, allow, device.Approval{UserID: u.ID, Email: u.Email, AuthTime: authTime(c)})

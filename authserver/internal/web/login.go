@@ -44,7 +44,17 @@ func (h *Handler) loginFormAction(c *gin.Context, next string) []string {
 func (h *Handler) loginPage(c *gin.Context) {
 	next := SafeNext(c.Query("next"))
 	// login_hint (OpenID Connect) fills in the email.
-	h.render(c, http.StatusOK, "login", gin.H{"Title": "Log in", "Next": next, "Email": c.Query("login_hint")}, h.loginFormAction(c, next)...)
+	if _, ok := currentUser(c); ok && c.Query("reauth") == "" {
+		// Signed in already: go where the login would have led (unless an
+		// OpenID Connect request asks for a fresh sign-in: reauth).
+		if next == "" {
+			next = defaultNext
+		}
+		c.Redirect(http.StatusFound, next)
+		return
+	}
+	h.render(c, http.StatusOK, "login", gin.H{"Title": "Log in", "Next": next, "Reset": h.d.Mail != nil,
+		"Email": c.Query("login_hint")}, h.loginFormAction(c, next)...)
 }
 
 func (h *Handler) login(c *gin.Context) {
@@ -52,7 +62,7 @@ func (h *Handler) login(c *gin.Context) {
 	f := c.Request.PostForm
 	email, password, next := f.Get("username"), f.Get("password"), SafeNext(f.Get("next"))
 	fail := func(status int, msg string) {
-		h.render(c, status, "login", gin.H{"Title": "Log in", "Next": next, "Email": email, "Error": msg}, h.loginFormAction(c, next)...)
+		h.render(c, status, "login", gin.H{"Title": "Log in", "Next": next, "Email": email, "Error": msg, "Reset": h.d.Mail != nil}, h.loginFormAction(c, next)...)
 	}
 	if email == "" || password == "" {
 		fail(http.StatusBadRequest, msgBadLogin)
@@ -108,5 +118,17 @@ func (h *Handler) logout(c *gin.Context) {
 		h.unavailable(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/login/")
+	c.Redirect(http.StatusSeeOther, "/logout/")
+}
+
+// logoutPage is GET /logout/: signed in, a button that logs out (a GET
+// never changes state); signed out, the page that says so, where the
+// logout lands (Django's logged_out.html).
+func (h *Handler) logoutPage(c *gin.Context) {
+	if u, ok := currentUser(c); ok {
+		h.render(c, http.StatusOK, "logout", gin.H{"Title": "Log out", "Email": u.Email})
+		return
+	}
+	h.render(c, http.StatusOK, "message", gin.H{"Title": "Logged out", "Text": "You have been logged out.",
+		"Link": "/login/", "LinkText": "Log in again"})
 }

@@ -47,7 +47,7 @@ func (h *Handler) endSession(c *gin.Context) {
 		formAction = append(formAction, o)
 	}
 	if u, signed := currentUser(c); signed && !confirmed && l.Subject != oidc.Subject(u.ID) {
-		h.render(c, http.StatusOK, "logout", gin.H{"Title": "Log out", "Email": u.Email, "Params": l.Params}, formAction...)
+		h.render(c, http.StatusOK, "end_session", gin.H{"Title": "Log out", "Email": u.Email, "Params": l.Params}, formAction...)
 		return
 	}
 	if err := h.signOut(c); err != nil {

@@ -23,14 +23,14 @@ func TestApplicationFormOpenIDFields(t *testing.T) {
 			mark := regexp.MustCompile(`name="secret_mark" value="([^"]+)"`).FindStringSubmatch(form.body)
 			return b.do("POST", "/o/applications/register/", url.Values{"csrfmiddlewaretoken": {csrfOf(t, form)}, "name": {clientID},
 				"client_id": {clientID}, "client_secret": {secret[1]}, "secret_mark": {mark[1]}, "client_type": {"confidential"},
-				"authorization_grant_type": {grant}, "redirect_uris": {"https://rp.example/cb"}, "algorithm": {alg},
+				"grant_types": {grant}, "redirect_uris": {"https://rp.example/cb"}, "algorithm": {alg},
 				"post_logout_redirect_uris": {postLogout}})
 		}
 		if p := b.do("GET", "/o/applications/register/", nil); !strings.Contains(p.body, `value="ES256"`) || !strings.Contains(p.body, `id="id_post_logout_redirect_uris"`) {
 			t.Fatalf("register form lacks the OpenID fields: %s", p.body)
 		}
-		p := submit("es-app", "authorization-code", "ES256", "https://rp.example/bye\nhttps://rp.example/bye2")
-		if p.status != http.StatusCreated {
+		p := submit("es-app", clients.GrantAuthorizationCode, "ES256", "https://rp.example/bye\nhttps://rp.example/bye2")
+		if p.status != http.StatusSeeOther {
 			t.Fatalf("register: %d %s", p.status, p.body)
 		}
 		c, err := s.reg.Store().ByClientID(context.Background(), "es-app")
@@ -46,12 +46,12 @@ func TestApplicationFormOpenIDFields(t *testing.T) {
 			{"javascript post logout", "RS256", "javascript:alert(1)", "Post logout redirect URIs must be absolute"},
 			{"fragment post logout", "RS256", "https://rp.example/#x", "Post logout redirect URIs must be absolute"},
 		} {
-			if p := submit("bad-"+strings.ReplaceAll(tt.name, " ", "-"), "authorization-code", tt.alg, tt.postLogout); p.status != http.StatusBadRequest || !strings.Contains(p.body, tt.msg) {
+			if p := submit("bad-"+strings.ReplaceAll(tt.name, " ", "-"), clients.GrantAuthorizationCode, tt.alg, tt.postLogout); p.status != http.StatusBadRequest || !strings.Contains(p.body, tt.msg) {
 				t.Errorf("%s: %d, want the form again with %q", tt.name, p.status, tt.msg)
 			}
 		}
 		// The device grant is a choice too.
-		if p := submit("tv-app", "device-code", "RS256", ""); p.status != http.StatusCreated {
+		if p := submit("tv-app", clients.GrantDeviceCode, "RS256", ""); p.status != http.StatusSeeOther {
 			t.Fatalf("device-code application: %d %s", p.status, p.body)
 		}
 		if c, err := s.reg.Store().ByClientID(context.Background(), "tv-app"); err != nil || !c.AllowsGrant(clients.GrantDeviceCode) {

@@ -48,14 +48,23 @@ type Deps struct {
 	OAuth    *oauth.Server
 	// Lifecycle ends tokens after an account or client change.
 	Lifecycle lifecycle
-	Sessions  *sessions.Store
-	Throttle  *throttle.Limiter
 	// Device serves the verification page of the device grant; nil
 	// leaves it out.
 	Device *device.Store
 	// Keys lists the OpenID Connect signing keys in the admin (read-only);
 	// nil leaves the page out.
 	Keys *signing.Keyring
+	// Counter counts live grants for the admin (tokens.Store).
+	Counter TokenCounter
+	// Audit is the admin's history (audit.Log).
+	Audit AuditLog
+	// Mail sends password reset links; Resets keeps their tokens; BaseURL
+	// (ISSUER_URL) starts the links.
+	Mail     Mailer
+	Resets   ResetStore
+	BaseURL  string
+	Sessions *sessions.Store
+	Throttle *throttle.Limiter
 	// Key (at least 32 bytes, the same on every replica) signs the
 	// pre-login CSRF cookie and the generated-secret mark.
 	Key []byte
@@ -74,6 +83,9 @@ type lifecycle interface {
 	ClientDeleted(ctx context.Context, clientID string) error
 	ClientChanged(ctx context.Context, before, after clients.Client) error
 	ApplicationRevoked(ctx context.Context, userID int64, clientID string) error
+	UserRevoked(ctx context.Context, userID int64) error
+	ClientRevoked(ctx context.Context, clientID string) error
+	PasswordChangedInBrowser(ctx context.Context, userID int64) error
 }
 
 // Handler serves the pages. Safe for concurrent use.
@@ -101,7 +113,7 @@ func New(d Deps) (*Handler, error) {
 		if base == "layout.html" {
 			continue
 		}
-		t, err := template.New(base).ParseFS(templateFS, "templates/layout.html", n)
+		t, err := template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
 		if err != nil {
 			return nil, err
 		}
@@ -116,15 +128,34 @@ var DefaultScopeNames = map[string]string{"read": "Read scope", "write": "Write 
 
 // Register adds the pages' routes to r.
 func (h *Handler) Register(r gin.IRouter) {
-	r.GET("/static/portcullis.css", func(c *gin.Context) {
-		b, _ := staticFS.ReadFile("static/portcullis.css")
-		c.Header("Cache-Control", "public, max-age=3600")
-		c.Data(http.StatusOK, "text/css; charset=utf-8", b)
-	})
+	for path, file := range map[string]struct{ name, typ string }{
+		"/static/portcullis.css": {"static/portcullis.css", "text/css; charset=utf-8"},
+		"/static/copy.js":        {"static/copy.js", "text/javascript; charset=utf-8"},
+		"/favicon.ico":           {"static/favicon.png", "image/png"},
+	} {
+		b, err := staticFS.ReadFile(file.name)
+		if err != nil {
+			panic("web: " + err.Error()) // embedded: cannot happen
+		}
+		r.GET(path, func(c *gin.Context) {
+			c.Header("Cache-Control", "public, max-age=3600")
+			c.Header("X-Content-Type-Options", "nosniff")
+			c.Data(http.StatusOK, file.typ, b)
+		})
+	}
 	g := r.Group("", h.headers, h.session, h.csrf)
 	g.GET("/login/", h.loginPage)
 	g.POST("/login/", h.login)
+	g.GET("/logout/", h.logoutPage)
 	g.POST("/logout/", h.logout)
+	g.GET("/password_reset/", h.resetRequest)
+	g.POST("/password_reset/", h.resetRequest)
+	g.GET("/password_reset/done/", h.resetDone)
+	g.GET("/password_reset/confirm/", h.resetConfirm)
+	g.POST("/password_reset/confirm/", h.resetConfirm)
+	g.GET("/password_reset/complete/", h.resetComplete)
+	g.GET("/account/password/", h.accountPassword)
+	g.POST("/account/password/", h.accountPassword)
 	g.GET("/o/authorize/", h.authorize)
 	g.POST("/o/authorize/", h.authorizePost)
 	if h.d.OAuth.OpenIDEnabled() {
@@ -157,21 +188,34 @@ func (h *Handler) Register(r gin.IRouter) {
 	a.POST("/users/add/", h.adminUserAdd)
 	a.GET("/users/:id/", h.adminUserChange)
 	a.POST("/users/:id/", h.adminUserChange)
+	a.POST("/users/bulk/", h.adminUsersBulk)
+	a.GET("/users/:id/history/", h.adminUserHistory)
+	a.GET("/users/:id/revoke/", h.adminUserRevoke)
+	a.POST("/users/:id/revoke/", h.adminUserRevoke)
+	a.GET("/history/", h.adminHistory)
 	a.GET("/groups/", h.adminGroups)
 	a.GET("/groups/add/", h.adminGroupEdit)
 	a.POST("/groups/add/", h.adminGroupEdit)
 	a.GET("/groups/:id/", h.adminGroupEdit)
 	a.POST("/groups/:id/", h.adminGroupEdit)
+	a.GET("/groups/:id/history/", h.adminGroupHistory)
+	a.GET("/groups/:id/delete/", h.adminGroupDelete)
 	a.POST("/groups/:id/delete/", h.adminGroupDelete)
 	a.GET("/applications/", h.adminApps)
 	a.GET("/applications/:id/", h.adminAppEdit)
 	a.POST("/applications/:id/", h.adminAppEdit)
+	a.GET("/applications/:id/history/", h.adminAppHistory)
+	a.GET("/applications/:id/revoke/", h.adminAppRevoke)
+	a.POST("/applications/:id/revoke/", h.adminAppRevoke)
+	a.GET("/applications/:id/delete/", h.adminAppDelete)
 	a.POST("/applications/:id/delete/", h.adminAppDelete)
 }
 
 // csp is the policy of every page; formAction adds the origins a form on
 // the page may end up at (the client's redirect URI after consent: CSP
-// form-action also governs the redirects that follow a submission).
+// form-action also governs the redirects that follow a submission). No
+// page runs a script but the secret page, which loads one file of ours
+// (scriptCSP); nothing inline runs anywhere.
 func csp(formAction ...string) string {
 	fa := "'self'"
 	for _, o := range formAction {
@@ -179,6 +223,9 @@ func csp(formAction ...string) string {
 	}
 	return "default-src 'none'; style-src 'self'; img-src 'self'; form-action " + fa + "; frame-ancestors 'none'; base-uri 'none'"
 }
+
+// scriptCSP is csp() for a page that loads a script from /static/.
+func scriptCSP() string { return csp() + "; script-src 'self'" }
 
 func (h *Handler) headers(c *gin.Context) {
 	setPageHeaders(c)
@@ -342,6 +389,10 @@ func (h *Handler) render(c *gin.Context, status int, name string, data gin.H, fo
 	}
 	data["CSRF"] = h.csrfToken(c)
 	data["CSRFField"] = csrfField
+	data["Flash"] = h.takeFlash(c)
+	if _, ok := data["Script"]; ok {
+		c.Header("Content-Security-Policy", scriptCSP())
+	}
 	if len(formAction) > 0 {
 		c.Header("Content-Security-Policy", csp(formAction...))
 	}
@@ -366,7 +417,7 @@ func (h *Handler) forbidden(c *gin.Context, text string) {
 }
 
 func (h *Handler) notFound(c *gin.Context) {
-	h.message(c, http.StatusNotFound, "Not found", "The page you asked for does not exist.")
+	h.message(c, http.StatusNotFound, "Not found", "The page you asked for does not exist, or no longer does.")
 }
 
 func (h *Handler) unavailable(c *gin.Context, err error) {

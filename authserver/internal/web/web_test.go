@@ -20,13 +20,17 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/audit"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/lifecycle"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/mail"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/mail/mailtest"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/metrics"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/resets"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
@@ -46,6 +50,9 @@ type site struct {
 	svc     *accounts.Service
 	reg     *clients.Registry
 	tokens  *tokens.Store
+	db      *database.DB
+	mail    *mailtest.Server
+	logs    *syncBuffer
 	staff   accounts.User
 	user    accounts.User
 	cbCalls chan url.Values
@@ -55,6 +62,12 @@ type site struct {
 // newSite runs the real engine with the pages on one database backend
 // and one Redis (miniredis, or real Redis when rdb is given).
 func newSite(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix string) *site {
+	t.Helper()
+	return newSiteWith(t, dbURL, rdb, prefix, nil)
+}
+
+// newSiteWith is newSite with edit applied to the pages' Deps.
+func newSiteWith(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix string, edit func(*web.Deps)) *site {
 	t.Helper()
 	ctx := context.Background()
 	db, err := database.Open(ctx, dbURL)
@@ -75,7 +88,9 @@ func newSite(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// Every log line of the site is kept, to check that no token reaches it.
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc := accounts.NewService(accounts.NewStore(db), h, passwords.Validate, log)
 	reg := clients.NewRegistry(clients.NewStore(db), h, time.Minute)
 	store := tokens.New(testenv.TokenClient(t, rdb, tokens.Dial), prefix, tokens.Lifetimes{Access: time.Hour, Refresh: 24 * time.Hour})
@@ -84,12 +99,24 @@ func newSite(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix strin
 	all := scope.Set{"read", "write", "introspection"}
 	srv := oauth.NewServer(oauth.Config{Scopes: all, DefaultScopes: all}, oauth.Deps{
 		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: store, Lookup: reg})
-	pages, err := web.New(web.Deps{Accounts: svc, Clients: reg, OAuth: srv, Lifecycle: lifecycle.New(store, reg),
-		Sessions: sessions.New(testenv.Compat(t, rdb), prefix, time.Hour, 12*time.Hour), Throttle: lim, Key: []byte(strings.Repeat("k", 32)), Log: log})
+	smtpSrv := mailtest.Start(t, mailtest.Options{User: "mailer", Password: "mail-pw"})
+	mailer, err := mail.New("smtp://mailer:mail-pw@"+smtpSrv.Addr, "Portcullis <noreply@example.com>", io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &site{svc: svc, reg: reg, tokens: store, cbCalls: make(chan url.Values, 10)}
+	mailer.(*mail.SMTP).TLS = smtpSrv.TLS
+	compat := testenv.Compat(t, rdb)
+	deps := web.Deps{Accounts: svc, Clients: reg, OAuth: srv, Lifecycle: lifecycle.New(store, reg), Counter: store, Audit: audit.New(db),
+		Mail: mailer, Resets: resets.New(compat, prefix, time.Hour), BaseURL: "https://auth.example",
+		Sessions: sessions.New(compat, prefix, time.Hour, 12*time.Hour), Throttle: lim, Key: []byte(strings.Repeat("k", 32)), Log: log}
+	if edit != nil {
+		edit(&deps)
+	}
+	pages, err := web.New(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &site{svc: svc, reg: reg, tokens: store, db: db, mail: smtpSrv, logs: logs, cbCalls: make(chan url.Values, 10)}
 	s.engine = httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Lifecycle: lifecycle.New(store, reg), Throttle: lim, Issuer: "http://x", Pages: pages, Log: log, Metrics: metrics.New()})
 	s.srv = httptest.NewServer(s.engine)
 	t.Cleanup(s.srv.Close)
@@ -209,7 +236,7 @@ func TestLoginLogout(t *testing.T) {
 		}
 		wrong := b.post("/login/", "/login/", url.Values{"username": {"user1@email.com"}, "password": {"nope"}})
 		unknown := b.post("/login/", "/login/", url.Values{"username": {"ghost@email.com"}, "password": {"nope"}})
-		re := regexp.MustCompile(`id="error">([^<]*)<`)
+		re := regexp.MustCompile(`id="error" role="alert">([^<]*)<`)
 		m1, m2 := re.FindStringSubmatch(wrong.body), re.FindStringSubmatch(unknown.body)
 		if m1 == nil || m2 == nil || m1[1] != m2[1] || wrong.status != unknown.status {
 			t.Fatalf("wrong password and unknown user differ: %v / %v", m1, m2)
@@ -223,7 +250,9 @@ func TestLoginLogout(t *testing.T) {
 			t.Fatalf("session cookie %q", sc)
 		}
 		first := cookie(b, s, web.SessionCookie)
-		if b.login("user1@email.com"); cookie(b, s, web.SessionCookie) == first {
+		// Logging in again from a signed-in page (the login page itself
+		// sends a signed-in user on).
+		if b.post("/o/applications/", "/login/", url.Values{"username": {"user1@email.com"}, "password": {pw}}); cookie(b, s, web.SessionCookie) == first {
 			t.Fatal("session id not rotated at login")
 		}
 		if p := b.do("GET", "/o/applications/", nil); p.status != 200 || !strings.Contains(p.body, "user1@email.com") {
@@ -313,8 +342,12 @@ func (b *browser) register(name, clientID, typ, grant, redirects string) (page, 
 		b.t.Fatalf("register form lacks a generated secret: %s", form.body)
 	}
 	p := b.do("POST", "/o/applications/register/", url.Values{"csrfmiddlewaretoken": {csrfOf(b.t, form)}, "name": {name}, "client_id": {clientID},
-		"client_secret": {secret[1]}, "secret_mark": {mark[1]}, "client_type": {typ}, "authorization_grant_type": {grant},
+		"client_secret": {secret[1]}, "secret_mark": {mark[1]}, "client_type": {typ}, "grant_types": strings.Split(grant, ","),
 		"redirect_uris": {redirects}, "algorithm": {""}})
+	if p.status == http.StatusSeeOther {
+		// POST, redirect, GET: the secret is on the page the POST leads to.
+		p = b.do("GET", p.h.Get("Location"), nil)
+	}
 	return p, secret[1]
 }
 
@@ -325,7 +358,7 @@ func TestAuthorizationCodeFlowThroughPages(t *testing.T) {
 		b.login("user1@email.com")
 		cb := s.cb.URL + "/callback"
 		p, secret := b.register(`<script>alert("x")</script>`, "web-app", "confidential", "authorization-code", cb)
-		if p.status != http.StatusCreated || !strings.Contains(p.body, secret) {
+		if p.status != http.StatusOK || !strings.Contains(p.body, secret) {
 			t.Fatalf("register: %d %s", p.status, p.body)
 		}
 		if strings.Contains(p.body, "<script>alert") || !strings.Contains(p.body, "&lt;script&gt;") {
@@ -567,7 +600,7 @@ func TestAdmin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p = a.post(path, path, url.Values{"email": {"user1@email.com"}, "groups": {itoa(gs[0].ID)}})
+		p = a.post(path, path, url.Values{"email": {"user1@email.com"}, "groups": {itoa(gs[0].ID)}, "confirm": {"1"}})
 		if p.status != http.StatusSeeOther {
 			t.Fatalf("change: %d %s", p.status, p.body)
 		}
@@ -591,7 +624,7 @@ func TestAdmin(t *testing.T) {
 			t.Fatal("app search")
 		}
 		ap := "/admin/applications/" + itoa(cl.ID) + "/"
-		p = a.post(ap, ap, url.Values{"name": {"renamed"}, "client_id": {"rs-id"}, "client_type": {"confidential"}, "authorization_grant_type": {"password"}, "skip_authorization": {"1"}})
+		p = a.post(ap, ap, url.Values{"name": {"renamed"}, "client_id": {"rs-id"}, "client_type": {"confidential"}, "grant_types": {"password"}, "skip_authorization": {"1"}})
 		if p.status != http.StatusSeeOther {
 			t.Fatalf("admin app edit: %d %s", p.status, p.body)
 		}
@@ -599,7 +632,7 @@ func TestAdmin(t *testing.T) {
 		if got.Name != "renamed" || !got.SkipAuthorization || got.SecretHash != cl.SecretHash {
 			t.Fatalf("edited app %+v", got)
 		}
-		if p := a.post("/admin/applications/", ap+"delete/", url.Values{}); p.status != http.StatusSeeOther {
+		if p := a.post(ap+"delete/", ap+"delete/", url.Values{}); p.status != http.StatusSeeOther {
 			t.Fatalf("admin app delete: %d", p.status)
 		}
 		if _, err := s.reg.Store().ByClientID(ctx, "rs-id"); err == nil {
