@@ -36,13 +36,13 @@ echo "bench: building into $tmp" >&2
 # Fail clearly when a service is down (the bench checks again, with details).
 if command -v pg_isready >/dev/null 2>&1; then
   if ! pg_isready -q -d "$DB_URL" -t 5; then
-    echo "bench: PostgreSQL does not answer at ${DB_URL%%\?*} (set BENCH_DATABASE_URL; see ARCHITECTURE.md for how to start it)" >&2
+    echo "bench: PostgreSQL does not answer at ${DB_URL%%\?*} (set BENCH_DATABASE_URL; the README's Testing section says how to start it)" >&2
     exit 1
   fi
 fi
 if command -v redis-cli >/dev/null 2>&1; then
   if [ "$(redis-cli -u "$REDIS" ping 2>/dev/null)" != "PONG" ]; then
-    echo "bench: Redis does not answer at $REDIS (set BENCH_REDIS_URL; see ARCHITECTURE.md for how to start it)" >&2
+    echo "bench: Redis does not answer at $REDIS (set BENCH_REDIS_URL; the README's Testing section says how to start it)" >&2
     exit 1
   fi
 fi

@@ -292,7 +292,7 @@ func replayBuild(t *testing.T, dir string) (map[string]string, string) {
 			line := strings.ReplaceAll(strings.Join(run.CmdLine, " "), "/out/", out+"/")
 			cmd := exec.Command("sh", "-c", line)
 			cmd.Dir = src
-			cmd.Env = os.Environ()
+			cmd.Env = workspaceEnv()
 			for k, v := range env {
 				cmd.Env = append(cmd.Env, k+"="+v)
 			}

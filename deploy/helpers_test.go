@@ -3,10 +3,10 @@ package deploy
 import (
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -25,38 +25,6 @@ func repoRoot(t testing.TB) string {
 	return root
 }
 
-// inCI reports whether CI=true, where a missing service fails instead of
-// skipping.
-func inCI() bool { return os.Getenv("CI") == "true" }
-
-// requireEnv returns the variable's value, or skips loudly (fails under
-// CI=true) when it is unset.
-func requireEnv(t testing.TB, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if inCI() {
-			t.Fatalf("%s is not set, and CI=true: a missing service is a failure", name)
-		}
-		t.Skipf("SKIPPED: %s is not set; this test needs the real service (.ci/run sets it)", name)
-	}
-	return v
-}
-
-// requireCommand returns the path of an installed program, or skips loudly
-// (fails under CI=true).
-func requireCommand(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if inCI() {
-			t.Fatalf("%s is not installed, and CI=true: a missing tool is a failure", name)
-		}
-		t.Skipf("SKIPPED: %s is not installed; this test needs it", name)
-	}
-	return p
-}
-
 // freePort returns a loopback TCP port that was free a moment ago.
 func freePort(t testing.TB) int {
 	t.Helper()
@@ -69,3 +37,19 @@ func freePort(t testing.TB) int {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// workspaceEnv is this process's environment for a go command that builds
+// from the repository root in workspace mode, as the Dockerfile and make
+// run do. Under make test-modules (GOWORK=off, GOFLAGS=-mod=mod, which a
+// workspace build refuses) those two are left out.
+func workspaceEnv() []string {
+	var env []string
+	off := os.Getenv("GOWORK") == "off"
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); off && (k == "GOWORK" || k == "GOFLAGS") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
@@ -123,8 +124,8 @@ func TestRedisStatefulSet(t *testing.T) {
 // (its dir moved to a temporary directory) and asks it what the auth
 // server's guard asks: INFO must say noeviction and AOF on.
 func TestRedisConfRuns(t *testing.T) {
-	bin := requireCommand(t, "redis-server")
-	cli := requireCommand(t, "redis-cli")
+	bin := servicetest.RequireCommand(t, "redis-server", "apt-get install -y redis-server")
+	cli := servicetest.RequireCommand(t, "redis-cli", "apt-get install -y redis-tools")
 	m := loadManifests(t)
 	conf := m.configMaps["redis-config"].Data["redis.conf"]
 	dir := t.TempDir()

@@ -12,14 +12,16 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // TestRedisClusterScript starts deploy/redis-cluster.sh on free ports, checks
 // the cluster through go-redis's ClusterClient, stops it, and checks that
 // every node process is gone.
 func TestRedisClusterScript(t *testing.T) {
-	requireCommand(t, "redis-server")
-	requireCommand(t, "redis-cli")
+	servicetest.RequireCommand(t, "redis-server", "apt-get install -y redis-server")
+	servicetest.RequireCommand(t, "redis-cli", "apt-get install -y redis-tools")
 	script := filepath.Join(repoRoot(t), "deploy", "redis-cluster.sh")
 	var ports []string
 	for len(ports) < 3 {

@@ -19,6 +19,8 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // stackMapping turns the compose network into this machine's: the postgres
@@ -102,8 +104,8 @@ func TestComposeStackRuns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIPPED in -short: builds and runs both servers")
 	}
-	baseDB := requireEnv(t, "TEST_DATABASE_URL")
-	redisURL := requireEnv(t, "TEST_REDIS_URL")
+	baseDB := servicetest.Require(t, "TEST_DATABASE_URL")
+	redisURL := servicetest.Require(t, "TEST_REDIS_URL")
 	bins := buildImageBinaries(t)
 	for _, b := range []string{"authserver", "resourceserver", "healthprobe"} {
 		if bins[b] == "" {
@@ -242,9 +244,8 @@ func waitHealthy(t *testing.T, s types.ServiceConfig, probe string, env []string
 	if len(test) < 2 || test[0] != "CMD" || test[1] != "/usr/local/bin/healthprobe" {
 		t.Fatalf("%s: healthcheck %v is not the image's probe", s.Name, test)
 	}
-	deadline := time.Now().Add(60 * time.Second)
 	var last []byte
-	for time.Now().Before(deadline) {
+	healthy := servicetest.Until(60*time.Second, func() bool {
 		select {
 		case err := <-exited:
 			t.Fatalf("%s exited before it was healthy: %v", s.Name, err)
@@ -253,13 +254,12 @@ func waitHealthy(t *testing.T, s types.ServiceConfig, probe string, env []string
 		cmd := exec.Command(probe, test[2:]...)
 		cmd.Env = env
 		out, err := cmd.CombinedOutput()
-		if err == nil {
-			return
-		}
 		last = out
-		time.Sleep(200 * time.Millisecond)
+		return err == nil
+	})
+	if !healthy {
+		t.Fatalf("%s: healthcheck %v never passed: %s", s.Name, test, last)
 	}
-	t.Fatalf("%s: healthcheck %v never passed: %s", s.Name, test, last)
 }
 
 // deleteRedisPrefix removes the keys the stack left under prefix in the

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // redisServer is a redis-server this test owns, on its own port, so that it
@@ -31,13 +32,7 @@ type redisServer struct {
 // restart keeps.
 func startRedis(t *testing.T, args ...string) *redisServer {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if inCI() {
-			t.Fatal("redis-server is not installed, and CI=true")
-		}
-		t.Skip("SKIPPED: redis-server is not installed")
-	}
+	bin := servicetest.RequireCommand(t, "redis-server", "apt-get install -y redis-server")
 	rs := &redisServer{port: freePort(t), dir: t.TempDir(), args: args}
 	rs.launch(t, bin)
 	t.Cleanup(func() { rs.stop() })
@@ -55,13 +50,9 @@ func (rs *redisServer) launch(t *testing.T, bin string) {
 	go func(c *exec.Cmd, d chan struct{}) { _ = c.Wait(); close(d) }(rs.cmd, rs.done)
 	rdb := redis.NewClient(&redis.Options{Addr: rs.addr()})
 	defer rdb.Close()
-	for i := 0; i < 100; i++ {
-		if rdb.Ping(context.Background()).Err() == nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("own redis-server did not start")
+	servicetest.Eventually(t, 5*time.Second, "own redis-server answers", func() bool {
+		return rdb.Ping(context.Background()).Err() == nil
+	})
 }
 
 func (rs *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(rs.port) }
@@ -116,17 +107,10 @@ func TestRedisDownAndBack(t *testing.T) {
 	rsrv.launch(t, bin)
 	// Tokens lived in the Redis that was lost, so the old one is inactive;
 	// a new login must work again without restarting the auth server.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	servicetest.Eventually(t, 15*time.Second, "a login works again after Redis is back", func() bool {
 		r = c.do("POST", "/o/token/", tokenForm, "Authorization", rs)
-		if r.Status == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("service did not resume: %d %s", r.Status, r.Body)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return r.Status == 200
+	})
 	at2 := r.JSON(t)["access_token"].(string)
 	r = c.do("POST", "/o/introspect/", url.Values{"token": {at2}}, "Authorization", rs)
 	if r.JSON(t)["active"] != true {

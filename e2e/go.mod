@@ -4,7 +4,7 @@ go 1.26.0
 
 require (
 	github.com/gin-gonic/gin v1.12.0
-	github.com/portcullis-oauth/portcullis/shared v0.0.0
+	github.com/portcullis-oauth/portcullis/shared v0.1.0
 	github.com/tsenart/vegeta/v12 v12.13.0
 	golang.org/x/crypto v0.59.0
 )
@@ -48,13 +48,9 @@ require (
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/lib/pq v1.12.3
-	github.com/portcullis-oauth/portcullis/middleware v0.0.0
+	github.com/portcullis-oauth/portcullis/middleware v0.1.0
 	github.com/redis/go-redis/v9 v9.23.0
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/oauth2 v0.38.0
 	golang.org/x/sys v0.50.0 // indirect
 )
-
-replace github.com/portcullis-oauth/portcullis/shared => ../shared
-
-replace github.com/portcullis-oauth/portcullis/middleware => ../middleware

@@ -18,7 +18,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,6 +26,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-oauth/portcullis/e2e/internal/rediskeys"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // fixedPortKey in an env map tells start to keep env["PORT"].
@@ -45,12 +45,14 @@ func TestMain(m *testing.M) {
 	_, self, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(self), "..")
 	for _, name := range []string{"authserver", "resourceserver"} {
-		src := "./" + name + "/cmd/" + name
-		if _, err := os.Stat(filepath.Join(root, src)); err != nil {
+		// Built inside its own module, so that with GOWORK=off (make
+		// test-modules) it resolves its requirements as a stranger would.
+		src := "./cmd/" + name
+		if _, err := os.Stat(filepath.Join(root, name, src)); err != nil {
 			continue
 		}
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), src)
-		cmd.Dir = root
+		cmd.Dir = filepath.Join(root, name)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: build %s: %v\n", name, err)
@@ -60,21 +62,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-func inCI() bool { return os.Getenv("CI") == "true" }
-
-// need returns an environment variable, or skips loudly (fails under CI).
-func need(t testing.TB, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if inCI() {
-			t.Fatalf("%s is not set, and CI=true: a missing service is a failure", name)
-		}
-		t.Skipf("SKIPPED: %s is not set; this test needs the real service (.ci/run sets it)", name)
-	}
-	return v
 }
 
 func randHex(n int) string {
@@ -106,8 +93,8 @@ type backend struct {
 // (a fresh prefix). It skips loudly, or fails under CI, without them.
 func realBackend(t *testing.T) backend {
 	t.Helper()
-	db := need(t, "TEST_DATABASE_URL")
-	rd := need(t, "TEST_REDIS_URL")
+	db := servicetest.Require(t, "TEST_DATABASE_URL")
+	rd := servicetest.Require(t, "TEST_REDIS_URL")
 	prefix := "e2e" + randHex(4) + ":"
 	// Registered before any server starts, so it runs after they stop.
 	t.Cleanup(func() { deleteRedisPrefix(t, rd, prefix) })
@@ -171,22 +158,7 @@ func freshSchema(t *testing.T, base string) string {
 }
 
 // syncBuffer collects a process's output safely.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = servicetest.Buffer
 
 // proc is one running binary.
 type proc struct {
@@ -246,23 +218,22 @@ func (p *proc) launch(t *testing.T) {
 	}
 	p.done = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(p.cmd, p.done)
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	healthy := servicetest.Until(20*time.Second, func() bool {
 		select {
 		case <-p.done:
 			t.Fatalf("%s exited early:\n%s", p.name, p.out.String())
 		default:
 		}
 		resp, err := http.Get(p.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
+		if err != nil {
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	if !healthy {
+		t.Fatalf("%s did not become healthy:\n%s", p.name, p.out.String())
 	}
-	t.Fatalf("%s did not become healthy:\n%s", p.name, p.out.String())
 }
 
 // stop sends SIGTERM to the process and waits, killing it after 30 s.
@@ -389,6 +360,11 @@ func (c *client) do(method, path string, body any, hdr ...string) response {
 
 // try is do that returns transport errors instead of failing the test.
 func (c *client) try(method, path string, body any, hdr ...string) (response, error) {
+	return c.tryCtx(context.Background(), method, path, body, hdr...)
+}
+
+// tryCtx is try with a parent context, e.g. one carrying an httptrace.
+func (c *client) tryCtx(parent context.Context, method, path string, body any, hdr ...string) (response, error) {
 	var rd io.Reader
 	ct := ""
 	switch b := body.(type) {
@@ -397,7 +373,7 @@ func (c *client) try(method, path string, body any, hdr ...string) (response, er
 	case string:
 		rd, ct = strings.NewReader(b), "application/json"
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(parent, 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {

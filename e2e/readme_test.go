@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // TestReadmeTryIt runs the README's "Try it" block exactly as written, with
@@ -18,10 +21,7 @@ func TestReadmeTryIt(t *testing.T) {
 	for _, port := range []int{8000, 8001} {
 		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err != nil {
-			if inCI() {
-				t.Fatalf("port %d is taken, and CI=true: the README's examples need it", port)
-			}
-			t.Skipf("SKIPPED: port %d is taken (is `make run` going?); the README's examples need it", port)
+			servicetest.Missing(t, fmt.Sprintf("port %d free for the README's examples (is `make run` going?)", port))
 		}
 		ln.Close()
 	}

@@ -1,11 +1,20 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptrace"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // TestTwoAuthServersTwoResourceServers: four processes share one Redis and
@@ -43,13 +52,9 @@ func TestTwoAuthServersTwoResourceServers(t *testing.T) {
 	}
 	expectStatus(t, ca.do("POST", "/o/revoke_token/", url.Values{"token": {at}}, "Authorization", rs), 200)
 	for i, c := range []*client{c1, c2} {
-		deadline := time.Now().Add(3 * time.Second)
-		for c.do("GET", "/items/", nil, "Authorization", "Bearer "+at).Status != 401 {
-			if time.Now().After(deadline) {
-				t.Fatalf("resource server %d still accepts the revoked token", i+1)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		servicetest.Eventually(t, 3*time.Second, fmt.Sprintf("resource server %d refuses the revoked token", i+1), func() bool {
+			return c.do("GET", "/items/", nil, "Authorization", "Bearer "+at).Status == 401
+		})
 	}
 }
 
@@ -64,6 +69,15 @@ func TestGracefulShutdownDrains(t *testing.T) {
 	rs := basicAuth("rs-id", "rs-secret")
 
 	const n = 4
+	// Each login on a connection of its own, so that "accepted by the
+	// server" below covers every one of them.
+	fresh := &client{t: t, base: auth.URL, http: &http.Client{Timeout: 30 * time.Second,
+		Transport: &http.Transport{DisableKeepAlives: true}}}
+	port := strings.TrimPrefix(auth.URL[strings.LastIndex(auth.URL, ":"):], ":")
+	var wrote atomic.Int32
+	sent := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Add(1) },
+	})
 	var wg sync.WaitGroup
 	statuses := make([]int, n)
 	errs := make([]error, n)
@@ -71,14 +85,19 @@ func TestGracefulShutdownDrains(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			r, err := c.try("POST", "/o/token/", url.Values{"grant_type": {"password"}, "username": {"drain@example.com"}, "password": {"correct horse battery"}}, "Authorization", rs)
+			r, err := fresh.tryCtx(sent, "POST", "/o/token/", url.Values{"grant_type": {"password"}, "username": {"drain@example.com"}, "password": {"correct horse battery"}}, "Authorization", rs)
 			statuses[i], errs[i] = r.Status, err
 		}(i)
 	}
-	// Let the requests reach the server, then ask it to stop. Each login
-	// runs a KDF of about a second and at most two run at once, so all
-	// four are still in flight when SIGTERM arrives.
-	time.Sleep(300 * time.Millisecond)
+	// Once every request is written and every connection accepted by the
+	// server (its listening socket's accept queue is empty), ask it to
+	// stop: a graceful shutdown serves the requests of the connections it
+	// has, while one still in the accept queue would be reset. Each login
+	// runs a KDF of about a second and at most two run at once, so all four
+	// are still in flight when SIGTERM arrives.
+	servicetest.Eventually(t, 10*time.Second, "every login request is sent and its connection accepted", func() bool {
+		return wrote.Load() == n && acceptQueue(t, port) == 0
+	})
 	if n := strings.Count(auth.out.String(), `"path":"/o/token/"`); n != 0 {
 		t.Fatalf("%d logins finished before SIGTERM: the test would not show draining", n)
 	}
@@ -110,4 +129,42 @@ func TestRequestIDPropagates(t *testing.T) {
 	if !strings.Contains(s.auth.out.String(), `"request_id":"trace-4242-abc","method":"POST","path":"/o/introspect/"`) {
 		t.Fatalf("the auth server's log has no introspection with the caller's request id")
 	}
+}
+
+// acceptQueue returns how many connections wait in the accept queue of the
+// loopback server listening on port (Linux: the rx_queue of its LISTEN
+// line in /proc/net/tcp or tcp6).
+func acceptQueue(t *testing.T, port string) int {
+	t.Helper()
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatalf("port %q: %v", port, err)
+	}
+	local := fmt.Sprintf(":%04X", p)
+	found := false
+	queued := 0
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fields := strings.Fields(line)
+			// sl local_address rem_address st tx_queue:rx_queue ...
+			if len(fields) < 5 || !strings.HasSuffix(fields[1], local) || fields[3] != "0A" {
+				continue
+			}
+			found = true
+			_, rx, _ := strings.Cut(fields[4], ":")
+			n, err := strconv.ParseInt(rx, 16, 64)
+			if err != nil {
+				t.Fatalf("%s: %q: %v", f, line, err)
+			}
+			queued += int(n)
+		}
+	}
+	if !found {
+		servicetest.Missing(t, "Linux's /proc/net/tcp with the server's listening socket")
+	}
+	return queued
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/middleware/introspecttest"
 	"github.com/portcullis-oauth/portcullis/middleware/subscriber"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 	"github.com/portcullis-oauth/portcullis/shared/wire"
 )
 
@@ -151,8 +152,8 @@ func Example_subscriber() {
 	auth.Revoke("tok")
 	payload, _ := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashHex("tok")}})
 	rdb.Publish(ctx, channel, payload)
-	for v.Len() != 0 {
-		time.Sleep(time.Millisecond)
+	if !servicetest.Until(5*time.Second, func() bool { return v.Len() == 0 }) {
+		log.Fatal("the revocation event never arrived")
 	}
 	_, err = v.Verify(ctx, "tok")
 	fmt.Println("after revocation:", err)

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 	"github.com/portcullis-oauth/portcullis/shared/wire"
 )
 
@@ -154,6 +153,18 @@ func TestCoalescing(t *testing.T) {
 	}
 }
 
+// doneSpy is a context that reports the first call of its Done method.
+type doneSpy struct {
+	context.Context
+	once  sync.Once
+	asked chan struct{}
+}
+
+func (d *doneSpy) Done() <-chan struct{} {
+	d.once.Do(func() { close(d.asked) })
+	return d.Context.Done()
+}
+
 func TestCancelledLeaderDoesNotFailOthers(t *testing.T) {
 	rg := newRig(t)
 	rg.fake.Register("tok", active("read", time.Now().Add(time.Hour)))
@@ -164,17 +175,20 @@ func TestCancelledLeaderDoesNotFailOthers(t *testing.T) {
 		_, err := rg.v.Verify(ctx, "tok")
 		leaderErr <- err
 	}()
-	for rg.fake.Calls() == 0 { // the leader's call is at the server
-		time.Sleep(time.Millisecond)
-	}
+	servicetest.Eventually(t, 5*time.Second, "the leader's call is at the server", func() bool { return rg.fake.Calls() > 0 })
 	follower := make(chan error, 1)
+	waiting := &doneSpy{Context: bg(), asked: make(chan struct{})}
 	go func() {
-		_, err := rg.v.Verify(bg(), "tok")
+		_, err := rg.v.Verify(waiting, "tok")
 		follower <- err
 	}()
-	// The flight outlives the leader's cancel, so the follower joins it
-	// whether it arrives before or after the cancel.
-	time.Sleep(20 * time.Millisecond)
+	// A miss asks for its context's Done only once it waits on the shared
+	// call: then the follower has joined the leader's flight.
+	select {
+	case <-waiting.asked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the follower never waited on the leader's call")
+	}
 	cancel()
 	if err := <-leaderErr; !errors.Is(err, context.Canceled) || !errors.Is(err, ErrUnavailable) {
 		t.Errorf("leader: %v, want Canceled and ErrUnavailable", err)
@@ -372,9 +386,7 @@ func TestEvictionDuringFlightIsNotUndone(t *testing.T) {
 		_, err := rg.v.Verify(bg(), "tok")
 		done <- err
 	}()
-	for rg.fake.Calls() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	servicetest.Eventually(t, 5*time.Second, "the call is at the server", func() bool { return rg.fake.Calls() > 0 })
 	rg.v.EvictTokenHash(revocation.HashHex("tok"))
 	// The revocation is known before the answer is used: it wins.
 	if err := <-done; !errors.Is(err, ErrInvalidToken) {
@@ -461,8 +473,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 
 // TestNoGinNoRedis checks that a net/http user compiles neither.
 func TestNoGinNoRedis(t *testing.T) {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out, err := exec.Command(goBin, "list", "-deps", ".").CombinedOutput()
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}

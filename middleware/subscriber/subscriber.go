@@ -73,6 +73,7 @@ func Run(ctx context.Context, rdb redis.UniversalClient, channel string, c Cache
 	for {
 		err := session(ctx, rdb, channel, c, logger, &o, func() { backoff = o.minBackoff })
 		if ctx.Err() != nil {
+			stopped(ctx, logger, channel)
 			return nil
 		}
 		c.Purge()
@@ -87,10 +88,16 @@ func Run(ctx context.Context, rdb redis.UniversalClient, channel string, c Cache
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			stopped(ctx, logger, channel)
 			return nil
 		case <-t.C:
 		}
 	}
+}
+
+// stopped logs the deliberate end of Run: a stop is not a warning.
+func stopped(ctx context.Context, logger *slog.Logger, channel string) {
+	logger.LogAttrs(context.WithoutCancel(ctx), slog.LevelInfo, "revocation subscription stopped", slog.String("channel", channel))
 }
 
 // session runs one subscription until it fails; it always returns an error.

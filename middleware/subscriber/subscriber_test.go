@@ -5,7 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +17,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/middleware"
 	"github.com/portcullis-oauth/portcullis/middleware/introspecttest"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 	"github.com/portcullis-oauth/portcullis/shared/wire"
 )
 
@@ -47,13 +48,7 @@ func miniredisBackend(t *testing.T) backend {
 }
 
 func realBackend(t *testing.T) backend {
-	u := os.Getenv("TEST_REDIS_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_REDIS_URL is not set under CI=true")
-		}
-		t.Skip("SKIPPED: TEST_REDIS_URL not set; real-Redis subscriber tests did not run")
-	}
+	u := servicetest.Require(t, "TEST_REDIS_URL")
 	opt, err := redis.ParseURL(u)
 	if err != nil {
 		t.Fatalf("TEST_REDIS_URL: %v", err)
@@ -105,13 +100,7 @@ func TestSubscriberRealRedis(t *testing.T) { contract(t, realBackend(t)) }
 // waitFor polls cond; the deadline only bounds a hung test.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	servicetest.Eventually(t, 10*time.Second, what, cond)
 }
 
 func contract(t *testing.T, b backend) {
@@ -237,5 +226,42 @@ func TestPurgesOnSubscribeAndReturnsOnCancel(t *testing.T) {
 func TestBadOptions(t *testing.T) {
 	if err := Run(context.Background(), nil, "ch", &countingCache{}, nil, WithBackoff(time.Second, time.Millisecond)); err == nil {
 		t.Fatal("accepted max < min back-off")
+	}
+}
+
+// lockedLog is a log destination Run may write to while the test reads it.
+type lockedLog = servicetest.Buffer
+
+// TestStopIsNotAWarning: ending Run through its context is a deliberate
+// stop, logged at info, never as a lost subscription.
+func TestStopIsNotAWarning(t *testing.T) {
+	b := miniredisBackend(t)
+	fake := introspecttest.NewServer()
+	t.Cleanup(fake.Close)
+	v, err := middleware.New(fake.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedLog
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, b.rdb, "stop-test", v, logger) }()
+	waitFor(t, "the subscription", func() bool { return strings.Contains(logs.String(), "revocation subscription ready") })
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run after cancel = %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	out := logs.String()
+	if strings.Contains(out, "level=WARN") || strings.Contains(out, "level=ERROR") {
+		t.Fatalf("a deliberate stop logged a warning or an error:\n%s", out)
+	}
+	if !strings.Contains(out, `level=INFO msg="revocation subscription stopped" channel=stop-test`) {
+		t.Fatalf("the stop is not logged at info:\n%s", out)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // findChromium returns the Chromium binary, or "" when there is none.
@@ -47,7 +47,7 @@ func freeAddr(t testing.TB) (string, int) {
 
 func goBuild(t testing.TB, dir, out, pkg string) error {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", out, pkg)
+	cmd := exec.Command("go", "build", "-o", out, pkg) // go test puts its own go first on PATH
 	cmd.Dir = dir
 	b, err := cmd.CombinedOutput()
 	if err != nil {
@@ -85,17 +85,14 @@ func startProcess(t testing.TB, bin string, env []string, logPath string, args .
 
 func waitHTTP(t testing.TB, u string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(u); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode < 500 {
-				return
-			}
+	servicetest.Eventually(t, 30*time.Second, u+" comes up", func() bool {
+		resp, err := http.Get(u)
+		if err != nil {
+			return false
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s did not come up", u)
+		resp.Body.Close()
+		return resp.StatusCode < 500
+	})
 }
 
 // TestBrowserAcceptance drives headless Chromium through the issue's
@@ -103,13 +100,10 @@ func waitHTTP(t testing.TB, u string) {
 func TestBrowserAcceptance(t *testing.T) {
 	chrome := findChromium()
 	if chrome == "" {
-		if testenv.InCI() {
-			t.Fatal("chromium not found and CI=true: install the Debian packages chromium and chromium-driver")
-		}
-		t.Skip("SKIPPED: chromium not found (apt-get install -y chromium chromium-driver); the browser acceptance test did not run")
+		servicetest.Missing(t, "chromium (apt-get install -y chromium chromium-driver)")
 	}
 	if testing.Short() {
-		t.Skip("SKIPPED: -short")
+		t.Skip("SKIPPED in -short: drives Chromium through every page")
 	}
 	out := os.Getenv("TEST_ARTIFACTS")
 	if out == "" {
@@ -132,6 +126,9 @@ func TestBrowserAcceptance(t *testing.T) {
 	redisURL := os.Getenv("TEST_REDIS_URL")
 	if redisURL != "" {
 		_, prefix = testenv.Redis(t) // its keys go when the test ends
+	} else {
+		// What did not run shows in make test's summary (fails under CI=true).
+		t.Run("redis", func(t *testing.T) { servicetest.Require(t, "TEST_REDIS_URL") })
 	}
 	_, port := freeAddr(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -325,7 +326,7 @@ func TestCreateClientRefusals(t *testing.T) {
 		{"public with a secret", []string{"--name", "x", "--client-type", "public", "--client-secret", "s", "--grant-types", "password"}, 1},
 		{"public client_credentials", []string{"--name", "x", "--client-type", "public", "--grant-types", "client_credentials"}, 1},
 		{"bad type", []string{"--name", "x", "--client-type", "secret", "--grant-types", "password"}, 1},
-		{"implicit", []string{"--name", "x", "--grant-types", "implicit"}, 1},
+		{"implicit", []string{"--name", "x", "--grant-types", "implicit"}, 2},
 		{"code without redirect", []string{"--name", "x", "--grant-types", "authorization_code"}, 1},
 		{"relative redirect", []string{"--name", "x", "--grant-types", "authorization_code", "--redirect-uris", "/cb"}, 1},
 		{"client id with a colon", []string{"--name", "x", "--client-id", "a:b", "--grant-types", "password"}, 1},
@@ -437,6 +438,97 @@ func TestUsageAndConfig(t *testing.T) {
 			r := runCLI(t, tt.env, nil, tt.args...)
 			if r.code != tt.code || !strings.Contains(r.stdout, tt.stdout) || !strings.Contains(r.stderr, tt.stderr) {
 				t.Fatalf("exit %d (want %d)\nstdout %s\nstderr %s", r.code, tt.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+// TestHelpHasNoSideEffects: every command answers -h and --help with its
+// usage on stdout and exit 0, without reading the configuration (a broken
+// one does not matter), creating the database or serving.
+func TestHelpHasNoSideEffects(t *testing.T) {
+	dbFile := filepath.Join(t.TempDir(), "never.db")
+	env := envFor("sqlite:"+dbFile, "PORT", "not-a-port")
+	for _, cmd := range []string{"serve", "migrate", "createsuperuser", "createclient", "version"} {
+		for _, flag := range []string{"-h", "--help"} {
+			t.Run(cmd+" "+flag, func(t *testing.T) {
+				r := runBounded(t, env, cmd, flag)
+				if r.code != 0 || !strings.HasPrefix(r.stdout, "usage: authserver "+cmd) || r.stderr != "" {
+					t.Fatalf("exit %d, want 0 with the usage on stdout\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+				}
+			})
+		}
+	}
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}} {
+		if r := runBounded(t, env, args...); r.code != 0 || !strings.Contains(r.stdout, "createclient") {
+			t.Errorf("%v: exit %d, stdout %q", args, r.code, r.stdout)
+		}
+	}
+	if _, err := os.Stat(dbFile); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("help created the database file (%v)", err)
+	}
+}
+
+// runBounded is runCLI for a command that must return by itself: one that
+// started serving instead fails the test rather than hanging it.
+func runBounded(t *testing.T, env func(string) string, args ...string) result {
+	t.Helper()
+	done := make(chan result, 1)
+	go func() { done <- runCLI(t, env, nil, args...) }()
+	select {
+	case r := <-done:
+		return r
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%v did not return: it serves instead of printing help", args)
+		return result{}
+	}
+}
+
+func TestNoArgumentsPrintsUsage(t *testing.T) {
+	dbFile := filepath.Join(t.TempDir(), "never.db")
+	r := runBounded(t, envFor("sqlite:"+dbFile))
+	if r.code != 2 || !strings.Contains(r.stderr, "usage: authserver <command>") || !strings.Contains(r.stderr, "serve") {
+		t.Fatalf("exit %d, want 2 with the usage on stderr\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(dbFile); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("no arguments created the database file (%v)", err)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := runCLI(t, envFor("mysql://not-read"), nil, "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "authserver ") || !strings.Contains(r.stdout, "revision ") ||
+		!strings.Contains(r.stdout, "module github.com/portcullis-oauth/portcullis/authserver") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, envFor("x"), nil, "version", "extra"); r.code != 2 {
+		t.Fatalf("version extra: exit %d, want 2", r.code)
+	}
+}
+
+func TestCreateClientNamesTheProblem(t *testing.T) {
+	url := testenv.SQLiteURL(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"no flags", nil, []string{"missing --name and --grant-types"}},
+		{"no name", []string{"--grant-types", "password"}, []string{"missing --name"}},
+		{"no grant types", []string{"--name", "x"}, []string{"missing --grant-types"}},
+		{"a made-up grant type", []string{"--name", "x", "--grant-types", "password,telepathy"},
+			[]string{`"telepathy"`, "authorization_code, password, client_credentials, refresh_token"}},
+		{"a made-up grant type alone", []string{"--grant-types", "telepathy"}, []string{`"telepathy"`, "refresh_token"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, envFor(url), nil, append([]string{"createclient"}, tc.args...)...)
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2\nstderr %s", r.code, r.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr %q lacks %q", r.stderr, w)
+				}
 			}
 		})
 	}

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 )
@@ -13,9 +15,8 @@ import (
 // createClient registers an OAuth application, as the tutorial's
 // /o/applications/register/ form does. A generated secret is printed once and
 // stored hashed; a secret given with --client-secret is stored with argon2id.
-func createClient(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
+func createClient(ctx context.Context, load func() (config, error), args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("createclient", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	name := fs.String("name", "", "the application's name (required)")
 	id := fs.String("client-id", "", "the client id (generated when empty)")
 	secret := fs.String("client-secret", "", "the client secret (generated and printed once when empty)")
@@ -26,12 +27,25 @@ func createClient(ctx context.Context, cfg config, args []string, stdout, stderr
 	skip := fs.Bool("skip-authorization", false, "skip the consent page")
 	postLogout := fs.String("post-logout-redirect-uris", "", "space-separated URIs where OpenID Connect logout may return, matched exactly")
 	alg := fs.String("algorithm", "RS256", "id token signing algorithm: RS256 or ES256")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	if err := parseFlags(fs, "register an OAuth application, as the tutorial's /o/applications/register/ form does", args, stdout, stderr); err != nil {
+		return err
 	}
-	if *name == "" || *grants == "" {
-		fs.Usage()
-		return usageError{fmt.Errorf("--name and --grant-types are required")}
+	probe := clients.Client{ClientID: "probe", Type: clients.Confidential, GrantTypesRaw: *grants}
+	if err := probe.Validate(); *grants != "" && errors.Is(err, clients.ErrInvalidGrant) {
+		return badUsage(stderr, "createclient", fmt.Errorf("--grant-types: %w", err))
+	}
+	var missing []string
+	for _, f := range []struct{ flag, value string }{{"--name", *name}, {"--grant-types", *grants}} {
+		if f.value == "" {
+			missing = append(missing, f.flag)
+		}
+	}
+	if len(missing) > 0 {
+		return badUsage(stderr, "createclient", fmt.Errorf("missing %s (see createclient -h)", strings.Join(missing, " and ")))
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
 	}
 	cfg.LogLevel = 8
 	a, err := openApp(ctx, cfg, cfg.logger())

@@ -20,14 +20,17 @@ import (
 // Email, Password and Password (again), re-prompting after each problem, or
 // runs unattended with --email and --no-input, taking the password from
 // SUPERUSER_PASSWORD.
-func createSuperuser(ctx context.Context, cfg config, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+func createSuperuser(ctx context.Context, load func() (config, error), args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("createsuperuser", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	email := fs.String("email", "", "the superuser's email")
 	noInput := fs.Bool("no-input", false, "do not prompt; the password comes from SUPERUSER_PASSWORD")
 	fs.BoolVar(noInput, "noinput", false, "alias of --no-input")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	if err := parseFlags(fs, "create a staff superuser: prompts for Email, Password and Password (again), or with --no-input takes --email and the SUPERUSER_PASSWORD environment variable", args, stdout, stderr); err != nil {
+		return err
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
 	}
 	cfg.LogLevel = 8 // quiet: the prompts are the interface
 	a, err := openApp(ctx, cfg, cfg.logger())

@@ -31,34 +31,46 @@ KEY_ENCRYPTION_KEY must be set (the private keys are sealed under it).
 const defaultSignAfter = 10 * time.Minute
 
 // keys is `authserver keys list|rotate`.
-func keys(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		if len(args) == 0 {
-			fmt.Fprint(stderr, keysUsage)
-			return usageError{errors.New("keys: missing subcommand")}
-		}
+func keys(ctx context.Context, load func() (config, error), args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return badUsage(stderr, "keys", errors.New("missing subcommand: list or rotate (see keys -h)"))
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, keysUsage)
-		return nil
+		return flag.ErrHelp
+	case "list", "rotate":
+	default:
+		return badUsage(stderr, "keys", fmt.Errorf("unknown subcommand %q: list or rotate (see keys -h)", args[0]))
 	}
 	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, keysUsage+"\nflags:\n"); fs.PrintDefaults() }
 	var signAfter *time.Duration
 	var algs *string
-	switch args[0] {
-	case "list":
-	case "rotate":
+	summary := "show every signing key: kid, alg, created, and its state"
+	if args[0] == "rotate" {
+		summary = "create a new key per algorithm, published at once, signing after --sign-after"
 		signAfter = fs.Duration("sign-after", defaultSignAfter, "how long the new key is only published before it signs")
 		algs = fs.String("alg", strings.Join(signing.Algorithms, ","), "comma-separated algorithms to rotate")
-	default:
-		fmt.Fprintf(stderr, "authserver keys: unknown subcommand %q\n\n%s", args[0], keysUsage)
-		return usageError{errors.New("keys: unknown subcommand")}
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
+	if err := parseFlags(fs, summary, args[1:], stdout, stderr); err != nil {
+		return err
+	}
+	var list []string
+	if args[0] == "rotate" {
+		for _, a := range strings.Split(*algs, ",") {
+			a = strings.ToUpper(strings.TrimSpace(a))
+			if a != signing.RS256 && a != signing.ES256 {
+				return badUsage(stderr, "keys rotate", fmt.Errorf("--alg %q: %w", a, signing.ErrAlgorithm))
+			}
+			list = append(list, a)
 		}
-		return usageError{err}
+		if *signAfter < 0 {
+			return badUsage(stderr, "keys rotate", errors.New("--sign-after must not be negative"))
+		}
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
 	}
 	if cfg.KEK == nil {
 		return errors.New("keys: KEY_ENCRYPTION_KEY is not set")
@@ -73,17 +85,6 @@ func keys(ctx context.Context, cfg config, args []string, stdout, stderr io.Writ
 	}
 	kr := signing.NewKeyring(db, cfg.KEK, cfg.IDTokenTTL)
 	if args[0] == "rotate" {
-		var list []string
-		for _, a := range strings.Split(*algs, ",") {
-			a = strings.ToUpper(strings.TrimSpace(a))
-			if a != signing.RS256 && a != signing.ES256 {
-				return usageError{fmt.Errorf("keys rotate: --alg %q: %w", a, signing.ErrAlgorithm)}
-			}
-			list = append(list, a)
-		}
-		if *signAfter < 0 {
-			return usageError{errors.New("keys rotate: --sign-after must not be negative")}
-		}
 		// Every algorithm must have a key for the new one to replace.
 		if err := kr.Ensure(ctx); err != nil {
 			return err

@@ -64,8 +64,8 @@ func TestKeysUsage(t *testing.T) {
 	}{
 		{"help", withKEK, []string{"keys", "-h"}, 0, "rotate", ""},
 		{"long help", withKEK, []string{"keys", "--help"}, 0, "KEY_ENCRYPTION_KEY", ""},
-		{"rotate help", withKEK, []string{"keys", "rotate", "-h"}, 0, "", "sign-after"},
-		{"no subcommand", withKEK, []string{"keys"}, 2, "", "usage"},
+		{"rotate help", withKEK, []string{"keys", "rotate", "-h"}, 0, "sign-after", ""},
+		{"no subcommand", withKEK, []string{"keys"}, 2, "", "missing subcommand"},
 		{"unknown subcommand", withKEK, []string{"keys", "burn"}, 2, "", "unknown subcommand"},
 		{"bad alg", withKEK, []string{"keys", "rotate", "--alg", "HS256"}, 2, "", ""},
 		{"no KEK", envFor(url), []string{"keys", "list"}, 1, "", "KEY_ENCRYPTION_KEY is not set"},

@@ -22,22 +22,16 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
-// eventually polls f every 200ms until it returns nil or the deadline
-// passes, then fails with f's last error.
+// eventually polls f with servicetest.Until until it returns nil, and
+// fails with f's last error when the deadline passes.
 func eventually(t *testing.T, within time.Duration, what string, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, within, err)
-		}
-		time.Sleep(200 * time.Millisecond)
+	var last error
+	if !servicetest.Until(within, func() bool { last = f(); return last == nil }) {
+		t.Fatalf("%s: not within %s: %v", what, within, last)
 	}
 }
 
@@ -74,10 +68,7 @@ func newStack(t testing.TB, browser bool) *oidcStack {
 		chrome = "none"
 	}
 	if chrome == "" {
-		if testenv.InCI() {
-			t.Fatal("chromium not found and CI=true: install the Debian packages chromium and chromium-driver")
-		}
-		t.Skip("SKIPPED: chromium not found (apt-get install -y chromium chromium-driver); the OpenID Connect browser test did not run")
+		servicetest.Missing(t, "chromium (apt-get install -y chromium chromium-driver)")
 	}
 	if browser && testing.Short() {
 		t.Skip("SKIPPED: -short")
@@ -92,7 +83,11 @@ func newStack(t testing.TB, browser bool) *oidcStack {
 			t.Fatal(err)
 		}
 	}
-	s.dbURL = testenv.PostgresURLIfSet(t)
+	if tt, ok := t.(*testing.T); ok {
+		s.dbURL = testenv.PostgresURLIfSet(tt)
+	} else if os.Getenv("TEST_DATABASE_URL") != "" { // a benchmark
+		s.dbURL = testenv.PostgresURL(t)
+	}
 	if s.dbURL == "" {
 		s.dbURL = testenv.SQLiteURL(t)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // terminal is the user's side of a pty: it records what the program
@@ -47,12 +49,8 @@ func (term *terminal) output() string {
 // waitFor polls (a hang guard, not a timing assertion) until cond holds.
 func (term *terminal) waitFor(what string, cond func() bool) {
 	term.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			term.t.Fatalf("timed out waiting for %s; terminal shows:\n%q", what, term.output())
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !servicetest.Until(20*time.Second, cond) {
+		term.t.Fatalf("timed out waiting for %s; terminal shows:\n%q", what, term.output())
 	}
 }
 
@@ -96,7 +94,7 @@ func TestCreateSuperuserThroughAPty(t *testing.T) {
 	url := testenv.SQLiteURL(t)
 	ptmx, tty, err := pty.Open()
 	if err != nil {
-		t.Skipf("no pty on this machine: %v", err)
+		servicetest.Missing(t, fmt.Sprintf("a pseudo-terminal (%v)", err))
 	}
 	defer ptmx.Close()
 	defer tty.Close()

@@ -116,7 +116,6 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	log.Info("authserver listening", "addr", ln.Addr().String(), "port", port, "database", string(a.db.Dialect))
-	fmt.Fprintf(stderr, "\nPortcullis auth server: http://localhost:%d/\n  sign up:  curl -X POST localhost:%d/users/signup/ -d email=you@example.com -d password=... -d password2=...\n  stop:     Ctrl-C\n\n", port, port)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

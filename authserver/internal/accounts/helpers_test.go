@@ -63,5 +63,3 @@ func newFixture(t testing.TB, url string) *fixture {
 func sqliteFixture(t testing.TB) *fixture { return newFixture(t, testenv.SQLiteURL(t)) }
 
 func set(v string) accounts.Field { return accounts.Field{Value: v, Set: true} }
-
-var unset = accounts.Field{}

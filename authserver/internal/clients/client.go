@@ -3,6 +3,7 @@ package clients
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -109,7 +110,7 @@ func NormalizeGrant(g string) (string, error) {
 	case GrantDeviceCode, "device_code", "device-code", "device code":
 		return GrantDeviceCode, nil
 	}
-	return "", ErrInvalidGrant
+	return "", fmt.Errorf("%w %q; the valid ones are %s", ErrInvalidGrant, strings.TrimSpace(g), strings.Join(KnownGrants, ", "))
 }
 
 // Validate checks a client before it is stored, and normalises its lists.

@@ -30,7 +30,7 @@ var migrations embed.FS
 
 // ErrUnsupportedURL is returned by Open for a URL that is neither
 // postgres://, postgresql:// nor sqlite:.
-var ErrUnsupportedURL = errors.New("database: DATABASE_URL must start with postgres://, postgresql:// or sqlite:")
+var ErrUnsupportedURL = errors.New("database: DATABASE_URL must start with postgres://, postgresql:// or sqlite")
 
 // Dialect names the SQL flavour behind a DB.
 type Dialect string

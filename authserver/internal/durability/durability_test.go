@@ -16,7 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/durability"
-	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // node adapts a go-redis client; error replies match ErrRefused.
@@ -47,13 +47,7 @@ func (n node) String() string { return n.c.Options().Addr }
 // by PID when the test ends.
 func redisServer(t *testing.T, args ...string) *redis.Client {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if testenv.InCI() {
-			t.Fatal("redis-server is not installed, and CI=true")
-		}
-		t.Skip("SKIPPED: redis-server is not installed (apt-get install redis-server)")
-	}
+	bin := servicetest.RequireCommand(t, "redis-server", "apt-get install -y redis-server")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync"
 	"testing"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
@@ -18,27 +17,13 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 const goodPW = "correct-Horse-battery-9"
 
 // logBuf is a concurrency-safe log sink, so tests can check what was logged.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuf = servicetest.Buffer
 
 type api struct {
 	engine *httpapi.Engine

@@ -3,8 +3,6 @@ package lifecycle
 import (
 	"context"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +10,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // fakeTokens records what the Service asks of the token store.
@@ -96,7 +95,7 @@ func TestEachChangeRevokesWithItsReason(t *testing.T) {
 // TestWebAndHTTPAPIDoNotImportTokens: the HTML and REST handlers reach
 // tokens only through this package (and oauth), never directly.
 func TestWebAndHTTPAPIDoNotImportTokens(t *testing.T) {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin := servicetest.RequireCommand(t, "go", "the go command on PATH")
 	const mod = "github.com/portcullis-oauth/portcullis/authserver/internal/"
 	out, err := exec.Command(goBin, "list", "-f", "{{.ImportPath}}: {{join .Imports \" \"}} {{join .TestImports \" \"}}", mod+"web", mod+"httpapi").CombinedOutput()
 	if err != nil {

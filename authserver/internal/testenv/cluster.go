@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // RedisCluster connects to the Redis Cluster named by TEST_REDIS_CLUSTER_ADDRS
@@ -16,7 +18,7 @@ import (
 // Unset: skipped loudly, or failed under CI=true.
 func RedisCluster(t testing.TB) (*redis.ClusterClient, string) {
 	t.Helper()
-	addrs := strings.Split(Require(t, "TEST_REDIS_CLUSTER_ADDRS"), ",")
+	addrs := strings.Split(servicetest.Require(t, "TEST_REDIS_CLUSTER_ADDRS"), ",")
 	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

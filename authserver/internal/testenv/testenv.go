@@ -1,43 +1,28 @@
 // Package testenv tells tests where the real PostgreSQL and Redis are.
 // TEST_DATABASE_URL and TEST_REDIS_URL name them; .ci/run sets both. When a
-// variable is unset the test is skipped with a loud message, except under
-// CI=true, where a missing service fails the test instead.
+// variable is unset the test is skipped, through shared/servicetest, with a
+// message naming it, except under CI=true, where a missing service fails
+// the test instead.
 package testenv
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
-
-// InCI reports whether CI=true is set.
-func InCI() bool { return os.Getenv("CI") == "true" }
-
-// Require returns the value of the environment variable name, or skips the
-// test (fails it under CI=true) when it is unset.
-func Require(t testing.TB, name string) string {
-	t.Helper()
-	v := lookup(name)
-	if v == "" {
-		if InCI() {
-			t.Fatalf("%s is not set, and CI=true: a missing service is a failure", name)
-		}
-		t.Skipf("SKIPPED: %s is not set; this test needs the real service (.ci/run sets it)", name)
-	}
-	return v
-}
 
 // Redis connects to TEST_REDIS_URL and returns the client and a fresh key
 // prefix, so that parallel tests never see each other's keys. When the test
 // ends, the keys under the prefix are deleted and the client is closed.
 func Redis(t testing.TB) (*redis.Client, string) {
 	t.Helper()
-	opt, err := redis.ParseURL(Require(t, "TEST_REDIS_URL"))
+	opt, err := redis.ParseURL(servicetest.Require(t, "TEST_REDIS_URL"))
 	if err != nil {
 		t.Fatalf("TEST_REDIS_URL: %v", err)
 	}
@@ -61,5 +46,3 @@ func Prefix() string {
 	_, _ = rand.Read(b[:])
 	return "t" + hex.EncodeToString(b[:]) + ":"
 }
-
-func lookup(name string) string { return os.Getenv(name) }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // dropBehindCache deletes an access token's key without an event, as
@@ -53,13 +54,7 @@ func TestCacheOffWithoutSubscription(t *testing.T) {
 // reaches this one through Redis pub/sub.
 func eventually(t *testing.T, what string, f func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 2s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	servicetest.Eventually(t, 2*time.Second, what, f)
 }
 
 // TestCacheHearsOtherProcesses runs two stores on one prefix, as two auth
@@ -195,12 +190,6 @@ func TestCacheOffWhileRedisIsDown(t *testing.T) {
 	}
 
 	startRedis(t, port) // empty: the token is gone with the old process
-	deadline := time.Now().Add(15 * time.Second)
-	for !e.s.cache.live.Load() {
-		if time.Now().After(deadline) {
-			t.Fatal("the subscription did not come back within 15s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	servicetest.Eventually(t, 15*time.Second, "the subscription comes back", e.s.cache.live.Load)
 	wantLive(t, e, iss.AccessToken, false)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 const redisServerBin = "/usr/bin/redis-server"
@@ -29,14 +30,10 @@ func startRedis(t *testing.T, port int) *exec.Cmd {
 	t.Cleanup(func() { stopRedis(cmd) })
 	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port)})
 	defer c.Close()
-	for range 100 {
-		if c.Ping(context.Background()).Err() == nil {
-			return cmd
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("private redis-server did not answer")
-	return nil
+	servicetest.Eventually(t, 5*time.Second, "the private redis-server answers", func() bool {
+		return c.Ping(context.Background()).Err() == nil
+	})
+	return cmd
 }
 
 func stopRedis(cmd *exec.Cmd) {
@@ -54,10 +51,7 @@ func stopRedis(cmd *exec.Cmd) {
 func privateRedis(t *testing.T) (port int, cmd *exec.Cmd, rdb *redis.Client) {
 	t.Helper()
 	if _, err := os.Stat(redisServerBin); err != nil {
-		if testenv.InCI() {
-			t.Fatalf("%s missing under CI=true", redisServerBin)
-		}
-		t.Skipf("SKIPPED: %s not installed", redisServerBin)
+		servicetest.Missing(t, redisServerBin+" (apt-get install -y redis-server)")
 	}
 	port = freePort(t)
 	cmd = startRedis(t, port)

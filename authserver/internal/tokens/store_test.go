@@ -18,6 +18,7 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 var testLife = Lifetimes{Access: time.Hour, Refresh: 24 * time.Hour}
@@ -90,13 +91,7 @@ func watch(t testing.TB, s *Store) {
 	done := make(chan struct{})
 	go func() { s.WatchRevocations(ctx, slog.New(slog.DiscardHandler)); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	deadline := time.Now().Add(5 * time.Second)
-	for !s.cache.live.Load() {
-		if time.Now().After(deadline) {
-			t.Fatal("the revocation subscription did not start within 5s")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	servicetest.Eventually(t, 5*time.Second, "the revocation subscription starts", s.cache.live.Load)
 }
 
 func (e *env) keys(t *testing.T) []string {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // fuzzPaths are the endpoints FuzzHTTPHandlers aims at, API and pages.
@@ -36,13 +37,15 @@ var fuzzMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http
 // access token, so that inputs get past those checks to the lookups.
 // Seed corpus: testdata/fuzz/FuzzHTTPHandlers.
 func FuzzHTTPHandlers(f *testing.F) {
-	dbURL := testenv.PostgresURLIfSet(f)
-	if dbURL == "" {
-		dbURL = testenv.SQLiteURL(f)
+	// SQLite when TEST_DATABASE_URL is unset (a fuzz target has no
+	// subtests to report the PostgreSQL run as skipped).
+	dbURL := testenv.SQLiteURL(f)
+	if os.Getenv("TEST_DATABASE_URL") != "" {
+		dbURL = testenv.PostgresURL(f)
 	}
 	var rdb redis.UniversalClient
 	var prefix string
-	if os.Getenv("TEST_REDIS_URL") != "" || testenv.InCI() {
+	if os.Getenv("TEST_REDIS_URL") != "" || servicetest.InCI() {
 		rdb, prefix = testenv.Redis(f)
 	}
 	s := newSite(f, dbURL, rdb, prefix)

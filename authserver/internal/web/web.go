@@ -144,6 +144,7 @@ func (h *Handler) Register(r gin.IRouter) {
 		})
 	}
 	g := r.Group("", h.headers, h.session, h.csrf)
+	g.GET("/", h.home)
 	g.GET("/login/", h.loginPage)
 	g.POST("/login/", h.login)
 	g.GET("/logout/", h.logoutPage)

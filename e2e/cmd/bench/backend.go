@@ -135,7 +135,7 @@ func openRedis(ctx context.Context, rawURL string) (*redis.Client, error) {
 	rdb := redis.NewClient(opt)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("Redis does not answer at %s: %w", redactURL(rawURL), err)
+		return nil, fmt.Errorf("redis does not answer at %s: %w", redactURL(rawURL), err)
 	}
 	return rdb, nil
 }

@@ -3,23 +3,18 @@ package rediskeys
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // TestDelete: every key under the prefix goes (more than one batch), and a
 // key that only shares the prefix's beginning stays.
 func TestDelete(t *testing.T) {
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_REDIS_URL is not set under CI=true")
-		}
-		t.Skip("SKIPPED: TEST_REDIS_URL is not set; this test needs the real service (.ci/run sets it)")
-	}
+	url := servicetest.Require(t, "TEST_REDIS_URL")
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)

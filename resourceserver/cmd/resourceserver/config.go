@@ -19,6 +19,7 @@ type Config struct {
 	RedisURL            string        // REDIS_URL; "" means no revocation events (cache TTL only)
 	RedisPrefix         string        // REDIS_PREFIX, on the revocation channel
 	LogLevel            slog.Level    // LOG_LEVEL: debug, info (default), warn, error
+	LogFormat           string        // LOG_FORMAT: json (default) or text, on stderr
 	AuthServerURL       string        // AUTH_SERVER_URL, default http://localhost:8000
 	IntrospectionURL    string        // INTROSPECTION_URL, default $AUTH_SERVER_URL/o/introspect/
 	ClientID            string        // INTROSPECTION_CLIENT_ID, default rs-id
@@ -48,6 +49,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ClientID:            orDefault(getenv("INTROSPECTION_CLIENT_ID"), defaultClientID),
 		ClientSecret:        orDefault(getenv("INTROSPECTION_CLIENT_SECRET"), defaultClientSecret),
 		IntrospectionToken:  getenv("INTROSPECTION_TOKEN"),
+		LogFormat:           orDefault(getenv("LOG_FORMAT"), "json"),
 		ShutdownTimeout:     20 * time.Second,
 		IntrospectionMaxTTL: 5 * time.Minute,
 	}
@@ -62,6 +64,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(orDefault(getenv("LOG_LEVEL"), "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", getenv("LOG_LEVEL")))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("LOG_FORMAT %q: want json or text", c.LogFormat))
 	}
 	if err := database.CheckURL(c.DatabaseURL); err != nil {
 		errs = append(errs, err)

@@ -18,7 +18,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		Port: 8001, LogLevel: slog.LevelInfo,
+		Port: 8001, LogLevel: slog.LevelInfo, LogFormat: "json",
 		AuthServerURL: "http://localhost:8000", IntrospectionURL: "http://localhost:8000/o/introspect/",
 		ClientID: "rs-id", ClientSecret: "rs-secret",
 		ShutdownTimeout: 20 * time.Second, IntrospectionMaxTTL: 5 * time.Minute,
@@ -53,6 +53,8 @@ func TestLoadConfig(t *testing.T) {
 		{"bad port", map[string]string{"PORT": "http"}, nil, "PORT"},
 		{"port too big", map[string]string{"PORT": "70000"}, nil, "PORT"},
 		{"bad level", map[string]string{"LOG_LEVEL": "loud"}, nil, "LOG_LEVEL"},
+		{"bad log format", map[string]string{"LOG_FORMAT": "xml"}, nil, "LOG_FORMAT"},
+		{"text logs", map[string]string{"LOG_FORMAT": "text"}, func(c Config) bool { return c.LogFormat == "text" }, ""},
 		{"bad database", map[string]string{"DATABASE_URL": "mysql://x"}, nil, "DATABASE_URL"},
 		{"bad redis", map[string]string{"REDIS_URL": "127.0.0.1:6379"}, nil, "REDIS_URL"},
 		{"bad auth server", map[string]string{"AUTH_SERVER_URL": "localhost:8000"}, nil, "AUTH_SERVER_URL"},

@@ -1,8 +1,9 @@
 // Command resourceserver serves the tutorial's items API behind OAuth2 token
 // introspection, plus the /users/... proxies to the auth server.
 //
-//	resourceserver [serve]   migrate, then serve on PORT until SIGINT/SIGTERM
+//	resourceserver serve     migrate, then serve on PORT until SIGINT/SIGTERM
 //	resourceserver migrate   apply the database migrations and exit
+//	resourceserver version   print the module version and VCS revision
 //
 // Configuration comes from the environment; see Config.
 package main
@@ -30,16 +31,64 @@ import (
 	"github.com/portcullis-oauth/portcullis/resourceserver/internal/items"
 	"github.com/portcullis-oauth/portcullis/resourceserver/internal/metrics"
 	"github.com/portcullis-oauth/portcullis/resourceserver/internal/requestid"
+	"github.com/portcullis-oauth/portcullis/shared/buildinfo"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "resourceserver:", err)
-		os.Exit(1)
+	os.Exit(cli(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+const usage = `usage: resourceserver <command>
+
+commands:
+  serve     run the HTTP server on PORT (migrates first) until SIGINT or SIGTERM
+  migrate   apply the database migrations to DATABASE_URL and exit
+  version   print the module version and VCS revision
+
+Configuration comes from environment variables (see the README).
+`
+
+// commandHelp is each command's -h text.
+var commandHelp = map[string]string{
+	"serve":   "usage: resourceserver serve\n\nrun the HTTP server on PORT, after applying the migrations, until SIGINT or SIGTERM\n",
+	"migrate": "usage: resourceserver migrate\n\napply the database migrations to DATABASE_URL and exit\n",
+	"version": "usage: resourceserver version\n\nprint the module version and VCS revision\n",
+}
+
+// cli is main without the process: it answers help and version itself,
+// without reading the configuration, hands serve and migrate to run, and
+// returns the exit code (2 for a usage problem).
+func cli(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
 	}
+	cmd := args[0]
+	switch help, known := commandHelp[cmd]; {
+	case cmd == "-h" || cmd == "-help" || cmd == "--help" || cmd == "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case !known:
+		fmt.Fprintf(stderr, "resourceserver: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	case len(args) == 2 && (args[1] == "-h" || args[1] == "-help" || args[1] == "--help"):
+		fmt.Fprint(stdout, help)
+		return 0
+	case len(args) > 1:
+		fmt.Fprintf(stderr, "resourceserver %s: unexpected argument %q\n\n%s", cmd, args[1], help)
+		return 2
+	case cmd == "version":
+		fmt.Fprintln(stdout, buildinfo.Describe("resourceserver"))
+		return 0
+	}
+	if err := run(ctx, args, getenv, stderr, nil); err != nil {
+		fmt.Fprintln(stderr, "resourceserver:", err)
+		return 1
+	}
+	return 0
 }
 
 // run is main without the process: testable, and it returns instead of
@@ -56,7 +105,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	var log *slog.Logger
+	if opts := (&slog.HandlerOptions{Level: cfg.LogLevel}); cfg.LogFormat == "text" {
+		log = slog.New(slog.NewTextHandler(logOut, opts))
+	} else {
+		log = slog.New(slog.NewJSONHandler(logOut, opts))
+	}
 	switch cmd {
 	case "serve":
 		return serve(ctx, cfg, log, ready)
@@ -174,6 +228,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	// Requests still in flight have been verified and no new one is
+	// accepted, so revocation events have nothing left to protect: stop
+	// listening now, before the auth server (and, under make run, the Redis
+	// it embeds) may go away and the subscription would be reported lost.
+	stopSub()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

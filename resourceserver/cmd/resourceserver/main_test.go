@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,26 +18,12 @@ import (
 	"github.com/portcullis-oauth/portcullis/middleware/introspecttest"
 	"github.com/portcullis-oauth/portcullis/resourceserver/internal/testenv"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 	"github.com/portcullis-oauth/portcullis/shared/wire"
 )
 
 // syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = servicetest.Buffer
 
 // startServe runs `serve` in-process on a free port and stops it (checking
 // it shut down cleanly) when the test ends.
@@ -179,7 +167,7 @@ func TestMigratePostgres(t *testing.T) {
 // arrives, and stops at once when it does.
 func TestRevocationIsPushed(t *testing.T) {
 	t.Parallel()
-	redisURL := testenv.Require(t, "TEST_REDIS_URL")
+	redisURL := servicetest.Require(t, "TEST_REDIS_URL")
 	opt, err := redis.ParseURL(redisURL)
 	if err != nil {
 		t.Fatal(err)
@@ -198,24 +186,16 @@ func TestRevocationIsPushed(t *testing.T) {
 		"REDIS_PREFIX":      prefix,
 	})
 	channel := revocation.Channel(prefix)
-	// Wait until the subscriber is listening.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	servicetest.Eventually(t, 10*time.Second, "the server subscribes to "+channel, func() bool {
 		n, err := rdb.PubSubNumSub(context.Background(), channel).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n[channel] > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the server never subscribed to " + channel)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return n[channel] > 0
+	})
 	// Wait until the answer is cached (the subscriber purges once right
 	// after subscribing): two requests in a row without a new introspection.
-	for i := 0; ; i++ {
+	servicetest.Eventually(t, 5*time.Second, "the answer is cached", func() bool {
 		if code, _ := get(t, base+"/items/", "tok"); code != 200 {
 			t.Fatalf("before revocation: %d", code)
 		}
@@ -223,14 +203,8 @@ func TestRevocationIsPushed(t *testing.T) {
 		if code, _ := get(t, base+"/items/", "tok"); code != 200 {
 			t.Fatalf("before revocation: %d", code)
 		}
-		if fake.CallsFor("tok") == calls {
-			break
-		}
-		if i > 50 {
-			t.Fatal("the answer is never cached")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fake.CallsFor("tok") == calls
+	})
 	fake.Revoke("tok")
 	if code, _ := get(t, base+"/items/", "tok"); code != 200 {
 		t.Fatalf("cached answer not used: %d", code) // proves the next 401 comes from the event
@@ -242,15 +216,50 @@ func TestRevocationIsPushed(t *testing.T) {
 	if err := rdb.Publish(context.Background(), channel, ev).Err(); err != nil {
 		t.Fatal(err)
 	}
-	deadline = time.Now().Add(5 * time.Second)
-	for {
-		code, body := get(t, base+"/items/", "tok")
-		if code == 401 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("revoked token still accepted: %d %s", code, body)
-		}
-		time.Sleep(20 * time.Millisecond)
+	servicetest.Eventually(t, 5*time.Second, "the revoked token is refused", func() bool {
+		code, _ := get(t, base+"/items/", "tok")
+		return code == 401
+	})
+}
+
+// TestCLI: help and version answer without reading the configuration or
+// touching the database; no arguments and stray ones are usage errors.
+func TestCLI(t *testing.T) {
+	t.Parallel()
+	dbFile := filepath.Join(t.TempDir(), "never.db")
+	env := envOf(map[string]string{"DATABASE_URL": "sqlite:" + dbFile, "PORT": "not-a-port"})
+	tests := []struct {
+		name           string
+		args           []string
+		code           int
+		stdout, stderr string
+	}{
+		{"no arguments", nil, 2, "", "usage: resourceserver <command>"},
+		{"-h", []string{"-h"}, 0, "usage: resourceserver <command>", ""},
+		{"--help", []string{"--help"}, 0, "usage: resourceserver <command>", ""},
+		{"help", []string{"help"}, 0, "usage: resourceserver <command>", ""},
+		{"serve -h", []string{"serve", "-h"}, 0, "usage: resourceserver serve", ""},
+		{"serve --help", []string{"serve", "--help"}, 0, "usage: resourceserver serve", ""},
+		{"migrate -h", []string{"migrate", "-h"}, 0, "usage: resourceserver migrate", ""},
+		{"migrate --help", []string{"migrate", "--help"}, 0, "usage: resourceserver migrate", ""},
+		{"version -h", []string{"version", "-h"}, 0, "usage: resourceserver version", ""},
+		{"version --help", []string{"version", "--help"}, 0, "usage: resourceserver version", ""},
+		{"version", []string{"version"}, 0, "module github.com/portcullis-oauth/portcullis/resourceserver", ""},
+		{"unknown command", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
+		{"stray argument", []string{"migrate", "now"}, 2, "", `unexpected argument "now"`},
+		{"bad config", []string{"migrate"}, 1, "", "PORT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := cli(context.Background(), tt.args, &out, &errb, env)
+			if code != tt.code || !strings.Contains(out.String(), tt.stdout) || !strings.Contains(errb.String(), tt.stderr) ||
+				(tt.stdout != "" && errb.Len() > 0) {
+				t.Fatalf("exit %d (want %d)\nstdout %s\nstderr %s", code, tt.code, out.String(), errb.String())
+			}
+		})
+	}
+	if _, err := os.Stat(dbFile); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("help or version created the database file (%v)", err)
 	}
 }

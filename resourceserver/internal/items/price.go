@@ -3,7 +3,6 @@ package items
 import (
 	"database/sql/driver"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -16,14 +15,21 @@ const (
 	maxPriceInput    = 1000 // DRF's MAX_STRING_LENGTH for decimals
 )
 
-// The messages DRF's DecimalField gives, word for word.
+// The messages DRF's DecimalField gives, word for word: they are the wire
+// format, capitals and full stops included, so they are a type of their
+// own rather than Go error strings.
 var (
-	errPriceInvalid   = errors.New("A valid number is required.")
-	errPriceTooLong   = errors.New("String value too large.")
-	errPriceDigits    = fmt.Errorf("Ensure that there are no more than %d digits in total.", maxDigits)
-	errPriceDecimals  = fmt.Errorf("Ensure that there are no more than %d decimal places.", maxDecimalPlaces)
-	errPriceWholePart = fmt.Errorf("Ensure that there are no more than %d digits before the decimal point.", maxWholeDigits)
+	errPriceInvalid   error = drfMessage("A valid number is required.")
+	errPriceTooLong   error = drfMessage("String value too large.")
+	errPriceDigits    error = drfMessage(fmt.Sprintf("Ensure that there are no more than %d digits in total.", maxDigits))
+	errPriceDecimals  error = drfMessage(fmt.Sprintf("Ensure that there are no more than %d decimal places.", maxDecimalPlaces))
+	errPriceWholePart error = drfMessage(fmt.Sprintf("Ensure that there are no more than %d digits before the decimal point.", maxWholeDigits))
 )
+
+// drfMessage is an error whose text is a client-facing DRF message.
+type drfMessage string
+
+func (m drfMessage) Error() string { return string(m) }
 
 // Price is an exact decimal with two places, kept as its canonical string
 // ("12.50", "-3.00", "0.05"). It never passes through float64. The zero

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"net/url"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,24 +13,8 @@ import (
 	_ "github.com/lib/pq" // the postgres driver for the schema admin connection
 
 	"github.com/portcullis-oauth/portcullis/resourceserver/internal/database"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
-
-// InCI reports whether CI=true is set.
-func InCI() bool { return os.Getenv("CI") == "true" }
-
-// Require returns the value of the environment variable name, or skips the
-// test (fails it under CI=true) when it is unset.
-func Require(t testing.TB, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if InCI() {
-			t.Fatalf("%s is not set, and CI=true: a missing service is a failure", name)
-		}
-		t.Skipf("SKIPPED: %s is not set; this test needs the real service (.ci/run sets it)", name)
-	}
-	return v
-}
 
 // SQLiteURL returns a DATABASE_URL for a fresh SQLite file in t's temp dir.
 func SQLiteURL(t testing.TB) string {
@@ -43,7 +26,7 @@ func SQLiteURL(t testing.TB) string {
 // test ends, and returns a URL whose connections use it (search_path).
 func PostgresURL(t testing.TB) string {
 	t.Helper()
-	base := Require(t, "TEST_DATABASE_URL")
+	base := servicetest.Require(t, "TEST_DATABASE_URL")
 	admin, err := sql.Open("postgres", base)
 	if err != nil {
 		t.Fatalf("TEST_DATABASE_URL: %v", err)
