@@ -12,6 +12,13 @@ GO=${GO:-go}
 AUTH_PORT=${PORT:-8000}
 RS_PORT=${RS_PORT:-8001}
 export LOG_FORMAT="${LOG_FORMAT:-text}"
+# The OpenID Connect signing keys are sealed under KEY_ENCRYPTION_KEY; make
+# one once, kept beside the SQLite files (owner-only).
+if [ -z "${KEY_ENCRYPTION_KEY:-}" ]; then
+  [ -s data/key-encryption-key ] || (umask 077; head -c 32 /dev/urandom | base64 > data/key-encryption-key)
+  KEY_ENCRYPTION_KEY="$(cat data/key-encryption-key)"
+  export KEY_ENCRYPTION_KEY
+fi
 
 say() { printf 'make run: %s\n' "$*"; }
 

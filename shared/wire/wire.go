@@ -11,6 +11,9 @@ type TokenResponse struct {
 	TokenType    string `json:"token_type"`
 	Scope        string `json:"scope"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+	// IDToken is the OpenID Connect id token (Core §3.1.3.3), with the
+	// openid scope only.
+	IDToken string `json:"id_token,omitempty"`
 }
 
 // Error is the OAuth error body (RFC 6749 §5.2). Description is optional.

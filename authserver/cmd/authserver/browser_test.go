@@ -35,7 +35,7 @@ func findChromium() string {
 	return ""
 }
 
-func freeAddr(t *testing.T) (string, int) {
+func freeAddr(t testing.TB) (string, int) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -45,7 +45,7 @@ func freeAddr(t *testing.T) (string, int) {
 	return ln.Addr().String(), ln.Addr().(*net.TCPAddr).Port
 }
 
-func goBuild(t *testing.T, dir, out, pkg string) error {
+func goBuild(t testing.TB, dir, out, pkg string) error {
 	t.Helper()
 	cmd := exec.Command("go", "build", "-o", out, pkg) // go test puts its own go first on PATH
 	cmd.Dir = dir
@@ -57,7 +57,7 @@ func goBuild(t *testing.T, dir, out, pkg string) error {
 }
 
 // startProcess starts bin with env and stops it (by its PID) at cleanup.
-func startProcess(t *testing.T, bin string, env []string, logPath string, args ...string) {
+func startProcess(t testing.TB, bin string, env []string, logPath string, args ...string) {
 	t.Helper()
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -83,7 +83,7 @@ func startProcess(t *testing.T, bin string, env []string, logPath string, args .
 	})
 }
 
-func waitHTTP(t *testing.T, u string) {
+func waitHTTP(t testing.TB, u string) {
 	t.Helper()
 	servicetest.Eventually(t, 30*time.Second, u+" comes up", func() bool {
 		resp, err := http.Get(u)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/signing"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
 )
 
@@ -41,6 +42,16 @@ type config struct {
 	SessionSecure     bool
 	SessionIdle       time.Duration
 	SessionMaxAge     time.Duration
+	// KEK seals the OpenID Connect signing keys (KEY_ENCRYPTION_KEY); nil
+	// turns OpenID Connect off.
+	KEK        *signing.KEK
+	IDTokenTTL time.Duration
+	// OIDCIssuer is the iss of id tokens (OIDC_ISSUER), by default the
+	// issuer URL.
+	OIDCIssuer string
+	// DeviceCodeTTL and DeviceInterval shape the device grant (RFC 8628).
+	DeviceCodeTTL  time.Duration
+	DeviceInterval time.Duration
 	// SMTPURL (unset: e-mail is written to the log), MailFrom and
 	// ResetTTL serve password reset by e-mail.
 	SMTPURL  string
@@ -121,6 +132,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 		SMTPURL:         getenv("SMTP_URL"),
 		MailFrom:        str("MAIL_FROM", "Portcullis <noreply@localhost>"),
 		ResetTTL:        dur("PASSWORD_RESET_TIMEOUT", time.Hour, time.Minute),
+		IDTokenTTL:      dur("ID_TOKEN_LIFETIME", time.Hour, time.Second),
+		DeviceCodeTTL:   dur("DEVICE_CODE_LIFETIME", 10*time.Minute, 10*time.Second),
+		DeviceInterval:  dur("DEVICE_POLL_INTERVAL", 5*time.Second, time.Second),
+	}
+	if v := getenv("KEY_ENCRYPTION_KEY"); v != "" {
+		kek, err := signing.ParseKEK(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("KEY_ENCRYPTION_KEY: %w", err))
+		}
+		c.KEK = kek
 	}
 	// Secure cookies by default whenever the public URL is https.
 	c.SessionSecure = strings.HasPrefix(c.Issuer, "https://")
@@ -158,6 +179,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 		} else {
 			c.DefaultScopes = ds
 		}
+	}
+	// An OpenID Provider knows openid and email (OpenID Connect Core §5.4),
+	// never granted by default.
+	if c.KEK != nil {
+		for _, sc := range []string{"openid", "email"} {
+			if !c.Scopes.Has(sc) {
+				c.Scopes = append(c.Scopes, sc)
+			}
+		}
+	}
+	c.OIDCIssuer = strings.TrimRight(getenv("OIDC_ISSUER"), "/")
+	if c.OIDCIssuer == "" {
+		c.OIDCIssuer = c.issuer()
 	}
 	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -25,6 +25,8 @@ func createClient(ctx context.Context, load func() (config, error), args []strin
 	redirects := fs.String("redirect-uris", "", "space-separated redirect URIs, matched exactly")
 	scopes := fs.String("scopes", "", "space- or comma-separated scopes the client may ask for (empty: all)")
 	skip := fs.Bool("skip-authorization", false, "skip the consent page")
+	postLogout := fs.String("post-logout-redirect-uris", "", "space-separated URIs where OpenID Connect logout may return, matched exactly")
+	alg := fs.String("algorithm", "RS256", "id token signing algorithm: RS256 or ES256")
 	if err := parseFlags(fs, "register an OAuth application, as the tutorial's /o/applications/register/ form does", args, stdout, stderr); err != nil {
 		return err
 	}
@@ -55,6 +57,7 @@ func createClient(ctx context.Context, load func() (config, error), args []strin
 	c := clients.Client{
 		ClientID: *id, Name: *name, Type: *typ, GrantTypesRaw: *grants,
 		RedirectURIsRaw: *redirects, ScopesRaw: *scopes, SkipAuthorization: *skip,
+		PostLogoutRedirectURIsRaw: *postLogout, Algorithm: *alg,
 		UserID: sql.NullInt64{},
 	}
 	if c.ClientID == "" {

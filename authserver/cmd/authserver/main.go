@@ -25,6 +25,7 @@ commands:
   createsuperuser   create a staff superuser (prompts, or --email E --no-input with SUPERUSER_PASSWORD)
   createclient      register an OAuth application
   import-dot        copy a Django OAuth Toolkit deployment in (users, applications, live tokens)
+  keys              list or rotate the OpenID Connect signing keys
   version           print the module version and VCS revision
 
 Configuration comes from environment variables (see the README).
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = createClient(ctx, load, args[1:], stdout, stderr)
 	case "import-dot":
 		err = importDOT(ctx, load, args[1:], stdout, stderr)
+	case "keys":
+		err = keys(ctx, load, args[1:], stdout, stderr)
 	case "version":
 		if err = noFlags("version", "print the module version and VCS revision", args[1:], stdout, stderr); err == nil {
 			fmt.Fprintln(stdout, buildinfo.Describe("authserver"))

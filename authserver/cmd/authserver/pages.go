@@ -11,11 +11,13 @@ import (
 	redis "github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/audit"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/device"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/lifecycle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/mail"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/resets"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/signing"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/web"
 )
@@ -41,7 +43,7 @@ func pagesKey(ctx context.Context, rdb redis.Cmdable, prefix string) ([]byte, er
 
 // newPages builds the HTML pages (login, consent, applications, admin).
 func newPages(ctx context.Context, cfg config, a *app, rdb redis.Cmdable, life *lifecycle.Service, counter web.TokenCounter, srv *oauth.Server,
-	limiter *throttle.Limiter, log *slog.Logger) (*web.Handler, error) {
+	limiter *throttle.Limiter, devices *device.Store, keys *signing.Keyring, log *slog.Logger) (*web.Handler, error) {
 	key, err := pagesKey(ctx, rdb, cfg.RedisPrefix)
 	if err != nil {
 		log.Warn("web pages: no shared key in Redis; using a per-process key (pre-login forms of other replicas will be refused)", "error", err)
@@ -75,6 +77,8 @@ func newPages(ctx context.Context, cfg config, a *app, rdb redis.Cmdable, life *
 		Audit:         audit.New(a.db),
 		Sessions:      sessions.New(rdb, cfg.RedisPrefix, cfg.SessionIdle, cfg.SessionMaxAge),
 		Throttle:      limiter,
+		Device:        devices,
+		Keys:          keys,
 		Key:           key,
 		SecureCookies: cfg.SessionSecure,
 		Log:           log,

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/device"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/httpapi"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/lifecycle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/metrics"
@@ -62,7 +63,11 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	defer stopWatch()
 	go store.WatchRevocations(watchCtx, log)
 	life := lifecycle.New(store, a.clients)
-	srvOAuth := oauth.NewServer(oauth.Config{Scopes: cfg.Scopes, DefaultScopes: cfg.DefaultScopes}, oauth.Deps{
+	oid, err := openID(ctx, cfg, a, rdb, log)
+	if err != nil {
+		return err
+	}
+	oauthDeps := oauth.Deps{
 		Clients:  a.clients,
 		Users:    a.accounts,
 		Finder:   a.accounts.Store(),
@@ -72,12 +77,16 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 		Codes:    store,
 		Lookup:   a.clients,
 		Metrics:  mx,
-	})
-	pages, err := newPages(ctx, cfg, a, rdb, life, store, srvOAuth, limiter, log)
+	}
+	devices := device.NewStore(rdb, cfg.RedisPrefix, cfg.DeviceCodeTTL, cfg.DeviceInterval)
+	oauthDeps.Devices = devices
+	oid.protocol(&oauthDeps)
+	srvOAuth := oauth.NewServer(oauth.Config{Scopes: cfg.Scopes, DefaultScopes: cfg.DefaultScopes}, oauthDeps)
+	pages, err := newPages(ctx, cfg, a, rdb, life, store, srvOAuth, limiter, devices, oid.keyring(), log)
 	if err != nil {
 		return err
 	}
-	engine := httpapi.New(httpapi.Deps{
+	apiDeps := httpapi.Deps{
 		Metrics:   mx,
 		Accounts:  a.accounts,
 		OAuth:     srvOAuth,
@@ -90,7 +99,9 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 			"redis":    rc.ready,
 		},
 		Log: log,
-	})
+	}
+	oid.routes(cfg, &apiDeps)
+	engine := httpapi.New(apiDeps)
 	if err := engine.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}

@@ -103,8 +103,9 @@ func (s *Store) Update(ctx context.Context, c *Client) error {
 	}
 	c.UpdatedAt = time.Now().UTC()
 	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE clients SET client_id = ?, name = ?, secret_hash = ?, client_type = ?,
-		grant_types = ?, redirect_uris = ?, scopes = ?, skip_authorization = ?, algorithm = ?, updated_at = ? WHERE id = ?`),
-		c.ClientID, c.Name, c.SecretHash, c.Type, c.GrantTypesRaw, c.RedirectURIsRaw, c.ScopesRaw, c.SkipAuthorization, c.Algorithm, c.UpdatedAt, c.ID)
+		grant_types = ?, redirect_uris = ?, scopes = ?, skip_authorization = ?, algorithm = ?, post_logout_redirect_uris = ?, updated_at = ? WHERE id = ?`),
+		c.ClientID, c.Name, c.SecretHash, c.Type, c.GrantTypesRaw, c.RedirectURIsRaw, c.ScopesRaw, c.SkipAuthorization, c.Algorithm,
+		c.PostLogoutRedirectURIsRaw, c.UpdatedAt, c.ID)
 	if database.IsUniqueViolation(err) {
 		return ErrClientIDTaken
 	}

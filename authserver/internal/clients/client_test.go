@@ -23,7 +23,8 @@ func TestNormalizeGrant(t *testing.T) {
 		{"implicit", ""},
 		{"openid-hybrid", ""},
 		{"", ""},
-		{"urn:ietf:params:oauth:grant-type:device_code", ""},
+		{"urn:ietf:params:oauth:grant-type:device_code", clients.GrantDeviceCode},
+		{"device-code", clients.GrantDeviceCode},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -15,7 +15,7 @@ type Store struct{ db *database.DB }
 func NewStore(db *database.DB) *Store { return &Store{db: db} }
 
 const clientColumns = `id, client_id, name, secret_hash, client_type, grant_types, redirect_uris, scopes,
-	skip_authorization, algorithm, user_id, created_at, updated_at`
+	skip_authorization, algorithm, post_logout_redirect_uris, user_id, created_at, updated_at`
 
 // Create validates and inserts c, setting its ID and timestamps. It
 // returns ErrClientIDTaken for a duplicate client id, or a validation error.
@@ -26,10 +26,10 @@ func (s *Store) Create(ctx context.Context, c *Client) error {
 	now := time.Now().UTC()
 	c.CreatedAt, c.UpdatedAt = now, now
 	q := s.db.Rebind(`INSERT INTO clients (client_id, name, secret_hash, client_type, grant_types, redirect_uris,
-		scopes, skip_authorization, algorithm, user_id, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+		scopes, skip_authorization, algorithm, post_logout_redirect_uris, user_id, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
 	err := s.db.GetContext(ctx, &c.ID, q, c.ClientID, c.Name, c.SecretHash, c.Type, c.GrantTypesRaw, c.RedirectURIsRaw,
-		c.ScopesRaw, c.SkipAuthorization, c.Algorithm, c.UserID, c.CreatedAt, c.UpdatedAt)
+		c.ScopesRaw, c.SkipAuthorization, c.Algorithm, c.PostLogoutRedirectURIsRaw, c.UserID, c.CreatedAt, c.UpdatedAt)
 	if database.IsUniqueViolation(err) {
 		return ErrClientIDTaken
 	}

@@ -31,6 +31,10 @@ type Deps struct {
 	Throttle *throttle.Limiter
 	// Issuer is this server's public base URL, for RFC 8414 metadata.
 	Issuer string
+	// OIDCIssuer is the iss of id tokens (OIDC_ISSUER), and JWKS publishes
+	// the signing keys; both serve when OAuth.OpenIDEnabled().
+	OIDCIssuer string
+	JWKS       keySet
 	// Metrics, when set, times every request and is served on /metrics.
 	Metrics *metrics.Metrics
 	// Pages registers the HTML side (login, consent, applications, admin);
@@ -51,7 +55,8 @@ type Registrar interface {
 // apiPaths are the path prefixes of the JSON side: a path under one of
 // them that has no route gets a JSON 404, any other path the pages' HTML
 // 404 (when the pages are served).
-var apiPaths = []string{"/users/", "/o/token", "/o/introspect", "/o/revoke_token", "/.well-known/", "/healthz", "/readyz", "/metrics"}
+var apiPaths = []string{"/users/", "/o/token", "/o/introspect", "/o/revoke_token", "/.well-known/", "/healthz", "/readyz", "/metrics",
+	"/o/.well-known/", "/o/userinfo", "/o/device_authorization"}
 
 func isAPIPath(p string) bool {
 	for _, a := range apiPaths {
@@ -96,6 +101,12 @@ func New(d Deps) *Engine {
 	r.GET("/o/introspect/", h.introspect)
 	r.POST("/o/revoke_token/", h.revoke)
 	r.GET("/.well-known/oauth-authorization-server", h.metadata)
+	if d.OAuth.OpenIDEnabled() {
+		h.registerOpenID(r)
+	}
+	if d.OAuth.DeviceEnabled() {
+		h.registerDevice(r)
+	}
 	if d.Pages != nil {
 		d.Pages.Register(r)
 	}

@@ -90,6 +90,8 @@ type Authorization struct {
 	State            string
 	Challenge        string
 	ChallengeMethod  string
+	// OpenID holds the OpenID Connect parameters (authorize_openid.go).
+	OpenID OpenIDRequest
 }
 
 // Params are the request parameters that reproduce a (the consent form
@@ -106,6 +108,7 @@ func (a Authorization) Params() url.Values {
 		v.Set("code_challenge", a.Challenge)
 		v.Set("code_challenge_method", a.ChallengeMethod)
 	}
+	a.OpenID.addParams(v)
 	return v
 }
 
@@ -192,6 +195,9 @@ func (s *Server) ParseAuthorize(ctx context.Context, q url.Values) (Authorizatio
 		return redirect(ErrInvalidScope())
 	}
 	a.Scope = sc
+	if oerr := s.parseOpenID(ctx, q, &a); oerr != nil {
+		return redirect(oerr)
+	}
 	return a, nil
 }
 
@@ -217,6 +223,9 @@ func (s *Server) Approve(ctx context.Context, a Authorization, userID int64, ema
 		RedirectURI: a.RedirectURI, RedirectURIGiven: a.RedirectURIGiven,
 		Challenge: a.Challenge, ChallengeMethod: a.ChallengeMethod, Checked: checked,
 	})
+	if err == nil {
+		err = s.rememberAuthentication(ctx, a, code, userID, email)
+	}
 	if err != nil {
 		return "", &AuthorizeError{Error: &Error{Code: CodeTemporarilyUnavail, Status: http.StatusServiceUnavailable, cause: err}, RedirectURI: a.RedirectURI, State: a.State}
 	}

@@ -9,6 +9,8 @@ type Metadata struct {
 	TokenEndpoint                             string   `json:"token_endpoint"`
 	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
 	RevocationEndpoint                        string   `json:"revocation_endpoint"`
+	JWKSURI                                   string   `json:"jwks_uri,omitempty"`
+	DeviceAuthorizationEndpoint               string   `json:"device_authorization_endpoint,omitempty"`
 	ScopesSupported                           []string `json:"scopes_supported"`
 	ResponseTypesSupported                    []string `json:"response_types_supported"`
 	GrantTypesSupported                       []string `json:"grant_types_supported"`
@@ -30,6 +32,8 @@ func (s *Server) Metadata(issuer string) Metadata {
 		TokenEndpoint:                             issuer + "/o/token/",
 		IntrospectionEndpoint:                     issuer + "/o/introspect/",
 		RevocationEndpoint:                        issuer + "/o/revoke_token/",
+		JWKSURI:                                   s.jwksURI(issuer),
+		DeviceAuthorizationEndpoint:               s.deviceURI(issuer),
 		ScopesSupported:                           append([]string(nil), s.cfg.Scopes...),
 		ResponseTypesSupported:                    []string{"code"},
 		CodeChallengeMethodsSupported:             []string{"S256"},

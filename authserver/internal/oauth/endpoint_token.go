@@ -33,19 +33,25 @@ func (s *Server) grant(grantType string) grantHandler {
 		return s.grantRefresh
 	case clients.GrantAuthorizationCode:
 		return s.grantAuthorizationCode
+	case clients.GrantDeviceCode:
+		return s.grantDeviceCode
 	}
 	return nil
 }
 
 // GrantTypes lists the grant types the token endpoint supports.
 func (s *Server) GrantTypes() []string {
-	return []string{clients.GrantAuthorizationCode, clients.GrantPassword, clients.GrantClientCredentials, clients.GrantRefreshToken}
+	g := []string{clients.GrantAuthorizationCode, clients.GrantPassword, clients.GrantClientCredentials, clients.GrantRefreshToken}
+	if s.DeviceEnabled() {
+		g = append(g, clients.GrantDeviceCode)
+	}
+	return g
 }
 
 // Token handles the token endpoint (RFC 6749 §3.2): it checks the request's
 // shape, authenticates the client, then dispatches on grant_type.
 func (s *Server) Token(ctx context.Context, r TokenRequest) (wire.TokenResponse, *Error) {
-	if err := single(r.Form, "grant_type", "scope", "username", "password", "refresh_token", "code", "redirect_uri", "code_verifier"); err != nil {
+	if err := single(r.Form, "grant_type", "scope", "username", "password", "refresh_token", "code", "redirect_uri", "code_verifier", "device_code"); err != nil {
 		return wire.TokenResponse{}, err
 	}
 	c, oerr := s.authenticateClient(ctx, r.Credentials)
@@ -60,6 +66,10 @@ func (s *Server) Token(ctx context.Context, r TokenRequest) (wire.TokenResponse,
 	if oerr != nil {
 		return wire.TokenResponse{}, oerr
 	}
+	idToken, oerr := s.idToken(ctx, c, r, iss)
+	if oerr != nil {
+		return wire.TokenResponse{}, oerr
+	}
 	s.obs.Issued(r.Form.Get("grant_type"))
 	return wire.TokenResponse{
 		AccessToken:  iss.AccessToken,
@@ -67,6 +77,7 @@ func (s *Server) Token(ctx context.Context, r TokenRequest) (wire.TokenResponse,
 		TokenType:    wire.TokenType,
 		Scope:        iss.Scope,
 		RefreshToken: iss.RefreshToken,
+		IDToken:      idToken,
 	}, nil
 }
 
@@ -74,5 +85,6 @@ func (s *Server) Token(ctx context.Context, r TokenRequest) (wire.TokenResponse,
 // token. As in DOT, a client registered for the password or
 // authorization_code grant may refresh, even if refresh_token is not listed.
 func issuesRefresh(c clients.Client) bool {
-	return c.AllowsGrant(clients.GrantRefreshToken) || c.AllowsGrant(clients.GrantPassword) || c.AllowsGrant(clients.GrantAuthorizationCode)
+	return c.AllowsGrant(clients.GrantRefreshToken) || c.AllowsGrant(clients.GrantPassword) || c.AllowsGrant(clients.GrantAuthorizationCode) ||
+		c.AllowsGrant(clients.GrantDeviceCode)
 }

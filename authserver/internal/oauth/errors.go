@@ -30,6 +30,8 @@ type Error struct {
 // other 401 (RFC 6749 §5.2).
 func (e *Error) Challenge() string {
 	switch {
+	case e.bearer && e.Code == "": // no credentials at all (RFC 6750 §3.1)
+		return `Bearer realm="portcullis"`
 	case e.bearer:
 		ch := `Bearer realm="portcullis", error="` + e.Code + `"`
 		if e.scope != "" {

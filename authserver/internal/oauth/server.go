@@ -73,6 +73,9 @@ type Server struct {
 	codes    CodeStore
 	lookup   clientLookup
 	obs      observer
+	authns   authnStore
+	idTokens idTokenIssuer
+	devices  deviceStore
 }
 
 // Deps are the stores a Server calls.
@@ -89,6 +92,13 @@ type Deps struct {
 	Lookup clientLookup
 	// Metrics counts protocol events; nil counts nothing.
 	Metrics observer
+	// Authentications and IDTokens make the server an OpenID Provider
+	// (openid.go); without them no id token is issued.
+	Authentications authnStore
+	IDTokens        idTokenIssuer
+	// Devices serves the device authorization grant (RFC 8628); without
+	// it the grant is not offered.
+	Devices deviceStore
 }
 
 // observer counts protocol events (metrics.Metrics).
@@ -110,7 +120,7 @@ func NewServer(cfg Config, d Deps) *Server {
 		cfg.IntrospectionScope = "introspection"
 	}
 	s := &Server{cfg: cfg, clients: d.Clients, users: d.Users, finder: d.Finder, tokens: d.Tokens, throttle: d.Throttle, log: d.Log,
-		codes: d.Codes, lookup: d.Lookup, obs: d.Metrics}
+		codes: d.Codes, lookup: d.Lookup, obs: d.Metrics, authns: d.Authentications, idTokens: d.IDTokens, devices: d.Devices}
 	if s.obs == nil {
 		s.obs = noObserver{}
 	}

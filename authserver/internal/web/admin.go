@@ -160,7 +160,7 @@ func (h *Handler) badPage(c *gin.Context, base string, q url.Values) {
 }
 
 func (h *Handler) adminIndex(c *gin.Context) {
-	h.render(c, http.StatusOK, "admin_index", gin.H{"Title": "Site administration"})
+	h.render(c, http.StatusOK, "admin_index", gin.H{"Title": "Site administration", "Keys": h.d.Keys != nil})
 }
 
 func boolFilter(v string) *bool {

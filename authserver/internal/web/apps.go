@@ -27,6 +27,7 @@ var grantChoices = []grantChoice{
 	{clients.GrantPassword, "Resource owner password-based"},
 	{clients.GrantClientCredentials, "Client credentials"},
 	{clients.GrantRefreshToken, "Refresh token"},
+	{clients.GrantDeviceCode, "Device code"},
 }
 
 // grantLabels names each grant type for the lists.
@@ -45,6 +46,7 @@ type appForm struct {
 	PK                                                                                    int64
 	StoredClientID                                                                        string
 	Name, ClientID, ClientSecret, SecretMark, ClientType, RedirectURIs, Algorithm, Scopes string
+	PostLogoutRedirectURIs                                                                string
 	// Grants are the ticked grant types, by RFC 6749 name.
 	Grants            []string
 	SkipAuthorization bool
@@ -57,14 +59,15 @@ func (f appForm) Has(g string) bool { return slices.Contains(f.Grants, g) }
 func formFromClient(c clients.Client) appForm {
 	return appForm{PK: c.ID, StoredClientID: c.ClientID, Name: c.Name, ClientID: c.ClientID, ClientType: c.Type, Grants: c.GrantTypes(),
 		RedirectURIs: strings.Join(c.RedirectURIs(), "\n"), Algorithm: c.Algorithm, Scopes: c.ScopesRaw, SkipAuthorization: c.SkipAuthorization,
-		Errors: formErrors{}}
+		PostLogoutRedirectURIs: strings.Join(c.PostLogoutRedirectURIs(), "\n"), Errors: formErrors{}}
 }
 
 func readAppForm(c *gin.Context, admin bool) appForm {
 	f := c.Request.PostForm
 	out := appForm{Name: f.Get("name"), ClientID: strings.TrimSpace(f.Get("client_id")), ClientSecret: f.Get("client_secret"),
 		SecretMark: f.Get("secret_mark"), ClientType: f.Get("client_type"), Grants: f["grant_types"],
-		RedirectURIs: f.Get("redirect_uris"), Algorithm: f.Get("algorithm"), Errors: formErrors{}}
+		RedirectURIs: f.Get("redirect_uris"), Algorithm: f.Get("algorithm"), PostLogoutRedirectURIs: f.Get("post_logout_redirect_uris"),
+		Errors: formErrors{}}
 	if admin {
 		out.Scopes = f.Get("scopes")
 		out.SkipAuthorization = f.Get("skip_authorization") != ""
@@ -92,13 +95,11 @@ func (h *Handler) apply(form appForm, c *clients.Client) formErrors {
 	if len(grants) == 0 && len(errs) == 0 {
 		errs.add("grant_types", "Select at least one authorization grant type.")
 	}
-	if form.Algorithm != "" {
-		errs.add("algorithm", "Only \"No OIDC support\" is available.")
-	}
 	if strings.TrimSpace(form.Name) == "" {
 		errs.add("name", "This field is required.")
 	}
-	c.Name, c.ClientID, c.Type, c.GrantTypesRaw, c.RedirectURIsRaw, c.Algorithm = form.Name, form.ClientID, form.ClientType, strings.Join(grants, " "), form.RedirectURIs, ""
+	c.Name, c.ClientID, c.Type, c.GrantTypesRaw, c.RedirectURIsRaw = form.Name, form.ClientID, form.ClientType, strings.Join(grants, " "), form.RedirectURIs
+	c.Algorithm, c.PostLogoutRedirectURIsRaw = form.Algorithm, form.PostLogoutRedirectURIs
 	c.ScopesRaw, c.SkipAuthorization = form.Scopes, form.SkipAuthorization
 	if form.ClientSecret != "" {
 		generated := subtle.ConstantTimeCompare([]byte(h.mac("secret", form.ClientSecret)), []byte(form.SecretMark)) == 1
@@ -140,6 +141,10 @@ func clientError(err error) (field, msg string) {
 		return "grant_types", "A public client cannot use the client credentials grant."
 	case errors.Is(err, clients.ErrInvalidGrant):
 		return "grant_types", "Select a valid authorization grant type."
+	case errors.Is(err, clients.ErrInvalidAlgorithm):
+		return "algorithm", "Select a valid algorithm."
+	case errors.Is(err, clients.ErrInvalidPostLogout):
+		return "post_logout_redirect_uris", "Post logout redirect URIs must be absolute URIs without a fragment (no javascript:, data: or file:)."
 	}
 	return nonField, "The application could not be saved."
 }

@@ -39,7 +39,7 @@ func (h *Handler) authorizeRequest(c *gin.Context, params url.Values) (a oauth.A
 		h.authorizeError(c, aerr)
 		return a, u, false
 	}
-	u, ok = h.requireUser(c)
+	u, ok = h.signInFor(c, a)
 	return a, u, ok
 }
 
@@ -49,33 +49,29 @@ func (h *Handler) authorize(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if a.Client.SkipAuthorization {
+	granted := false
+	if !a.Client.SkipAuthorization {
+		prior, err := h.d.Clients.Store().ConsentedScope(c.Request.Context(), u.ID, a.Client.ID)
+		if err != nil {
+			h.unavailable(c, err)
+			return
+		}
+		granted = prior != "" && scope.Set(strings.Fields(prior)).HasAll(a.Scope)
+	}
+	switch {
+	case !consentNeeded(a, granted):
 		h.approve(c, a, u)
-		return
+	case a.OpenID.Has(oauth.PromptNone):
+		c.Redirect(http.StatusFound, a.SilentError(oauth.CodeConsentRequired).Location())
+	default:
+		h.consent(c, a)
 	}
-	prior, err := h.d.Clients.Store().ConsentedScope(c.Request.Context(), u.ID, a.Client.ID)
-	if err != nil {
-		h.unavailable(c, err)
-		return
-	}
-	if prior != "" && scope.Set(strings.Fields(prior)).HasAll(a.Scope) {
-		h.approve(c, a, u)
-		return
-	}
-	h.consent(c, a)
 }
 
 type scopeLine struct{ Name, Description string }
 
 func (h *Handler) consent(c *gin.Context, a oauth.Authorization) {
-	var lines []scopeLine
-	for _, s := range a.Scope {
-		d := h.d.ScopeNames[s]
-		if d == "" {
-			d = s
-		}
-		lines = append(lines, scopeLine{Name: s, Description: d})
-	}
+	lines := h.scopeLines(a.Scope.String())
 	var fa []string
 	if o := redirectOrigin(a.RedirectURI); o != "" {
 		fa = append(fa, o)
@@ -87,7 +83,7 @@ func (h *Handler) consent(c *gin.Context, a oauth.Authorization) {
 // authorizePost is the consent form's answer.
 func (h *Handler) authorizePost(c *gin.Context) {
 	form := url.Values{}
-	for _, k := range []string{"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"} {
+	for _, k := range []string{"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method", "nonce", "max_age"} {
 		if vs, ok := c.Request.PostForm[k]; ok {
 			form[k] = vs
 		}
@@ -130,6 +126,7 @@ func (h *Handler) approve(c *gin.Context, a oauth.Authorization, u accounts.User
 		h.unavailable(c, err)
 		return
 	}
+	a.OpenID.AuthTime = authTime(c)
 	loc, aerr := h.d.OAuth.Approve(ctx, a, u.ID, u.Email, checked)
 	if aerr != nil {
 		h.authorizeError(c, aerr)

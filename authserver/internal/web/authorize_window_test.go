@@ -64,8 +64,12 @@ func TestAuthorizeRefusesAUserRevokedDuringTheApproval(t *testing.T) {
 				return life.UserDeactivated(ctx, s.user.ID)
 			}, func() error { return s.svc.Store().UpdateUser(ctx, s.user.ID, s.user.Email, false, true) }},
 			{"password reset", func() error {
+				// As the admin's form does: the new password, then the tokens.
+				if err := s.svc.AdminSetPassword(ctx, s.user, "An0ther-Secret-9", "An0ther-Secret-9"); err != nil {
+					return err
+				}
 				return life.PasswordReset(ctx, s.user.ID)
-			}, func() error { return nil }},
+			}, func() error { return s.svc.AdminSetPassword(ctx, s.user, pw, pw) }},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				verifier := strings.Repeat("w", 50)

@@ -43,15 +43,18 @@ func (h *Handler) loginFormAction(c *gin.Context, next string) []string {
 
 func (h *Handler) loginPage(c *gin.Context) {
 	next := SafeNext(c.Query("next"))
-	if _, ok := currentUser(c); ok {
-		// Signed in already: go where the login would have led.
+	// login_hint (OpenID Connect) fills in the email.
+	if _, ok := currentUser(c); ok && c.Query("reauth") == "" {
+		// Signed in already: go where the login would have led (unless an
+		// OpenID Connect request asks for a fresh sign-in: reauth).
 		if next == "" {
 			next = defaultNext
 		}
 		c.Redirect(http.StatusFound, next)
 		return
 	}
-	h.render(c, http.StatusOK, "login", gin.H{"Title": "Log in", "Next": next, "Reset": h.d.Mail != nil}, h.loginFormAction(c, next)...)
+	h.render(c, http.StatusOK, "login", gin.H{"Title": "Log in", "Next": next, "Reset": h.d.Mail != nil,
+		"Email": c.Query("login_hint")}, h.loginFormAction(c, next)...)
 }
 
 func (h *Handler) login(c *gin.Context) {
@@ -111,14 +114,10 @@ func (h *Handler) login(c *gin.Context) {
 }
 
 func (h *Handler) logout(c *gin.Context) {
-	if sid, ok := c.Get(keySID); ok {
-		if err := h.d.Sessions.Delete(c.Request.Context(), sid.(string)); err != nil {
-			h.unavailable(c, err)
-			return
-		}
+	if err := h.signOut(c); err != nil {
+		h.unavailable(c, err)
+		return
 	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: h.d.SecureCookies, SameSite: http.SameSiteLaxMode})
 	c.Redirect(http.StatusSeeOther, "/logout/")
 }
 

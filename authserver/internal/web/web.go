@@ -21,8 +21,10 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/clients"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/device"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/signing"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
 )
 
@@ -46,6 +48,12 @@ type Deps struct {
 	OAuth    *oauth.Server
 	// Lifecycle ends tokens after an account or client change.
 	Lifecycle lifecycle
+	// Device serves the verification page of the device grant; nil
+	// leaves it out.
+	Device *device.Store
+	// Keys lists the OpenID Connect signing keys in the admin (read-only);
+	// nil leaves the page out.
+	Keys *signing.Keyring
 	// Counter counts live grants for the admin (tokens.Store).
 	Counter TokenCounter
 	// Audit is the admin's history (audit.Log).
@@ -115,7 +123,8 @@ func New(d Deps) (*Handler, error) {
 }
 
 // DefaultScopeNames are the tutorial's OAUTH2_PROVIDER SCOPES.
-var DefaultScopeNames = map[string]string{"read": "Read scope", "write": "Write scope", "introspection": "Introspect token scope"}
+var DefaultScopeNames = map[string]string{"read": "Read scope", "write": "Write scope", "introspection": "Introspect token scope",
+	"openid": "Sign you in with your account", "email": "See your email address"}
 
 // Register adds the pages' routes to r.
 func (h *Handler) Register(r gin.IRouter) {
@@ -150,6 +159,13 @@ func (h *Handler) Register(r gin.IRouter) {
 	g.POST("/account/password/", h.accountPassword)
 	g.GET("/o/authorize/", h.authorize)
 	g.POST("/o/authorize/", h.authorizePost)
+	if h.d.OAuth.OpenIDEnabled() {
+		h.registerOpenID(r)
+	}
+	if h.d.Device != nil {
+		g.GET(oauth.PathDevice, h.devicePage)
+		g.POST(oauth.PathDevice, h.deviceSubmit)
+	}
 
 	g.GET("/o/applications/", h.appList)
 	g.GET("/o/applications/register/", h.appRegister)
@@ -165,6 +181,9 @@ func (h *Handler) Register(r gin.IRouter) {
 
 	a := g.Group("/admin", h.requireStaff)
 	a.GET("/", h.adminIndex)
+	if h.d.Keys != nil {
+		a.GET("/keys/", h.adminKeys)
+	}
 	a.GET("/users/", h.adminUsers)
 	a.GET("/users/add/", h.adminUserAdd)
 	a.POST("/users/add/", h.adminUserAdd)
