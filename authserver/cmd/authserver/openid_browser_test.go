@@ -42,7 +42,6 @@ type oidcStack struct {
 	t        testing.TB
 	bin      string
 	env      []string
-	base     string
 	cb       string // the callback server's base URL
 	calls    chan *url.URL
 	browser  context.Context
@@ -568,7 +567,7 @@ func TestOpenIDConnectDOTPaths(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	tok, idt, raw := r.signIn(t, s, email, password)
+	tok, idt, _ := r.signIn(t, s, email, password)
 	if idt.Issuer != base+"/o" {
 		t.Fatalf("iss %q", idt.Issuer)
 	}
@@ -576,7 +575,7 @@ func TestOpenIDConnectDOTPaths(t *testing.T) {
 	if err != nil || ui.Subject != idt.Subject || ui.Email != email {
 		t.Fatalf("userinfo %+v, %v", ui, err)
 	}
-	_, _, raw = r.refreshed(t, tok, idt)
+	_, _, raw := r.refreshed(t, tok, idt)
 	r.logout(t, s, raw, postLogout)
 	if e := r.promptNone(t, s); e != "login_required" {
 		t.Fatalf("prompt=none after logout: %q", e)

@@ -66,7 +66,7 @@ func keyring(t *testing.T) *signing.Keyring {
 
 func payload(t *testing.T, tok string) map[string]any {
 	t.Helper()
-	jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestIDToken(t *testing.T) {
 			if tt.wantEmail && (c["email"] != "u@example.com" || c["email_verified"] != false) {
 				t.Errorf("email claims %v", c)
 			}
-			jws, _ := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+			jws, _ := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 			if a := jws.Signatures[0].Header.Algorithm; a != tt.alg {
 				t.Errorf("alg %s, want %s", a, tt.alg)
 			}

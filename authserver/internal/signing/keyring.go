@@ -281,7 +281,7 @@ var ErrInvalidSignature = errors.New("signing: signature does not verify under a
 // returns its payload. It checks nothing in the payload. Errors:
 // ErrInvalidSignature, database errors.
 func (r *Keyring) Verify(ctx context.Context, token string) ([]byte, error) {
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, ErrInvalidSignature
 	}

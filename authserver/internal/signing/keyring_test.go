@@ -26,7 +26,7 @@ func newKEK(t testing.TB, b byte) *signing.KEK {
 
 func verifyWith(t *testing.T, set jose.JSONWebKeySet, token string) error {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		return err
 	}
@@ -207,7 +207,7 @@ func testKeyring(t *testing.T, db *database.DB) {
 }
 
 func kidOf(tok string) string {
-	jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		return ""
 	}
