@@ -293,6 +293,14 @@ func (h *Handler) adminUserChange(c *gin.Context) {
 		return
 	}
 	f := c.Request.PostForm
+	// A confirmed deactivation applies the form stashed when it was asked,
+	// not what the confirmation page posts (only a reference to it).
+	confirmed := f.Get("confirm") != ""
+	if confirmed {
+		if f, ok = h.pending(c, userURL(u.ID)); !ok {
+			return
+		}
+	}
 	var selected []int64
 	for _, v := range f["groups"] {
 		if g, err := strconv.ParseInt(v, 10, 64); err == nil {
@@ -318,22 +326,19 @@ func (h *Handler) adminUserChange(c *gin.Context) {
 		}
 	}
 	deactivate := u.IsActive && !next.IsActive
-	if deactivate && f.Get("confirm") == "" {
+	if deactivate && !confirmed {
 		// Deactivation ends every token and session of the user: ask
-		// first, carrying the form along.
-		var hidden []hiddenField
-		for _, k := range []string{"email", "is_staff", "password1", "password2"} {
-			if v := f.Get(k); v != "" {
-				hidden = append(hidden, hiddenField{k, v})
+		// first, keeping the form (and any new password) server-side.
+		pending := url.Values{}
+		for _, k := range []string{"email", "is_staff", "is_active", "password1", "password2", "groups"} {
+			if vs, ok := f[k]; ok {
+				pending[k] = vs
 			}
-		}
-		for _, g := range f["groups"] {
-			hidden = append(hidden, hiddenField{"groups", g})
 		}
 		h.confirm(c, confirmation{Title: "Deactivate " + u.Email, Crumbs: adminCrumbs(crumb{"Users", usersURL}, crumb{u.Email, userURL(u.ID)}, crumb{Name: "Deactivate"}),
 			Question: "Are you sure you want to deactivate the user “" + u.Email + "”?",
 			Effects:  []string{"The user can no longer log in, and their browser sessions end.", "Every access and refresh token of the user is revoked at once, on every resource server."},
-			Action:   userURL(u.ID), Back: userURL(u.ID), Button: "Yes, deactivate", Hidden: hidden})
+			Action:   userURL(u.ID), Back: userURL(u.ID), Button: "Yes, deactivate", Pending: pending})
 		return
 	}
 	// Every check comes before the first write, so that a refused form

@@ -241,7 +241,7 @@ func (h *Handler) appRegister(c *gin.Context) {
 		// reload never posts the form again); it is stored hashed, and
 		// kept for that page sealed under the session's id.
 		sid := c.MustGet(keySID).(string)
-		if err := h.d.Sessions.Stash(ctx, sid, secretStash, h.seal(sid, secretStash, strconv.FormatInt(cl.ID, 10)+":"+form.ClientSecret), 10*time.Minute); err != nil {
+		if err := h.stashSealed(ctx, sid, secretStash, secretStash, strconv.FormatInt(cl.ID, 10)+":"+form.ClientSecret, 10*time.Minute); err != nil {
 			h.unavailable(c, err)
 			return
 		}
@@ -257,12 +257,8 @@ func (h *Handler) takeSecret(c *gin.Context, id int64) string {
 	if !ok {
 		return ""
 	}
-	sealed, ok, err := h.d.Sessions.Take(c.Request.Context(), sid.(string), secretStash)
+	v, ok, err := h.takeSealed(c.Request.Context(), sid.(string), secretStash, secretStash)
 	if err != nil || !ok {
-		return ""
-	}
-	v, err := h.open(sid.(string), secretStash, sealed)
-	if err != nil {
 		return ""
 	}
 	pk, secret, _ := strings.Cut(v, ":")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -36,6 +37,14 @@ func (h *Handler) adminUsersBulk(c *gin.Context) {
 	ctx := c.Request.Context()
 	st := h.d.Accounts.Store()
 	f := c.Request.PostForm
+	// A confirmed action applies the selection stashed when it was asked.
+	confirmed := f.Get("confirm") != ""
+	if confirmed {
+		var ok bool
+		if f, ok = h.pending(c, usersURL+"bulk/"); !ok {
+			return
+		}
+	}
 	back := SafeNext(f.Get("back"))
 	if !strings.HasPrefix(back, usersURL) {
 		back = usersURL
@@ -64,7 +73,7 @@ func (h *Handler) adminUsersBulk(c *gin.Context) {
 	action := f.Get("action")
 	switch {
 	case action == actionDeactivate:
-		h.bulkDeactivate(c, users, back)
+		h.bulkDeactivate(c, users, back, confirmed)
 	case strings.HasPrefix(action, "group:"):
 		gid, err := strconv.ParseInt(strings.TrimPrefix(action, "group:"), 10, 64)
 		if err != nil {
@@ -77,7 +86,7 @@ func (h *Handler) adminUsersBulk(c *gin.Context) {
 	}
 }
 
-func (h *Handler) bulkDeactivate(c *gin.Context, users []accounts.User, back string) {
+func (h *Handler) bulkDeactivate(c *gin.Context, users []accounts.User, back string, confirmed bool) {
 	me, _ := currentUser(c)
 	var todo []accounts.User
 	for _, u := range users {
@@ -90,13 +99,13 @@ func (h *Handler) bulkDeactivate(c *gin.Context, users []accounts.User, back str
 		c.Redirect(http.StatusSeeOther, back)
 		return
 	}
-	if c.Request.PostForm.Get("confirm") == "" {
-		hidden := []hiddenField{{"action", actionDeactivate}, {"back", back}}
+	if !confirmed {
+		pending := url.Values{"action": {actionDeactivate}, "back": {back}}
 		effects := []string{fmt.Sprintf("%s can no longer log in, and their browser sessions end.", pluralize(len(todo), "user", "users")),
 			"Every access and refresh token of each is revoked at once, on every resource server."}
 		var names []string
 		for _, u := range todo {
-			hidden = append(hidden, hiddenField{"selected", strconv.FormatInt(u.ID, 10)})
+			pending.Add("selected", strconv.FormatInt(u.ID, 10))
 			names = append(names, u.Email)
 		}
 		if len(todo) < len(users) {
@@ -104,7 +113,7 @@ func (h *Handler) bulkDeactivate(c *gin.Context, users []accounts.User, back str
 		}
 		h.confirm(c, confirmation{Title: "Deactivate " + pluralize(len(todo), "user", "users"), Crumbs: adminCrumbs(crumb{"Users", back}, crumb{Name: "Deactivate"}),
 			Question: "Are you sure you want to deactivate these users: " + strings.Join(names, ", ") + "?",
-			Effects:  effects, Action: usersURL + "bulk/", Back: back, Button: "Yes, deactivate", Hidden: hidden})
+			Effects:  effects, Action: usersURL + "bulk/", Back: back, Button: "Yes, deactivate", Pending: pending})
 		return
 	}
 	ctx := c.Request.Context()

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -8,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"time"
 )
 
 // seal encrypts v (AES-256-GCM) under a key derived from the handler's key
@@ -49,4 +51,26 @@ func (h *Handler) sealer(sid, purpose string) cipher.AEAD {
 		panic(err)
 	}
 	return g
+}
+
+// stashSealed keeps v for the session sid under name (Sessions.Stash),
+// sealed for purpose, so that Redis alone cannot read it. Errors:
+// sessions.ErrUnavailable.
+func (h *Handler) stashSealed(ctx context.Context, sid, name, purpose, v string, ttl time.Duration) error {
+	return h.d.Sessions.Stash(ctx, sid, name, h.seal(sid, purpose, v), ttl)
+}
+
+// takeSealed returns and removes what stashSealed kept under name; ok is
+// false when nothing is there or it was not sealed for this session and
+// purpose (it is removed all the same). Errors: sessions.ErrUnavailable.
+func (h *Handler) takeSealed(ctx context.Context, sid, name, purpose string) (v string, ok bool, err error) {
+	sealed, found, err := h.d.Sessions.Take(ctx, sid, name)
+	if err != nil || !found {
+		return "", false, err
+	}
+	v, err = h.open(sid, purpose, sealed)
+	if err != nil {
+		return "", false, nil
+	}
+	return v, true, nil
 }

@@ -603,7 +603,11 @@ func TestAdmin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p = a.post(path, path, url.Values{"email": {"user1@email.com"}, "groups": {itoa(gs[0].ID)}, "confirm": {"1"}})
+		p = a.post(path, path, url.Values{"email": {"user1@email.com"}, "groups": {itoa(gs[0].ID)}})
+		if p.status != http.StatusOK || !strings.Contains(p.body, `id="confirm"`) {
+			t.Fatalf("deactivation confirmation: %d %s", p.status, p.body)
+		}
+		p = a.do("POST", path, formFields(t, p, path))
 		if p.status != http.StatusSeeOther {
 			t.Fatalf("change: %d %s", p.status, p.body)
 		}
