@@ -101,6 +101,7 @@ func TestInstallFromProxy(t *testing.T) {
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"PORT=" + authPort, "DATABASE_URL=sqlite:" + filepath.Join(work, "auth.db"),
 		"EMBEDDED_REDIS_ADDR=127.0.0.1:" + redisPort, "ARGON2_MEMORY_KIB=8192", "LOG_FORMAT=json",
+		"EMBEDDED_REDIS_SNAPSHOT=" + filepath.Join(work, "redis.snapshot"),
 	}
 	run := func(args ...string) {
 		t.Helper()

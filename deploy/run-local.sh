@@ -12,6 +12,7 @@ GO=${GO:-go}
 AUTH_PORT=${PORT:-8000}
 RS_PORT=${RS_PORT:-8001}
 export LOG_FORMAT="${LOG_FORMAT:-text}"
+mkdir -p bin data
 # The OpenID Connect signing keys are sealed under KEY_ENCRYPTION_KEY; make
 # one once, kept beside the SQLite files (owner-only).
 if [ -z "${KEY_ENCRYPTION_KEY:-}" ]; then
@@ -53,7 +54,6 @@ build() {
   rm -f "$log"
 }
 
-mkdir -p bin data
 build authserver authserver/cmd/authserver
 build resourceserver resourceserver/cmd/resourceserver
 

@@ -38,7 +38,11 @@ func TestMakeRun(t *testing.T) {
 	cmd.Dir = root
 	cmd.Env = append(workspaceEnv(), "PORT="+authPort, "RS_PORT="+rsPort, "EMBEDDED_REDIS_ADDR=127.0.0.1:"+redisPort,
 		"DATABASE_URL=sqlite:"+filepath.Join(dir, "auth.db"), "RS_DATABASE_URL=sqlite:"+filepath.Join(dir, "rs.db"),
-		"ARGON2_MEMORY_KIB=8192")
+		"ARGON2_MEMORY_KIB=8192",
+		// Keep the embedded Redis's snapshot and the signing keys' KEK out
+		// of the checkout's ./data, which belongs to the person's make run.
+		"EMBEDDED_REDIS_SNAPSHOT="+filepath.Join(dir, "redis.snapshot"),
+		"KEY_ENCRYPTION_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
