@@ -355,6 +355,33 @@ func TestImportKeepsPostLogoutURIsDOTHasNot(t *testing.T) {
 	}
 }
 
+// A live refresh token whose access token DOT deleted (revoked alone) is
+// a grant ended on purpose: it is counted as revoked and never moves.
+func TestImportRefreshTokenOfRevokedAccessTokenStaysBehind(t *testing.T) {
+	f := newFixture(t, testenv.SQLiteURL(t))
+	now := time.Now().UTC().Format("2006-01-02 15:04:05.000000")
+	later := time.Now().Add(10 * time.Hour).UTC().Format("2006-01-02 15:04:05.000000")
+	f.exec(t, `INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined)
+		VALUES (1, '!x', 0, 'alice', '', '', 'alice@example.com', 0, 1, ?)`, now)
+	f.exec(t, `INSERT INTO oauth2_provider_application (id, client_id, redirect_uris, client_type, authorization_grant_type, client_secret,
+		name, user_id, skip_authorization, created, updated, algorithm) VALUES (1, 'rs-id', '', 'confidential', 'password', 'rs-secret', 'rs', NULL, 0, ?, ?, '')`,
+		now, now)
+	f.exec(t, `INSERT INTO oauth2_provider_accesstoken (id, token, expires, scope, application_id, user_id, created, updated)
+		VALUES (1, 'livePairAccess', ?, 'read', 1, 1, ?, ?)`, later, now, now)
+	f.exec(t, `INSERT INTO oauth2_provider_refreshtoken (id, token, access_token_id, application_id, user_id, created, updated, revoked)
+		VALUES (1, 'livePairRefresh', 1, 1, 1, ?, ?, NULL), (2, 'accessRevokedAloneRefresh', NULL, 1, 1, ?, ?, NULL),
+		(3, 'revokedRefresh', NULL, 1, 1, ?, ?, ?)`, now, now, now, now, now, now, now)
+	got := f.mustRun(t, Options{})
+	if want := (Count{Table: TableRefresh, Read: 3, Created: 1, Revoked: 2, tokens: true}); got[TableRefresh] != want {
+		t.Fatalf("refresh tokens: %v, want %v", got[TableRefresh], want)
+	}
+	for tok, want := range map[string]bool{"livePairRefresh": true, "accessRevokedAloneRefresh": false, "revokedRefresh": false} {
+		if f.tokens.imported[tok] != want {
+			t.Errorf("%s imported: %v, want %v", tok, f.tokens.imported[tok], want)
+		}
+	}
+}
+
 // Text a column cannot hold (invalid UTF-8, which SQLite stores) keeps its
 // row out, named, instead of failing the whole import on PostgreSQL.
 func TestImportSkipsInvalidText(t *testing.T) {
