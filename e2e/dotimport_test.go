@@ -218,6 +218,9 @@ U.objects.get(email='user2@email.com').groups.add(g)
 	p5a, p5r := dotTokens(t, dj, "gen-id", genSecret, passwordForm("user1@email.com", "testpass123"))      // generated secret
 	p6a, p6r := dotTokens(t, dj, "rs-id", "rs-secret", passwordForm("user2@email.com", "Second-pass-456")) // rotated at DOT
 	p7a, p7r := dotTokens(t, dj, "rs-id", "rs-secret", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {p6r}})
+	p8a, p8r := dotTokens(t, dj, "rs-id", "rs-secret", passwordForm("user1@email.com", "testpass123")) // access token revoked alone at DOT
+	expectStatus(t, djc.do("POST", "/o/revoke_token/", url.Values{"token": {p8a}, "token_type_hint": {"access_token"}},
+		"Authorization", basicAuth("rs-id", "rs-secret")), 200)
 	expectStatus(t, djc.do("POST", "/o/revoke_token/", url.Values{"token": {p2r}, "token_type_hint": {"refresh_token"}},
 		"Authorization", basicAuth("rs-id", "rs-secret")), 200)
 	dj.shell(t, fmt.Sprintf(`
@@ -250,7 +253,7 @@ print(int(AccessToken.objects.get(token=%q).expires.timestamp()))`, a)), 10, 64)
 	}
 
 	first, printed := mustImport(t, env, "--from", from)
-	for _, secret := range []string{p1a, p1r, p2a, p3r, p4a, p5a, p5r, p7a, p7r, genSecret, "rs-secret", "cc-secret", "testpass123"} {
+	for _, secret := range []string{p1a, p1r, p2a, p3r, p4a, p5a, p5r, p7a, p7r, p8a, p8r, genSecret, "rs-secret", "cc-secret", "testpass123"} {
 		if strings.Contains(printed, secret) {
 			t.Fatalf("import-dot printed a token, secret or password:\n%s", printed)
 		}
@@ -260,10 +263,11 @@ print(int(AccessToken.objects.get(token=%q).expires.timestamp()))`, a)), 10, 64)
 		"groups":       {read: 1, created: 1},
 		"memberships":  {read: 2, created: 2},
 		"applications": {read: 5, created: 4, skipped: 1}, // implicit: not offered
-		// p1 p3(expired) p4 p5 p7; p2's and p6's were deleted by DOT.
+		// p1 p3(expired) p4 p5 p7; p2's, p6's and p8's were deleted by DOT.
 		"access_tokens": {read: 5, created: 4, expired: 1},
-		// p1 p3 p5 p7 live; p2 revoked, p6 rotated away.
-		"refresh_tokens": {read: 6, created: 4, revoked: 2},
+		// p1 p3 p5 p7 live; p2 revoked, p6 rotated away, p8's access
+		// token revoked alone.
+		"refresh_tokens": {read: 7, created: 4, revoked: 3},
 	})
 	if dry["users"] != first["users"] || dry["access_tokens"] != first["access_tokens"] || dry["refresh_tokens"] != first["refresh_tokens"] {
 		t.Errorf("the dry run's counts %v differ from the run's %v", dry, first)
@@ -310,7 +314,7 @@ print(int(AccessToken.objects.get(token=%q).expires.timestamp()))`, a)), 10, 64)
 		}
 		expectStatus(t, rsc.do("GET", "/items/", nil, "Authorization", "Bearer "+tok), 401)
 	}
-	for _, tok := range []string{p2r, p6r} {
+	for _, tok := range []string{p2r, p6r, p8r} {
 		r := ac.do("POST", "/o/token/", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok}}, "Authorization", basicAuth("rs-id", "rs-secret"))
 		expectStatus(t, r, 400)
 	}
@@ -375,7 +379,7 @@ print(int(AccessToken.objects.get(token=%q).expires.timestamp()))`, a)), 10, 64)
 		"memberships":    {read: 2, unchanged: 2},
 		"applications":   {read: 5, unchanged: 4, skipped: 1},
 		"access_tokens":  {read: 5, unchanged: 4, expired: 1},
-		"refresh_tokens": {read: 6, unchanged: 4, revoked: 2},
+		"refresh_tokens": {read: 7, unchanged: 4, revoked: 3},
 	})
 	if m := introspect(p1a); m["active"] != false {
 		t.Errorf("a second import brought back a rotated-away access token: %v", m)
