@@ -76,7 +76,7 @@ func (r *run) tokens(ctx context.Context, q querier) error {
 			return err
 		}
 		for _, t := range batch {
-			r.countToken(t, &ac, &rc, now)
+			countToken(t, &ac, &rc)
 		}
 		batch = batch[:0]
 		return nil
@@ -126,13 +126,13 @@ func (r *run) tokens(ctx context.Context, q querier) error {
 // take the scope from: a server error, DOT issues #585 and #839). DOT 3.0
 // let it refresh, which its maintainers took for a bug (#1510) and fixed
 // by revoking the refresh token with its access token (pull request
-// #1772): the grant was ended on purpose. Moving it would bring back a grant that its user or
-// client revoked, so it stays behind.
+// #1772): the grant was ended on purpose. Moving it would bring back a
+// grant that its user or client revoked, so it stays behind.
 const revokedWithAccess = `SELECT r.id FROM ` + tableRefresh + ` r LEFT JOIN ` + tableAccess + ` a ON a.id = r.access_token_id
 	WHERE a.id IS NULL OR r.revoked IS NOT NULL ORDER BY r.id`
 
 // countToken adds one access token row's outcome to the counts.
-func (r *run) countToken(t *tokenRow, ac, rc *Count, now time.Time) {
+func countToken(t *tokenRow, ac, rc *Count) {
 	moved := t.write && t.userKnown && t.appOK
 	outcome := func(c *Count) {
 		switch {
