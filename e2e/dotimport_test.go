@@ -135,32 +135,39 @@ func browserLogin(t *testing.T, base, email, pw string) int {
 }
 
 // passwordHash reads a user's stored hash from Portcullis's database.
-func passwordHash(t *testing.T, dbURL, email string) string {
+// queryRow scans the one row of q on Portcullis's database into dest.
+func queryRow(t *testing.T, dbURL, q string, args []any, dest ...any) {
 	t.Helper()
 	db, err := sql.Open("postgres", dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var h string
-	if err := db.QueryRow("SELECT password FROM users WHERE email_key = $1", strings.ToLower(email)).Scan(&h); err != nil {
-		t.Fatalf("user %s: %v", email, err)
+	if err := db.QueryRow(q, args...).Scan(dest...); err != nil {
+		t.Fatalf("%s %v: %v", q, args, err)
 	}
+}
+
+func passwordHash(t *testing.T, dbURL, email string) string {
+	t.Helper()
+	var h string
+	queryRow(t, dbURL, "SELECT password FROM users WHERE email_key = $1", []any{strings.ToLower(email)}, &h)
 	return h
 }
 
 func rowCount(t *testing.T, dbURL, table string) int {
 	t.Helper()
-	db, err := sql.Open("postgres", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	var n int
-	if err := db.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {
-		t.Fatalf("count %s: %v", table, err)
-	}
+	queryRow(t, dbURL, "SELECT COUNT(*) FROM "+table, nil, &n)
 	return n
+}
+
+// clientAlgorithm is the id token algorithm Portcullis holds for a client.
+func clientAlgorithm(t *testing.T, dbURL, clientID string) string {
+	t.Helper()
+	var alg string
+	queryRow(t, dbURL, "SELECT algorithm FROM clients WHERE client_id = $1", []any{clientID}, &alg)
+	return alg
 }
 
 func TestImportFromDjangoOAuthToolkit(t *testing.T) {
@@ -189,7 +196,8 @@ U.objects.create_user('nopass@email.com', None)
 admin = U.objects.get(email='admin@email.com')
 Application.objects.create(name='resource-server', client_id='rs-id', client_secret='rs-secret', client_type='confidential', authorization_grant_type='password')
 Application.objects.create(name='cc', client_id='cc-id', client_secret='cc-secret', client_type='confidential', authorization_grant_type='client-credentials')
-Application.objects.create(name='spa', client_id='spa-id', client_type='public', authorization_grant_type='authorization-code', redirect_uris='https://spa.example/cb', skip_authorization=True, user=admin)
+Application.objects.create(name='spa', client_id='spa-id', client_type='public', authorization_grant_type='authorization-code', redirect_uris='https://spa.example/cb', skip_authorization=True, user=admin, algorithm='RS256')
+Application.objects.create(name='hs', client_id='hs-id', client_secret='hs-secret', client_type='confidential', authorization_grant_type='authorization-code', redirect_uris='https://hs.example/cb', algorithm='HS256')
 Application.objects.create(name='old-implicit', client_id='imp-id', client_type='public', authorization_grant_type='implicit', redirect_uris='https://imp.example/cb')
 gen = Application.objects.create(name='generated', client_id='gen-id', client_type='confidential', authorization_grant_type='password', user=admin)
 print(gen.client_secret)
@@ -218,6 +226,9 @@ U.objects.get(email='user2@email.com').groups.add(g)
 	p5a, p5r := dotTokens(t, dj, "gen-id", genSecret, passwordForm("user1@email.com", "testpass123"))      // generated secret
 	p6a, p6r := dotTokens(t, dj, "rs-id", "rs-secret", passwordForm("user2@email.com", "Second-pass-456")) // rotated at DOT
 	p7a, p7r := dotTokens(t, dj, "rs-id", "rs-secret", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {p6r}})
+	p8a, p8r := dotTokens(t, dj, "rs-id", "rs-secret", passwordForm("user1@email.com", "testpass123")) // access token revoked alone at DOT
+	expectStatus(t, djc.do("POST", "/o/revoke_token/", url.Values{"token": {p8a}, "token_type_hint": {"access_token"}},
+		"Authorization", basicAuth("rs-id", "rs-secret")), 200)
 	expectStatus(t, djc.do("POST", "/o/revoke_token/", url.Values{"token": {p2r}, "token_type_hint": {"refresh_token"}},
 		"Authorization", basicAuth("rs-id", "rs-secret")), 200)
 	dj.shell(t, fmt.Sprintf(`
@@ -244,13 +255,13 @@ print(int(AccessToken.objects.get(token=%q).expires.timestamp()))`, a)), 10, 64)
 
 	// A dry run writes nothing.
 	dry, _ := mustImport(t, env, "--from", from, "--dry-run")
-	wantCounts(t, dry, map[string]dotCounts{"users": {read: 4, created: 4}, "applications": {read: 5, created: 4, skipped: 1}})
+	wantCounts(t, dry, map[string]dotCounts{"users": {read: 4, created: 4}, "applications": {read: 6, created: 4, skipped: 2}})
 	if n := rowCount(t, b.DatabaseURL, "users"); n != 0 {
 		t.Fatalf("a dry run wrote %d users", n)
 	}
 
 	first, printed := mustImport(t, env, "--from", from)
-	for _, secret := range []string{p1a, p1r, p2a, p3r, p4a, p5a, p5r, p7a, p7r, genSecret, "rs-secret", "cc-secret", "testpass123"} {
+	for _, secret := range []string{p1a, p1r, p2a, p3r, p4a, p5a, p5r, p7a, p7r, p8a, p8r, genSecret, "rs-secret", "cc-secret", "testpass123"} {
 		if strings.Contains(printed, secret) {
 			t.Fatalf("import-dot printed a token, secret or password:\n%s", printed)
 		}
@@ -259,12 +270,23 @@ print(int(AccessToken.objects.get(token=%q).expires.timestamp()))`, a)), 10, 64)
 		"users":        {read: 4, created: 4},
 		"groups":       {read: 1, created: 1},
 		"memberships":  {read: 2, created: 2},
-		"applications": {read: 5, created: 4, skipped: 1}, // implicit: not offered
-		// p1 p3(expired) p4 p5 p7; p2's and p6's were deleted by DOT.
+		"applications": {read: 6, created: 4, skipped: 2}, // implicit and HS256: not offered
+		// p1 p3(expired) p4 p5 p7; p2's, p6's and p8's were deleted by DOT.
 		"access_tokens": {read: 5, created: 4, expired: 1},
-		// p1 p3 p5 p7 live; p2 revoked, p6 rotated away.
-		"refresh_tokens": {read: 6, created: 4, revoked: 2},
+		// p1 p3 p5 p7 live; p2 revoked, p6 rotated away, p8's access
+		// token revoked alone.
+		"refresh_tokens": {read: 7, created: 4, revoked: 3},
 	})
+	// DOT's algorithm moves; HS256 (signed with the client secret) is
+	// refused by name.
+	if alg := clientAlgorithm(t, b.DatabaseURL, "spa-id"); alg != "RS256" {
+		t.Errorf("spa-id's algorithm: %q, want RS256", alg)
+	}
+	var hs int
+	queryRow(t, b.DatabaseURL, "SELECT COUNT(*) FROM clients WHERE client_id = $1", []any{"hs-id"}, &hs)
+	if hs != 0 || !strings.Contains(printed, "algorithm HS256") {
+		t.Errorf("the HS256 application: %d imported, warning:\n%s", hs, printed)
+	}
 	if dry["users"] != first["users"] || dry["access_tokens"] != first["access_tokens"] || dry["refresh_tokens"] != first["refresh_tokens"] {
 		t.Errorf("the dry run's counts %v differ from the run's %v", dry, first)
 	}
@@ -310,7 +332,7 @@ print(int(AccessToken.objects.get(token=%q).expires.timestamp()))`, a)), 10, 64)
 		}
 		expectStatus(t, rsc.do("GET", "/items/", nil, "Authorization", "Bearer "+tok), 401)
 	}
-	for _, tok := range []string{p2r, p6r} {
+	for _, tok := range []string{p2r, p6r, p8r} {
 		r := ac.do("POST", "/o/token/", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok}}, "Authorization", basicAuth("rs-id", "rs-secret"))
 		expectStatus(t, r, 400)
 	}
@@ -373,9 +395,9 @@ print(int(AccessToken.objects.get(token=%q).expires.timestamp()))`, a)), 10, 64)
 		"users":          {read: 4, unchanged: 4},
 		"groups":         {read: 1, unchanged: 1},
 		"memberships":    {read: 2, unchanged: 2},
-		"applications":   {read: 5, unchanged: 4, skipped: 1},
+		"applications":   {read: 6, unchanged: 4, skipped: 2},
 		"access_tokens":  {read: 5, unchanged: 4, expired: 1},
-		"refresh_tokens": {read: 6, unchanged: 4, revoked: 2},
+		"refresh_tokens": {read: 7, unchanged: 4, revoked: 3},
 	})
 	if m := introspect(p1a); m["active"] != false {
 		t.Errorf("a second import brought back a rotated-away access token: %v", m)
@@ -383,15 +405,22 @@ print(int(AccessToken.objects.get(token=%q).expires.timestamp()))`, a)), 10, 64)
 	expectStatus(t, ac.do("POST", "/o/token/", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {p1r}}, "Authorization", basicAuth("rs-id", "rs-secret")), 400)
 
 	// A user who signs up on DOT afterwards: the next run adds exactly that
-	// user.
+	// user. An application's algorithm changed there follows.
 	expectStatus(t, djc.do("POST", "/users/signup/", url.Values{"email": {"late@email.com"}, "password": {"Late-pass-789"}, "password2": {"Late-pass-789"}}), 201)
+	dj.shell(t, `
+from oauth2_provider.models import Application
+Application.objects.filter(client_id='spa-id').update(algorithm='')
+`)
 	third, _ := mustImport(t, env, "--from", from)
 	wantCounts(t, third, map[string]dotCounts{
 		"users":        {read: 5, created: 1, unchanged: 4},
 		"groups":       {read: 1, unchanged: 1},
 		"memberships":  {read: 2, unchanged: 2},
-		"applications": {read: 5, unchanged: 4, skipped: 1},
+		"applications": {read: 6, updated: 1, unchanged: 3, skipped: 2},
 	})
+	if alg := clientAlgorithm(t, b.DatabaseURL, "spa-id"); alg != "" {
+		t.Errorf("spa-id's algorithm after DOT cleared it: %q", alg)
+	}
 	expectStatus(t, ac.do("POST", "/o/token/", passwordForm("late@email.com", "Late-pass-789"), "Authorization", basicAuth("rs-id", "rs-secret")), 200)
 
 	// A user deactivated in Django before the last run: deactivated here,

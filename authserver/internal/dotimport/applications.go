@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -15,9 +16,11 @@ import (
 )
 
 // applications copies DOT's applications, matched by client id. A grant
-// type Portcullis does not offer (implicit, openid-hybrid) or a redirect
-// URI it refuses keeps the application out, with a warning. Post-logout
-// redirect URIs (newer DOT) are not kept yet: the summary warns once.
+// type Portcullis does not offer (implicit, openid-hybrid), a redirect or
+// post-logout redirect URI it refuses, or the HS256 algorithm keeps the
+// application out, with a warning. A column this DOT has not (algorithm
+// before DOT 1.5, post_logout_redirect_uris before DOT 2) leaves the value
+// Portcullis holds as it is.
 func (r *run) applications(ctx context.Context) error {
 	c := Count{Table: TableApps}
 	q := r.tx.Rebind
@@ -32,7 +35,6 @@ func (r *run) applications(ctx context.Context) error {
 	} else {
 		cols += ", ''"
 	}
-	dropped := 0
 	err := r.stream(ctx, TableApps, "SELECT "+cols+" FROM "+tableApp+" a ORDER BY a.id", "SELECT COUNT(*) FROM "+tableApp,
 		func(rows *sqlx.Rows) error {
 			c.Read++
@@ -47,7 +49,7 @@ func (r *run) applications(ctx context.Context) error {
 			if err := rows.Scan(&id, &clientID, &owner, &redirects, &typ, &grant, &sec, &name, &skip, &algorithm, &postLogout); err != nil {
 				return fmt.Errorf("dotimport: applications: row: %w", err)
 			}
-			for _, v := range []string{clientID, redirects, typ, sec, name.String, algorithm.String} {
+			for _, v := range []string{clientID, redirects, typ, sec, name.String, algorithm.String, postLogout.String} {
 				if !database.ValidText(v) {
 					c.Skipped++
 					r.warn(TableApps, id, "a field is not valid UTF-8 text")
@@ -60,12 +62,14 @@ func (r *run) applications(ctx context.Context) error {
 				r.warn(TableApps, id, fmt.Sprintf("grant type %q is not offered by Portcullis", grant))
 				return nil
 			}
-			if fields(postLogout.String) != "" {
-				dropped++
+			if strings.EqualFold(strings.TrimSpace(algorithm.String), hs256) {
+				c.Skipped++
+				r.warn(TableApps, id, hs256Refused)
+				return nil
 			}
 			app := clients.Client{
 				ClientID: clientID, Name: name.String, Type: typ, GrantTypesRaw: g, RedirectURIsRaw: redirects,
-				SkipAuthorization: skip, Algorithm: algorithm.String,
+				SkipAuthorization: skip, Algorithm: algorithm.String, PostLogoutRedirectURIsRaw: postLogout.String,
 			}
 			if owner.Valid {
 				var uid int64
@@ -86,10 +90,16 @@ func (r *run) applications(ctx context.Context) error {
 			}
 			var cur clients.Client
 			err = r.tx.GetContext(ctx, &cur, q(`SELECT id, client_id, name, secret_hash, client_type, grant_types, redirect_uris, scopes,
-				skip_authorization, algorithm, user_id, created_at, updated_at FROM clients WHERE client_id = ?`), clientID)
+				skip_authorization, algorithm, post_logout_redirect_uris, user_id, created_at, updated_at FROM clients WHERE client_id = ?`), clientID)
 			found := err == nil
 			if err != nil && !isNoRows(err) {
 				return fmt.Errorf("dotimport: applications: %w", err)
+			}
+			if found && !r.sc.algorithm {
+				app.Algorithm = cur.Algorithm
+			}
+			if found && !r.sc.postLogout {
+				app.PostLogoutRedirectURIsRaw = cur.PostLogoutRedirectURIsRaw
 			}
 			if app.SecretHash, err = r.secretHash(app, cur, found, sec); err != nil {
 				return fmt.Errorf("dotimport: applications: %w", err)
@@ -98,21 +108,22 @@ func (r *run) applications(ctx context.Context) error {
 			switch {
 			case !found:
 				if _, err := r.tx.ExecContext(ctx, q(`INSERT INTO clients (client_id, name, secret_hash, client_type, grant_types, redirect_uris,
-					scopes, skip_authorization, algorithm, user_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?)`),
+					scopes, skip_authorization, algorithm, post_logout_redirect_uris, user_id, created_at, updated_at)
+					VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?)`),
 					app.ClientID, app.Name, app.SecretHash, app.Type, app.GrantTypesRaw, app.RedirectURIsRaw, app.SkipAuthorization,
-					app.Algorithm, app.UserID, now, now); err != nil {
+					app.Algorithm, app.PostLogoutRedirectURIsRaw, app.UserID, now, now); err != nil {
 					return fmt.Errorf("dotimport: applications: create: %w", err)
 				}
 				c.Created++
 			case cur.Name == app.Name && cur.SecretHash == app.SecretHash && cur.Type == app.Type && cur.GrantTypesRaw == app.GrantTypesRaw &&
 				cur.RedirectURIsRaw == app.RedirectURIsRaw && cur.SkipAuthorization == app.SkipAuthorization &&
-				cur.Algorithm == app.Algorithm && cur.UserID == app.UserID:
+				cur.Algorithm == app.Algorithm && cur.PostLogoutRedirectURIsRaw == app.PostLogoutRedirectURIsRaw && cur.UserID == app.UserID:
 				c.Unchanged++
 			default:
 				if _, err := r.tx.ExecContext(ctx, q(`UPDATE clients SET name = ?, secret_hash = ?, client_type = ?, grant_types = ?, redirect_uris = ?,
-					skip_authorization = ?, algorithm = ?, user_id = ?, updated_at = ? WHERE id = ?`),
+					skip_authorization = ?, algorithm = ?, post_logout_redirect_uris = ?, user_id = ?, updated_at = ? WHERE id = ?`),
 					app.Name, app.SecretHash, app.Type, app.GrantTypesRaw, app.RedirectURIsRaw, app.SkipAuthorization,
-					app.Algorithm, app.UserID, now, cur.ID); err != nil {
+					app.Algorithm, app.PostLogoutRedirectURIsRaw, app.UserID, now, cur.ID); err != nil {
 					return fmt.Errorf("dotimport: applications: update: %w", err)
 				}
 				c.Updated++
@@ -125,12 +136,18 @@ func (r *run) applications(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if dropped > 0 && r.Log != nil {
-		r.Log.Warn("dotimport: post-logout redirect URIs are not kept yet (Portcullis has no RP-initiated logout)", "applications", dropped)
-	}
 	r.done(c)
 	return nil
 }
+
+// hs256 is DOT's algorithm that signs id tokens with the client secret.
+// Portcullis signs every id token with its own keys (RS256 or ES256,
+// published in the JWKS), so it refuses it: a relying party that checks
+// HS256 signatures would reject every id token it got after the move.
+const hs256 = "HS256"
+
+const hs256Refused = "algorithm HS256 (id tokens signed with the client secret) is not offered by Portcullis, " +
+	"which signs with its own keys: set the application's algorithm to RS256 (or none) in Django, and run the import again"
 
 // secretHash is the stored form of a DOT client secret. A secret DOT
 // hashed with a Django hasher (DOT 2 and later) is kept and verified like a

@@ -71,7 +71,7 @@ type Count struct {
 	Unchanged int
 	Skipped   int // cannot move (see the warnings)
 	Expired   int // tokens only
-	Revoked   int // refresh tokens only
+	Revoked   int // refresh tokens only: revoked in DOT, or whose access token DOT deleted
 	tokens    bool
 }
 

@@ -275,25 +275,110 @@ func TestImportSchemaErrors(t *testing.T) {
 	}
 }
 
-// Newer DOT has post-logout redirect URIs, which Portcullis cannot hold
-// yet: the application moves and a warning says what stayed behind.
-func TestImportWarnsAboutPostLogoutURIs(t *testing.T) {
+// DOT 2 and later have post-logout redirect URIs; every DOT since 1.5 has
+// an algorithm. Both move, and a re-run updates them. HS256 (id tokens
+// signed with the client secret) is refused by name.
+func TestImportCopiesAlgorithmAndPostLogoutURIs(t *testing.T) {
+	for _, b := range testenv.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFixture(t, b.URL)
+			ctx := testenv.Context(t)
+			now := time.Now().UTC().Format("2006-01-02 15:04:05")
+			f.exec(t, `ALTER TABLE oauth2_provider_application ADD COLUMN post_logout_redirect_uris text NOT NULL DEFAULT ''`)
+			f.exec(t, `INSERT INTO oauth2_provider_application (id, client_id, redirect_uris, client_type, authorization_grant_type, client_secret,
+				name, skip_authorization, created, updated, algorithm, post_logout_redirect_uris)
+				VALUES (1, 'spa-id', 'https://spa.example/cb', 'public', 'authorization-code', 'x', 'spa', 1, ?, ?, 'RS256',
+					'https://spa.example/bye  https://spa.example/bye https://spa.example/later'),
+				(2, 'plain-id', 'https://plain.example/cb', 'confidential', 'authorization-code', 'plain-secret', 'plain', 0, ?, ?, '', ''),
+				(3, 'hs-id', 'https://hs.example/cb', 'confidential', 'authorization-code', 'hs-secret', 'hs', 0, ?, ?, 'HS256', ''),
+				(4, 'frag-id', 'https://frag.example/cb', 'confidential', 'authorization-code', 'frag-secret', 'frag', 0, ?, ?, '', 'https://frag.example/#x')`,
+				now, now, now, now, now, now, now, now)
+			got := f.mustRun(t, Options{})
+			if got[TableApps] != (Count{Table: TableApps, Read: 4, Created: 2, Skipped: 2}) {
+				t.Fatalf("applications: %+v", got[TableApps])
+			}
+			log := f.log.String()
+			if !strings.Contains(log, "algorithm HS256") || !strings.Contains(log, "post logout redirect URIs must be absolute") {
+				t.Fatalf("the warnings do not say why hs-id and frag-id stayed behind:\n%s", log)
+			}
+			want := func(id, alg, logout string) {
+				t.Helper()
+				c, err := f.reg.Store().ByClientID(ctx, id)
+				if err != nil || c.Algorithm != alg || c.PostLogoutRedirectURIsRaw != logout {
+					t.Fatalf("%s = %+v, %v; want algorithm %q, post-logout %q", id, c, err, alg, logout)
+				}
+			}
+			want("spa-id", "RS256", "https://spa.example/bye https://spa.example/later")
+			want("plain-id", "", "")
+			for _, id := range []string{"hs-id", "frag-id"} {
+				if _, err := f.reg.Store().ByClientID(ctx, id); !errors.Is(err, clients.ErrNotFound) {
+					t.Fatalf("%s was imported: %v", id, err)
+				}
+			}
+
+			// Django changes them: a re-run follows.
+			f.exec(t, `UPDATE oauth2_provider_application SET algorithm = '', post_logout_redirect_uris = 'https://spa.example/bye' WHERE id = 1`)
+			f.exec(t, `UPDATE oauth2_provider_application SET algorithm = 'RS256', post_logout_redirect_uris = 'https://plain.example/bye' WHERE id = 2`)
+			got = f.mustRun(t, Options{})
+			if got[TableApps].Updated != 2 || got[TableApps].Unchanged != 0 {
+				t.Fatalf("re-run: applications %+v", got[TableApps])
+			}
+			want("spa-id", "", "https://spa.example/bye")
+			want("plain-id", "RS256", "https://plain.example/bye")
+			if got = f.mustRun(t, Options{}); got[TableApps].Unchanged != 2 || got[TableApps].Updated != 0 {
+				t.Fatalf("third run: applications %+v", got[TableApps])
+			}
+		})
+	}
+}
+
+// DOT 1.x has no post-logout redirect URIs: those registered in
+// Portcullis since the first run stay as they are.
+func TestImportKeepsPostLogoutURIsDOTHasNot(t *testing.T) {
 	f := newFixture(t, testenv.SQLiteURL(t))
+	ctx := testenv.Context(t)
 	now := time.Now().UTC().Format("2006-01-02 15:04:05")
-	f.exec(t, `ALTER TABLE oauth2_provider_application ADD COLUMN post_logout_redirect_uris text NOT NULL DEFAULT ''`)
-	f.exec(t, `INSERT INTO oauth2_provider_application (client_id, redirect_uris, client_type, authorization_grant_type, client_secret,
-		name, skip_authorization, created, updated, algorithm, post_logout_redirect_uris)
-		VALUES ('spa-id', 'https://spa.example/cb', 'public', 'authorization-code', 'x', 'spa', 1, ?, ?, '', 'https://spa.example/bye')`, now, now)
+	f.exec(t, `INSERT INTO oauth2_provider_application (id, client_id, redirect_uris, client_type, authorization_grant_type, client_secret,
+		name, skip_authorization, created, updated, algorithm)
+		VALUES (1, 'web-id', 'https://web.example/cb', 'public', 'authorization-code', '', 'web', 0, ?, ?, 'RS256')`, now, now)
+	f.mustRun(t, Options{})
+	if _, err := f.dst.ExecContext(ctx, f.dst.Rebind(`UPDATE clients SET post_logout_redirect_uris = ? WHERE client_id = ?`),
+		"https://web.example/bye", "web-id"); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.mustRun(t, Options{}); got[TableApps].Unchanged != 1 {
+		t.Fatalf("re-run: applications %+v", got[TableApps])
+	}
+	c, err := f.reg.Store().ByClientID(ctx, "web-id")
+	if err != nil || c.PostLogoutRedirectURIsRaw != "https://web.example/bye" || c.Algorithm != "RS256" {
+		t.Fatalf("web-id = %+v, %v", c, err)
+	}
+}
+
+// A live refresh token whose access token DOT deleted (revoked alone) is
+// a grant ended on purpose: it is counted as revoked and never moves.
+func TestImportRefreshTokenOfRevokedAccessTokenStaysBehind(t *testing.T) {
+	f := newFixture(t, testenv.SQLiteURL(t))
+	now := time.Now().UTC().Format("2006-01-02 15:04:05.000000")
+	later := time.Now().Add(10 * time.Hour).UTC().Format("2006-01-02 15:04:05.000000")
+	f.exec(t, `INSERT INTO auth_user (id, password, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined)
+		VALUES (1, '!x', 0, 'alice', '', '', 'alice@example.com', 0, 1, ?)`, now)
+	f.exec(t, `INSERT INTO oauth2_provider_application (id, client_id, redirect_uris, client_type, authorization_grant_type, client_secret,
+		name, user_id, skip_authorization, created, updated, algorithm) VALUES (1, 'rs-id', '', 'confidential', 'password', 'rs-secret', 'rs', NULL, 0, ?, ?, '')`,
+		now, now)
+	f.exec(t, `INSERT INTO oauth2_provider_accesstoken (id, token, expires, scope, application_id, user_id, created, updated)
+		VALUES (1, 'livePairAccess', ?, 'read', 1, 1, ?, ?)`, later, now, now)
+	f.exec(t, `INSERT INTO oauth2_provider_refreshtoken (id, token, access_token_id, application_id, user_id, created, updated, revoked)
+		VALUES (1, 'livePairRefresh', 1, 1, 1, ?, ?, NULL), (2, 'accessRevokedAloneRefresh', NULL, 1, 1, ?, ?, NULL),
+		(3, 'revokedRefresh', NULL, 1, 1, ?, ?, ?)`, now, now, now, now, now, now, now)
 	got := f.mustRun(t, Options{})
-	if got[TableApps].Created != 1 {
-		t.Fatalf("applications: %+v", got[TableApps])
+	if want := (Count{Table: TableRefresh, Read: 3, Created: 1, Revoked: 2, tokens: true}); got[TableRefresh] != want {
+		t.Fatalf("refresh tokens: %v, want %v", got[TableRefresh], want)
 	}
-	if !strings.Contains(f.log.String(), "post-logout redirect URIs are not kept") || !strings.Contains(f.log.String(), "applications=1") {
-		t.Fatalf("no warning about post-logout URIs:\n%s", f.log.String())
-	}
-	c, err := f.reg.Store().ByClientID(testenv.Context(t), "spa-id")
-	if err != nil || c.SecretHash != "" || !c.SkipAuthorization || c.RedirectURIsRaw != "https://spa.example/cb" || c.GrantTypesRaw != "authorization_code" {
-		t.Fatalf("spa-id = %+v, %v", c, err)
+	for tok, want := range map[string]bool{"livePairRefresh": true, "accessRevokedAloneRefresh": false, "revokedRefresh": false} {
+		if f.tokens.imported[tok] != want {
+			t.Errorf("%s imported: %v, want %v", tok, f.tokens.imported[tok], want)
+		}
 	}
 }
 

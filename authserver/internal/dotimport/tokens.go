@@ -27,7 +27,8 @@ const batchSize = 500
 // writers is how many pairs of a batch go to Redis at once.
 const writers = 8
 
-// tokenRow is one row of either token pass, and what became of it.
+// tokenRow is one access token row, with its live refresh token if any,
+// and what became of them.
 type tokenRow struct {
 	// Read from Django.
 	id             int64
@@ -39,8 +40,6 @@ type tokenRow struct {
 	appID          sql.NullInt64
 	refresh        sql.NullString
 	refreshCreated djTime
-	refreshRevoked djTime
-	fromAccessPass bool
 	// Decided.
 	accessLive bool // the access token has not expired
 	write      bool // something of the row is live
@@ -54,9 +53,10 @@ type tokenRow struct {
 // tokens moves the live tokens, in two passes. The first reads every
 // access token with its live refresh token, if any: a live pair becomes a
 // family whose next refresh rotates as usual; a live refresh token whose
-// access token has expired becomes a family of its own. The second reads
-// the refresh tokens the first did not: revoked ones (counted) and live
-// ones without an access token. Tokens move only as hashes.
+// access token has expired becomes a family of its own. The second counts
+// the refresh tokens the first did not, as revoked: those DOT revoked, and
+// those whose access token DOT deleted (revoked alone: see
+// revokedWithAccess). Tokens move only as hashes.
 func (r *run) tokens(ctx context.Context, q querier) error {
 	ac := Count{Table: TableAccess, tokens: true}
 	rc := Count{Table: TableRefresh, tokens: true}
@@ -76,7 +76,7 @@ func (r *run) tokens(ctx context.Context, q querier) error {
 			return err
 		}
 		for _, t := range batch {
-			r.countToken(t, &ac, &rc, now)
+			countToken(t, &ac, &rc)
 		}
 		batch = batch[:0]
 		return nil
@@ -86,7 +86,7 @@ func (r *run) tokens(ctx context.Context, q querier) error {
 		FROM `+tableAccess+` a LEFT JOIN `+tableRefresh+` r ON r.access_token_id = a.id AND r.revoked IS NULL ORDER BY a.id`,
 		"SELECT COUNT(*) FROM "+tableAccess,
 		func(rows *sqlx.Rows) error {
-			t := &tokenRow{fromAccessPass: true}
+			t := &tokenRow{}
 			if err := rows.Scan(&t.id, &t.access, &t.accessExp, &t.accessCreated, &t.scope, &t.userID, &t.appID, &t.refresh, &t.refreshCreated); err != nil {
 				return fmt.Errorf("dotimport: access tokens: row: %w", err)
 			}
@@ -104,27 +104,12 @@ func (r *run) tokens(ctx context.Context, q querier) error {
 	if err != nil {
 		return err
 	}
-	err = r.stream(ctx, TableRefresh,
-		`SELECT r.id, r.token, r.created, r.revoked, r.user_id, r.application_id, s.scope
-		FROM `+tableRefresh+` r
-		LEFT JOIN `+tableAccess+` a ON a.id = r.access_token_id
-		LEFT JOIN `+tableAccess+` s ON s.source_refresh_token_id = r.id
-		WHERE a.id IS NULL OR r.revoked IS NOT NULL ORDER BY r.id`,
-		"SELECT COUNT(*) FROM "+tableRefresh,
-		func(rows *sqlx.Rows) error {
-			t := &tokenRow{}
-			if err := rows.Scan(&t.id, &t.refresh, &t.refreshCreated, &t.refreshRevoked, &t.userID, &t.appID, &t.scope); err != nil {
-				return fmt.Errorf("dotimport: refresh tokens: row: %w", err)
-			}
-			t.write = false // see countToken
-			if batch = append(batch, t); len(batch) == batchSize {
-				return flush()
-			}
+	err = r.stream(ctx, TableRefresh, revokedWithAccess, "SELECT COUNT(*) FROM "+tableRefresh,
+		func(*sqlx.Rows) error {
+			rc.Read++
+			rc.Revoked++
 			return nil
 		})
-	if err == nil {
-		err = flush()
-	}
 	if err != nil {
 		return err
 	}
@@ -133,8 +118,21 @@ func (r *run) tokens(ctx context.Context, q querier) error {
 	return nil
 }
 
-// countToken adds one row's outcome to the counts.
-func (r *run) countToken(t *tokenRow, ac, rc *Count, now time.Time) {
+// revokedWithAccess lists the refresh tokens that are revoked: those DOT
+// marked revoked, and the live ones whose access token DOT deleted. DOT
+// deletes an access token revoked alone (RFC 7009 at /o/revoke_token/, or
+// the authorized-tokens page) and keeps its refresh token, which DOT 1.x
+// and 2.x then cannot use (get_original_scopes finds no access token to
+// take the scope from: a server error, DOT issues #585 and #839). DOT 3.0
+// let it refresh, which its maintainers took for a bug (#1510) and fixed
+// by revoking the refresh token with its access token (pull request
+// #1772): the grant was ended on purpose. Moving it would bring back a
+// grant that its user or client revoked, so it stays behind.
+const revokedWithAccess = `SELECT r.id FROM ` + tableRefresh + ` r LEFT JOIN ` + tableAccess + ` a ON a.id = r.access_token_id
+	WHERE a.id IS NULL OR r.revoked IS NOT NULL ORDER BY r.id`
+
+// countToken adds one access token row's outcome to the counts.
+func countToken(t *tokenRow, ac, rc *Count) {
 	moved := t.write && t.userKnown && t.appOK
 	outcome := func(c *Count) {
 		switch {
@@ -146,28 +144,16 @@ func (r *run) countToken(t *tokenRow, ac, rc *Count, now time.Time) {
 			c.Unchanged++
 		}
 	}
-	if t.fromAccessPass {
-		ac.Read++
-		if t.accessLive {
-			outcome(ac)
-		} else {
-			ac.Expired++
-		}
-		if t.refresh.Valid {
-			rc.Read++
-			outcome(rc)
-		}
-		return
+	ac.Read++
+	if t.accessLive {
+		outcome(ac)
+	} else {
+		ac.Expired++
 	}
-	rc.Read++
-	if t.refreshRevoked.Valid {
-		rc.Revoked++
-		return
+	if t.refresh.Valid {
+		rc.Read++
+		outcome(rc)
 	}
-	// DOT deleted its access token (revoked alone); Portcullis imports a
-	// refresh token with the access token it came with.
-	rc.Skipped++
-	r.warn(TableRefresh, t.id, "its access token is gone: a refresh token moves only with its access token")
 }
 
 // writeTokens resolves a batch's users and applications through the id
@@ -234,12 +220,12 @@ func (r *run) writeTokens(ctx context.Context, q querier, batch []*tokenRow, che
 		t.userKnown = uok || !t.userID.Valid
 		t.pair.ClientID, t.appOK = apps[t.appID.Int64]
 		if !t.userKnown || !t.appOK {
-			r.warn(tableOf(t), t.id, "its user is inactive or was not imported, or its application was not imported")
+			r.warn(TableAccess, t.id, "its user is inactive or was not imported, or its application was not imported")
 			continue
 		}
 		if !importableText(t.access.String) || t.refresh.Valid && !importableText(t.refresh.String) {
 			t.write = false
-			r.warn(tableOf(t), t.id, "the token is not 1-255 printable ASCII characters")
+			r.warn(TableAccess, t.id, "the token is not 1-255 printable ASCII characters")
 			continue
 		}
 		t.pair.UserID, t.pair.Username, t.pair.Scope, t.pair.Checked = u.id, u.email, fields(t.scope.String), checked
@@ -256,7 +242,7 @@ func (r *run) writeTokens(ctx context.Context, q querier, batch []*tokenRow, che
 	for _, t := range batch {
 		if t.err != nil {
 			if errors.Is(t.err, grant.ErrRevoked) {
-				r.warn(tableOf(t), t.id, "its user or application was revoked here during the import")
+				r.warn(TableAccess, t.id, "its user or application was revoked here during the import")
 				t.write = false
 				continue
 			}
@@ -264,13 +250,6 @@ func (r *run) writeTokens(ctx context.Context, q querier, batch []*tokenRow, che
 		}
 	}
 	return nil
-}
-
-func tableOf(t *tokenRow) string {
-	if t.fromAccessPass {
-		return TableAccess
-	}
-	return TableRefresh
 }
 
 // importPair imports one pair unless it was imported before (its refresh
