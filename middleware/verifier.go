@@ -45,6 +45,8 @@ type Verifier struct {
 
 	mu       sync.Mutex // guards inflight, and orders cache adds against evictions
 	inflight map[*flight]struct{}
+	flights  atomic.Int64 // len(inflight), read without mu by EvictTokenHash
+	recent   recentRevocations
 
 	backoffUntil atomic.Int64 // unix nano; after a 429
 
@@ -294,10 +296,12 @@ func (v *Verifier) fetch(ctx context.Context, token string, key [32]byte) (*entr
 	f := &flight{key: key}
 	v.mu.Lock()
 	v.inflight[f] = struct{}{}
+	v.flights.Add(1)
 	v.mu.Unlock()
 	defer func() {
 		v.mu.Lock()
 		delete(v.inflight, f)
+		v.flights.Add(-1)
 		v.mu.Unlock()
 	}()
 
@@ -328,10 +332,18 @@ func (v *Verifier) fetch(ctx context.Context, token string, key [32]byte) (*entr
 	e.fresh = min(now.Add(v.cfg.maxTTL).UnixNano(), expBound)
 	e.stale = min(now.Add(v.cfg.maxTTL+v.cfg.staleIfError).UnixNano(), expBound)
 	v.mu.Lock()
-	// A token named in a revocation event while this call ran is refused:
-	// the answer may come from an auth server that has not heard of it yet.
-	dead := v.neg != nil && v.negUntil(key) > now.UnixNano()
-	if !f.revoked && !dead {
+	// A token named in a revocation event (while this call ran, or shortly
+	// before it while uncached) is refused: the answer may come from an
+	// auth server that has not heard of it yet.
+	var dead bool
+	if v.neg != nil {
+		negUntil := v.negUntil(key)
+		dead = negUntil > now.UnixNano() || v.recent.until(key) > now.UnixNano()
+		if dead && negUntil <= now.UnixNano() {
+			v.cacheInactive(key, now) // now a token lookups race: no more calls
+		}
+	}
+	if !dead && !f.revoked {
 		v.pos.Add(key, e)
 	}
 	v.mu.Unlock()
