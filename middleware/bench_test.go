@@ -72,7 +72,7 @@ func BenchmarkRevocationEvent(b *testing.B) {
 	for i := range 10_000 {
 		var k [32]byte
 		binary.LittleEndian.PutUint64(k[:], uint64(i))
-		rg.v.pos.Add(k, &entry{key: k, fresh: now.Add(time.Hour).UnixNano(), stale: now.Add(time.Hour).UnixNano()})
+		rg.v.pos.Set(k, &entry{key: k, fresh: now.Add(time.Hour).UnixNano(), stale: now.Add(time.Hour).UnixNano()})
 	}
 	payload, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, Reason: revocation.ReasonRotation, At: now.Unix(),
 		TokenHashes: []string{revocation.HashString("pc_at_elsewhere"), revocation.HashString("pc_rt_elsewhere")}, Origin: "0123456789abcdef"})

@@ -26,7 +26,7 @@ func (v *Verifier) EvictTokenHash(hash string) {
 		v.Purge()
 		return
 	}
-	if v.flights.Load() == 0 && !v.pos.Contains(key) {
+	if _, cached := v.pos.GetEntryQuietly(key); !cached && v.flights.Load() == 0 {
 		if v.neg != nil {
 			v.recent.add(key, v.now().Add(v.cfg.negativeTTL).UnixNano())
 		}
@@ -34,7 +34,7 @@ func (v *Verifier) EvictTokenHash(hash string) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	racing := v.pos.Remove(key)
+	_, racing := v.pos.Invalidate(key)
 	for f := range v.inflight {
 		if f.key == key {
 			f.revoked = true
@@ -76,9 +76,9 @@ func (v *Verifier) evictWhere(match func(*Identity) bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.gen.Add(1)
-	for _, e := range v.pos.Values() {
+	for e := range v.pos.Values() {
 		if match(&e.id) {
-			v.pos.Remove(e.key)
+			v.pos.Invalidate(e.key)
 		}
 	}
 	v.revokeInflight()
@@ -90,7 +90,7 @@ func (v *Verifier) Purge() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.gen.Add(1)
-	v.pos.Purge()
+	v.pos.InvalidateAll()
 	if v.neg != nil {
 		v.neg.Purge()
 	}
@@ -133,4 +133,4 @@ func (v *Verifier) evictHashes(hs []string) {
 }
 
 // Len reports the number of cached active answers (for tests and metrics).
-func (v *Verifier) Len() int { return v.pos.Len() }
+func (v *Verifier) Len() int { return v.pos.EstimatedSize() }

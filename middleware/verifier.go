@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/maypok86/otter/v2"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
@@ -37,8 +38,8 @@ type Verifier struct {
 	logger     *slog.Logger
 	required   scope.Set
 
-	pos *expirable.LRU[[32]byte, *entry] // active answers
-	neg *expirable.LRU[[32]byte, int64]  // inactive answers: unix-nano deadline; nil if off
+	pos *otter.Cache[[32]byte, *entry]  // active answers (W-TinyLFU: a scan of new tokens cannot flush the hot ones)
+	neg *expirable.LRU[[32]byte, int64] // inactive answers: unix-nano deadline; nil if off
 
 	sf  singleflight.Group
 	gen atomic.Uint64 // bumped by every eviction: part of the singleflight key
@@ -121,7 +122,12 @@ func New(introspectionURL string, opts ...Option) (*Verifier, error) {
 	case cfg.bearer != "":
 		v.authHeader = "Bearer " + cfg.bearer
 	}
-	v.pos = expirable.NewLRU[[32]byte, *entry](cfg.cacheSize, nil, cfg.maxTTL+cfg.staleIfError)
+	pos, err := otter.New(&otter.Options[[32]byte, *entry]{MaximumSize: cfg.cacheSize,
+		ExpiryCalculator: otter.ExpiryWriting[[32]byte, *entry](cfg.maxTTL + cfg.staleIfError)})
+	if err != nil {
+		return nil, fmt.Errorf("middleware: new: cache: %w", err)
+	}
+	v.pos = pos
 	if cfg.negativeTTL > 0 {
 		v.neg = expirable.NewLRU[[32]byte, int64](cfg.cacheSize, nil, cfg.negativeTTL)
 	}
@@ -212,7 +218,7 @@ func (v *Verifier) lookup(ctx context.Context, token string) (*entry, error) {
 	key := hashToken(token)
 	now := v.now().UnixNano()
 	var stale *entry
-	if e, ok := v.pos.Get(key); ok {
+	if e, ok := v.pos.GetIfPresent(key); ok {
 		if now < e.fresh {
 			call(v.cfg.hooks.OnHit)
 			return e, nil
@@ -344,7 +350,7 @@ func (v *Verifier) fetch(ctx context.Context, token string, key [32]byte) (*entr
 		}
 	}
 	if !dead && !f.revoked {
-		v.pos.Add(key, e)
+		v.pos.Set(key, e)
 	}
 	v.mu.Unlock()
 	if dead {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,10 +24,10 @@ func TestCacheKeyIsSHA256(t *testing.T) {
 	if _, err := rg.v.Verify(bg(), "tok"); err != nil {
 		t.Fatal(err)
 	}
-	if !rg.v.pos.Contains(revocation.Hash("tok")) {
+	if _, ok := rg.v.pos.GetEntryQuietly(revocation.Hash("tok")); !ok {
 		t.Fatal("entry not stored under SHA-256(token)")
 	}
-	if got := rg.v.pos.Keys(); len(got) != 1 || got[0] != revocation.Hash("tok") {
+	if got := slices.Collect(rg.v.pos.Keys()); len(got) != 1 || got[0] != revocation.Hash("tok") {
 		t.Fatalf("keys %x", got)
 	}
 }
@@ -552,5 +553,52 @@ func TestRecentRevocationsIsDirectMapped(t *testing.T) {
 	r.add(clash, 20)
 	if r.until(a) != 0 || r.until(clash) != 20 {
 		t.Fatalf("after a clash: until(a) = %d, until(clash) = %d", r.until(a), r.until(clash))
+	}
+}
+
+// TestScanDoesNotFlushHotTokens: tokens in steady use stay cached through
+// a sweep of tokens each seen once, though each hot token comes back only
+// after more distinct tokens than the cache holds (W-TinyLFU admission). A
+// plain LRU evicts each hot token before it comes back: every request
+// would be a call.
+func TestScanDoesNotFlushHotTokens(t *testing.T) {
+	const (
+		size    = 100
+		hotN    = 10
+		between = 15 // swept tokens between two hot requests: reuse distance 150 > size
+		rounds  = 20
+	)
+	rg := newRig(t, WithCacheSize(size))
+	exp := time.Now().Add(time.Hour)
+	verify := func(tok string) {
+		t.Helper()
+		if _, err := rg.v.Verify(bg(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scanned := 0
+	for r := range rounds {
+		last := r == rounds-1
+		var missed []string
+		for i := range hotN {
+			tok := "hot-" + strconv.Itoa(i)
+			if r == 0 {
+				rg.fake.Register(tok, active("read", exp))
+			}
+			before := rg.fake.CallsFor(tok)
+			verify(tok)
+			if rg.fake.CallsFor(tok) != before {
+				missed = append(missed, tok)
+			}
+			for range between {
+				sweep := "scan-" + strconv.Itoa(scanned)
+				scanned++
+				rg.fake.Register(sweep, active("read", exp))
+				verify(sweep)
+			}
+		}
+		if last && len(missed) != 0 {
+			t.Fatalf("after %d swept tokens, hot tokens %v were no longer cached", scanned, missed)
+		}
 	}
 }
