@@ -6,5 +6,7 @@
 // revokes them. Gin users take package ginauth; tests take introspecttest.
 //
 // This package imports only the standard library, golang.org/x/sync,
-// golang-lru and Portcullis' shared module: neither Gin nor a Redis client.
+// golang-lru, otter and Portcullis' shared module: neither Gin nor a Redis
+// client. Active answers live in an otter (W-TinyLFU) cache, so a sweep of
+// tokens seen once cannot flush the ones in steady use.
 package middleware

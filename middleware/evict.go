@@ -13,25 +13,40 @@ import (
 // is hash, and, when negative caching is on, records the token as inactive
 // for the negative TTL: a revoked token never comes back, and not asking
 // again means a stale answer from an auth server that has not yet heard of
-// the revocation cannot be cached. A hash revocation.ParseHash refuses
-// purges the whole cache.
+// the revocation cannot be cached. Only a token a lookup could still race
+// goes into the negative cache: one with an answer cached here or an
+// introspection call in flight. Any other (most events name tokens this
+// process never saw) costs one cache lookup and a slot in a fixed-size
+// table (recentRevocations), which refuses an active answer for it within
+// the negative TTL while the table still holds it. A hash
+// revocation.ParseHash refuses purges the whole cache.
 func (v *Verifier) EvictTokenHash(hash string) {
 	key, ok := revocation.ParseHash(hash)
 	if !ok {
 		v.Purge()
 		return
 	}
+	if _, cached := v.pos.GetEntryQuietly(key); !cached && v.flights.Load() == 0 {
+		if v.neg != nil {
+			v.recent.add(key, v.now().Add(v.cfg.negativeTTL).UnixNano())
+		}
+		return
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.gen.Add(1)
-	v.pos.Remove(key)
-	if v.neg != nil {
-		v.neg.Add(key, v.now().Add(v.cfg.negativeTTL).UnixNano())
-	}
+	_, racing := v.pos.Invalidate(key)
 	for f := range v.inflight {
 		if f.key == key {
 			f.revoked = true
+			racing = true
 		}
+	}
+	if !racing {
+		return
+	}
+	v.gen.Add(1)
+	if v.neg != nil {
+		v.neg.Add(key, v.now().Add(v.cfg.negativeTTL).UnixNano())
 	}
 	call(v.cfg.hooks.OnEvict)
 }
@@ -61,9 +76,9 @@ func (v *Verifier) evictWhere(match func(*Identity) bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.gen.Add(1)
-	for _, e := range v.pos.Values() {
+	for e := range v.pos.Values() {
 		if match(&e.id) {
-			v.pos.Remove(e.key)
+			v.pos.Invalidate(e.key)
 		}
 	}
 	v.revokeInflight()
@@ -75,7 +90,7 @@ func (v *Verifier) Purge() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.gen.Add(1)
-	v.pos.Purge()
+	v.pos.InvalidateAll()
 	if v.neg != nil {
 		v.neg.Purge()
 	}
@@ -118,4 +133,4 @@ func (v *Verifier) evictHashes(hs []string) {
 }
 
 // Len reports the number of cached active answers (for tests and metrics).
-func (v *Verifier) Len() int { return v.pos.Len() }
+func (v *Verifier) Len() int { return v.pos.EstimatedSize() }

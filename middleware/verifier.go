@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/maypok86/otter/v2"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
@@ -37,14 +38,16 @@ type Verifier struct {
 	logger     *slog.Logger
 	required   scope.Set
 
-	pos *expirable.LRU[[32]byte, *entry] // active answers
-	neg *expirable.LRU[[32]byte, int64]  // inactive answers: unix-nano deadline; nil if off
+	pos *otter.Cache[[32]byte, *entry]  // active answers (W-TinyLFU: a scan of new tokens cannot flush the hot ones)
+	neg *expirable.LRU[[32]byte, int64] // inactive answers: unix-nano deadline; nil if off
 
 	sf  singleflight.Group
 	gen atomic.Uint64 // bumped by every eviction: part of the singleflight key
 
 	mu       sync.Mutex // guards inflight, and orders cache adds against evictions
 	inflight map[*flight]struct{}
+	flights  atomic.Int64 // len(inflight), read without mu by EvictTokenHash
+	recent   recentRevocations
 
 	backoffUntil atomic.Int64 // unix nano; after a 429
 
@@ -119,7 +122,12 @@ func New(introspectionURL string, opts ...Option) (*Verifier, error) {
 	case cfg.bearer != "":
 		v.authHeader = "Bearer " + cfg.bearer
 	}
-	v.pos = expirable.NewLRU[[32]byte, *entry](cfg.cacheSize, nil, cfg.maxTTL+cfg.staleIfError)
+	pos, err := otter.New(&otter.Options[[32]byte, *entry]{MaximumSize: cfg.cacheSize,
+		ExpiryCalculator: otter.ExpiryWriting[[32]byte, *entry](cfg.maxTTL + cfg.staleIfError)})
+	if err != nil {
+		return nil, fmt.Errorf("middleware: new: cache: %w", err)
+	}
+	v.pos = pos
 	if cfg.negativeTTL > 0 {
 		v.neg = expirable.NewLRU[[32]byte, int64](cfg.cacheSize, nil, cfg.negativeTTL)
 	}
@@ -210,7 +218,7 @@ func (v *Verifier) lookup(ctx context.Context, token string) (*entry, error) {
 	key := hashToken(token)
 	now := v.now().UnixNano()
 	var stale *entry
-	if e, ok := v.pos.Get(key); ok {
+	if e, ok := v.pos.GetIfPresent(key); ok {
 		if now < e.fresh {
 			call(v.cfg.hooks.OnHit)
 			return e, nil
@@ -294,10 +302,12 @@ func (v *Verifier) fetch(ctx context.Context, token string, key [32]byte) (*entr
 	f := &flight{key: key}
 	v.mu.Lock()
 	v.inflight[f] = struct{}{}
+	v.flights.Add(1)
 	v.mu.Unlock()
 	defer func() {
 		v.mu.Lock()
 		delete(v.inflight, f)
+		v.flights.Add(-1)
 		v.mu.Unlock()
 	}()
 
@@ -328,11 +338,19 @@ func (v *Verifier) fetch(ctx context.Context, token string, key [32]byte) (*entr
 	e.fresh = min(now.Add(v.cfg.maxTTL).UnixNano(), expBound)
 	e.stale = min(now.Add(v.cfg.maxTTL+v.cfg.staleIfError).UnixNano(), expBound)
 	v.mu.Lock()
-	// A token named in a revocation event while this call ran is refused:
-	// the answer may come from an auth server that has not heard of it yet.
-	dead := v.neg != nil && v.negUntil(key) > now.UnixNano()
-	if !f.revoked && !dead {
-		v.pos.Add(key, e)
+	// A token named in a revocation event (while this call ran, or shortly
+	// before it while uncached) is refused: the answer may come from an
+	// auth server that has not heard of it yet.
+	var dead bool
+	if v.neg != nil {
+		negUntil := v.negUntil(key)
+		dead = negUntil > now.UnixNano() || v.recent.until(key) > now.UnixNano()
+		if dead && negUntil <= now.UnixNano() {
+			v.cacheInactive(key, now) // now a token lookups race: no more calls
+		}
+	}
+	if !dead && !f.revoked {
+		v.pos.Set(key, e)
 	}
 	v.mu.Unlock()
 	if dead {

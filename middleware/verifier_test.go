@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,10 +24,10 @@ func TestCacheKeyIsSHA256(t *testing.T) {
 	if _, err := rg.v.Verify(bg(), "tok"); err != nil {
 		t.Fatal(err)
 	}
-	if !rg.v.pos.Contains(revocation.Hash("tok")) {
+	if _, ok := rg.v.pos.GetEntryQuietly(revocation.Hash("tok")); !ok {
 		t.Fatal("entry not stored under SHA-256(token)")
 	}
-	if got := rg.v.pos.Keys(); len(got) != 1 || got[0] != revocation.Hash("tok") {
+	if got := slices.Collect(rg.v.pos.Keys()); len(got) != 1 || got[0] != revocation.Hash("tok") {
 		t.Fatalf("keys %x", got)
 	}
 }
@@ -484,6 +485,120 @@ func TestNoGinNoRedis(t *testing.T) {
 	for _, bad := range []string{"github.com/gin-gonic/gin", "github.com/redis/go-redis"} {
 		if strings.Contains(deps, bad) {
 			t.Errorf("package middleware depends on %s", bad)
+		}
+	}
+}
+
+// TestEventForAnUncachedTokenCostsALookup: most events (every other
+// process's rotations) name tokens this process never saw. Such an event
+// evicts nothing, adds nothing to the negative cache, and does not split
+// the introspection calls in flight. Yet a request for that token within
+// the negative TTL, answered "active" by an auth server that has not heard
+// of the event yet, is refused all the same. A token that was cached is
+// evicted and goes into the negative cache, as TestEvictedTokenStaysRefused
+// checks.
+func TestEventForAnUncachedTokenCostsALookup(t *testing.T) {
+	rg := newRig(t)
+	rg.fake.Register("seen", active("read", time.Now().Add(time.Hour)))
+	rg.fake.Register("late", active("read", time.Now().Add(time.Hour))) // the auth server has not heard yet
+	if _, err := rg.v.Verify(bg(), "seen"); err != nil {
+		t.Fatal(err)
+	}
+	gen := rg.v.gen.Load()
+	rg.v.Apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashString("late"), revocation.HashString("other")}})
+	if n := rg.v.neg.Len(); n != 0 {
+		t.Fatalf("negative cache holds %d entries after an event about uncached tokens, want 0", n)
+	}
+	if got := rg.n.evict.Load(); got != 0 {
+		t.Fatalf("%d evictions counted for tokens that were not cached", got)
+	}
+	if rg.v.gen.Load() != gen {
+		t.Fatal("an event about uncached tokens split the calls in flight")
+	}
+	if rg.v.Len() != 1 {
+		t.Fatalf("cache holds %d answers, want the untouched 1", rg.v.Len())
+	}
+	if _, err := rg.v.Verify(bg(), "late"); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("a stale active answer for a token named in an event: err = %v, want ErrInvalidToken", err)
+	}
+	calls := rg.fake.Calls()
+	if _, err := rg.v.Verify(bg(), "late"); !errors.Is(err, ErrInvalidToken) || rg.fake.Calls() != calls {
+		t.Fatalf("second request: err = %v, %d more calls; want refused from the negative cache", err, rg.fake.Calls()-calls)
+	}
+	rg.clk.Advance(time.Minute) // past the negative TTL
+	if _, err := rg.v.Verify(bg(), "late"); err != nil {
+		t.Fatalf("past the negative TTL the auth server's answer counts again: %v", err)
+	}
+
+	rg.v.Apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{revocation.HashString("seen")}})
+	if rg.n.evict.Load() != 1 {
+		t.Fatalf("a cached token's event counted %d evictions, want 1", rg.n.evict.Load())
+	}
+	if _, ok := rg.v.neg.Peek(hashToken("seen")); !ok {
+		t.Fatal("a cached token's event left it out of the negative cache")
+	}
+}
+
+// TestRecentRevocationsIsDirectMapped: the fixed table keeps the newest
+// token per slot and forgets nothing else.
+func TestRecentRevocationsIsDirectMapped(t *testing.T) {
+	var r recentRevocations
+	a, b := revocation.Hash("a"), revocation.Hash("b")
+	r.add(a, 10)
+	if r.until(a) != 10 || r.until(b) != 0 {
+		t.Fatalf("until(a) = %d, until(b) = %d", r.until(a), r.until(b))
+	}
+	clash := a
+	clash[31] ^= 1 // same first 8 bytes: same slot
+	r.add(clash, 20)
+	if r.until(a) != 0 || r.until(clash) != 20 {
+		t.Fatalf("after a clash: until(a) = %d, until(clash) = %d", r.until(a), r.until(clash))
+	}
+}
+
+// TestScanDoesNotFlushHotTokens: tokens in steady use stay cached through
+// a sweep of tokens each seen once, though each hot token comes back only
+// after more distinct tokens than the cache holds (W-TinyLFU admission). A
+// plain LRU evicts each hot token before it comes back: every request
+// would be a call.
+func TestScanDoesNotFlushHotTokens(t *testing.T) {
+	const (
+		size    = 100
+		hotN    = 10
+		between = 15 // swept tokens between two hot requests: reuse distance 150 > size
+		rounds  = 20
+	)
+	rg := newRig(t, WithCacheSize(size))
+	exp := time.Now().Add(time.Hour)
+	verify := func(tok string) {
+		t.Helper()
+		if _, err := rg.v.Verify(bg(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scanned := 0
+	for r := range rounds {
+		last := r == rounds-1
+		var missed []string
+		for i := range hotN {
+			tok := "hot-" + strconv.Itoa(i)
+			if r == 0 {
+				rg.fake.Register(tok, active("read", exp))
+			}
+			before := rg.fake.CallsFor(tok)
+			verify(tok)
+			if rg.fake.CallsFor(tok) != before {
+				missed = append(missed, tok)
+			}
+			for range between {
+				sweep := "scan-" + strconv.Itoa(scanned)
+				scanned++
+				rg.fake.Register(sweep, active("read", exp))
+				verify(sweep)
+			}
+		}
+		if last && len(missed) != 0 {
+			t.Fatalf("after %d swept tokens, hot tokens %v were no longer cached", scanned, missed)
 		}
 	}
 }

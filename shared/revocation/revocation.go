@@ -147,10 +147,15 @@ func Encode(e Event) ([]byte, error) {
 }
 
 // Decode parses a payload. It returns ErrMalformed for bad JSON, a missing
-// kind, or a tokens event whose hashes are not in ParseHash's form.
+// kind, or a tokens event whose hashes are not in ParseHash's form. The
+// events Encode writes are read without reflection (decodeFast), anything
+// else by encoding/json, with the same result either way.
 func Decode(b []byte) (Event, error) {
-	var e Event
-	if err := json.Unmarshal(b, &e); err != nil || e.Kind == "" {
+	e, ok := decodeFast(b)
+	if !ok {
+		e, ok = decodeJSON(b)
+	}
+	if !ok || e.Kind == "" {
 		return Event{}, ErrMalformed
 	}
 	if e.Kind == KindTokens {

@@ -32,16 +32,19 @@ type config struct {
 	Scopes            scope.Set
 	DefaultScopes     scope.Set
 	Argon             passwords.Params
-	ThrottleLimit     int
-	ThrottleWindow    time.Duration
-	ClientCacheTTL    time.Duration
-	TokenCacheTTL     time.Duration
-	TokenCacheSize    int
-	TrustedProxies    []string
-	ShutdownTimeout   time.Duration
-	SessionSecure     bool
-	SessionIdle       time.Duration
-	SessionMaxAge     time.Duration
+	// PasswordQueue: how many password checks may wait for one of the
+	// GOMAXPROCS hashing slots before more are refused with 503.
+	PasswordQueue   int
+	ThrottleLimit   int
+	ThrottleWindow  time.Duration
+	ClientCacheTTL  time.Duration
+	TokenCacheTTL   time.Duration
+	TokenCacheSize  int
+	TrustedProxies  []string
+	ShutdownTimeout time.Duration
+	SessionSecure   bool
+	SessionIdle     time.Duration
+	SessionMaxAge   time.Duration
 	// KEK seals the OpenID Connect signing keys (KEY_ENCRYPTION_KEY); nil
 	// turns OpenID Connect off.
 	KEK        *signing.KEK
@@ -121,6 +124,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			KeyLen:    def.KeyLen,
 			SaltLen:   def.SaltLen,
 		},
+		PasswordQueue:   integer("PASSWORD_HASH_QUEUE", passwords.DefaultQueue, 0, 100_000),
 		ThrottleLimit:   integer("LOGIN_THROTTLE_LIMIT", 10, 1, 1_000_000),
 		ThrottleWindow:  dur("LOGIN_THROTTLE_WINDOW", 15*time.Minute, time.Second),
 		ClientCacheTTL:  dur("CLIENT_CACHE_TTL", 30*time.Second, 0),

@@ -29,6 +29,10 @@ var (
 	_ lifecycle.TokenStore = (*tokens.Store)(nil)
 )
 
+// cleanupQueue is how many revocation index walks may wait; more are
+// dropped and logged (their index entries expire with their buckets).
+const cleanupQueue = 1024
+
 func (f pingFunc) Ping(ctx context.Context) error { return f(ctx) }
 
 // serve runs the HTTP server until ctx is cancelled (SIGINT, SIGTERM), then
@@ -62,6 +66,9 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go store.WatchRevocations(watchCtx, log)
+	// User- and client-wide revocations walk their indexes in the
+	// background: the epoch bump is the guarantee, the walk is cleanup.
+	go store.RunCleanup(watchCtx, cleanupQueue, log)
 	life := lifecycle.New(store, a.clients)
 	oid, err := openID(ctx, cfg, a, rdb, log)
 	if err != nil {

@@ -25,7 +25,7 @@ type app struct {
 // openApp opens and migrates the database and builds the account and client
 // services. The caller closes app.db.
 func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
-	hasher, err := passwords.NewHasher(cfg.Argon)
+	hasher, err := passwords.NewHasher(cfg.Argon, passwords.WithQueue(cfg.PasswordQueue))
 	if err != nil {
 		return nil, fmt.Errorf("password hashing: %w", err)
 	}

@@ -21,25 +21,36 @@ func newHasher(t testing.TB, p passwords.Params) *passwords.Hasher {
 	return h
 }
 
-// countingHasher wraps a real Hasher and counts calls.
+// countingHasher wraps a real Hasher and counts calls. With busy set, every
+// call is refused with passwords.ErrBusy, as a full queue refuses it.
 type countingHasher struct {
 	*passwords.Hasher
 	hashes, verifies, dummies atomic.Int64
+	busy                      atomic.Bool
 }
 
 func (c *countingHasher) Hash(pw string) (string, error) {
 	c.hashes.Add(1)
+	if c.busy.Load() {
+		return "", passwords.ErrBusy
+	}
 	return c.Hasher.Hash(pw)
 }
 
 func (c *countingHasher) Verify(enc, pw string) (bool, bool, error) {
 	c.verifies.Add(1)
+	if c.busy.Load() {
+		return false, false, passwords.ErrBusy
+	}
 	return c.Hasher.Verify(enc, pw)
 }
 
-func (c *countingHasher) VerifyDummy(pw string) {
+func (c *countingHasher) VerifyDummy(pw string) error {
 	c.dummies.Add(1)
-	c.Hasher.VerifyDummy(pw)
+	if c.busy.Load() {
+		return passwords.ErrBusy
+	}
+	return c.Hasher.VerifyDummy(pw)
 }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))

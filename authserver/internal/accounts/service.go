@@ -7,13 +7,15 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
 )
 
 // Hasher hashes and verifies passwords; *passwords.Hasher implements it.
 type Hasher interface {
 	Hash(password string) (string, error)
 	Verify(encoded, password string) (ok, needsRehash bool, err error)
-	VerifyDummy(password string)
+	VerifyDummy(password string) error
 }
 
 // Validator returns Django-style messages for a weak password ("" email
@@ -139,13 +141,18 @@ func (s *Service) create(ctx context.Context, emailF, pw, pw2 Field, super bool)
 func (s *Service) Authenticate(ctx context.Context, email, password string) (User, error) {
 	u, err := s.store.ByEmail(ctx, email)
 	if errors.Is(err, ErrNotFound) {
-		s.hasher.VerifyDummy(password)
+		if err := s.hasher.VerifyDummy(password); err != nil {
+			return User{}, fmt.Errorf("accounts: authenticate: %w", err)
+		}
 		return User{}, ErrInvalidCredentials
 	}
 	if err != nil {
 		return User{}, err
 	}
 	ok, rehash, err := s.hasher.Verify(u.Password, password)
+	if errors.Is(err, passwords.ErrBusy) {
+		return User{}, fmt.Errorf("accounts: authenticate: %w", err)
+	}
 	if err != nil {
 		s.log.WarnContext(ctx, "stored password hash is unreadable", "user_id", u.ID, "error", err)
 		return User{}, ErrInvalidCredentials
@@ -188,6 +195,9 @@ func (s *Service) ChangePassword(ctx context.Context, u User, in PasswordChangeI
 	fe := FieldErrors{}
 	if required(fe, "old_password", in.OldPassword) {
 		ok, _, err := s.hasher.Verify(u.Password, in.OldPassword.Value)
+		if errors.Is(err, passwords.ErrBusy) {
+			return fmt.Errorf("accounts: change password: %w", err)
+		}
 		if err != nil || !ok {
 			fe.Add("old_password", MsgOldIncorrect)
 		}

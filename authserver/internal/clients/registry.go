@@ -19,7 +19,6 @@ import (
 type SlowHasher interface {
 	Hash(secret string) (string, error)
 	Verify(encoded, secret string) (ok, needsRehash bool, err error)
-	VerifyDummy(secret string)
 }
 
 // Generations reads the token store's revocation generation

@@ -39,16 +39,22 @@ func (p pinger) Ping(context.Context) error { return p.err }
 
 func newAPI(t testing.TB, dbURL string, ready map[string]httpapi.Pinger) *api {
 	t.Helper()
+	h, err := passwords.NewHasher(testenv.CheapArgon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newAPIWithHasher(t, dbURL, ready, h)
+}
+
+// newAPIWithHasher is newAPI with the given password hasher.
+func newAPIWithHasher(t testing.TB, dbURL string, ready map[string]httpapi.Pinger, h accounts.Hasher) *api {
+	t.Helper()
 	db, err := database.Open(testenv.Context(t), dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	if err := db.Migrate(testenv.Context(t)); err != nil {
-		t.Fatal(err)
-	}
-	h, err := passwords.NewHasher(testenv.CheapArgon)
-	if err != nil {
 		t.Fatal(err)
 	}
 	st := accounts.NewStore(db)

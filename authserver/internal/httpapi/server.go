@@ -156,7 +156,8 @@ func saneID(id string) bool {
 	return true
 }
 
-// accessLog logs one line per request. It logs the path without its query
+// accessLog logs one line per request, a client that hung up as 499
+// (metrics.Status). It logs the path without its query
 // string, and no header or body, so that no credential reaches a log.
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -170,7 +171,7 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 			slog.String("request_id", RequestIDFromContext(c.Request.Context())),
 			slog.String("method", c.Request.Method),
 			slog.String("path", c.Request.URL.Path),
-			slog.Int("status", c.Writer.Status()),
+			slog.Int("status", metrics.Status(c)),
 			slog.Duration("duration", time.Since(start)),
 			slog.String("client_ip", c.ClientIP()),
 		)

@@ -5,6 +5,8 @@
 package metrics
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -58,6 +60,21 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
+// StatusClientClosedRequest is nginx's 499: the client hung up before the
+// answer was written. No answer is sent with it; it only labels the
+// request in logs and metrics, so a hung-up client is not a server error.
+const StatusClientClosedRequest = 499
+
+// Status is the status to log and count for c's request once the handlers
+// have run: StatusClientClosedRequest when the client went away (its
+// request's context cancelled), else the status written.
+func Status(c *gin.Context) int {
+	if errors.Is(c.Request.Context().Err(), context.Canceled) {
+		return StatusClientClosedRequest
+	}
+	return c.Writer.Status()
+}
+
 // Middleware times every request under its route template (never the raw
 // path, which would grow without bound).
 func (m *Metrics) Middleware() gin.HandlerFunc {
@@ -68,7 +85,7 @@ func (m *Metrics) Middleware() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Observe(time.Since(start).Seconds())
+		m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(Status(c))).Observe(time.Since(start).Seconds())
 	}
 }
 

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
 )
 
@@ -58,6 +60,9 @@ func TestGrantPassword(t *testing.T) {
 		{name: "user store down", client: creds("rs-id", "rs-secret"),
 			form:  passwordForm("username", "user1@email.com", "password", "testpass123"),
 			setup: func(e *unitEnv) { e.users.err = errDown }, code: CodeTemporarilyUnavail, status: http.StatusServiceUnavailable, wantUser: true},
+		{name: "password hashing queue full", client: creds("rs-id", "rs-secret"),
+			form:  passwordForm("username", "user1@email.com", "password", "testpass123"),
+			setup: func(e *unitEnv) { e.users.err = fmt.Errorf("accounts: authenticate: %w", passwords.ErrBusy) }, code: CodeTemporarilyUnavail, status: http.StatusServiceUnavailable, wantUser: true},
 		{name: "token store down", client: creds("rs-id", "rs-secret"),
 			form:  passwordForm("username", "user1@email.com", "password", "testpass123"),
 			setup: func(e *unitEnv) { e.tok.issueErr = grant.ErrUnavailable }, code: CodeTemporarilyUnavail, status: http.StatusServiceUnavailable, wantUser: true},
@@ -74,6 +79,9 @@ func TestGrantPassword(t *testing.T) {
 			if tc.code != "" {
 				if oerr == nil || oerr.Code != tc.code || oerr.Status != tc.status {
 					t.Fatalf("got %+v, %v; want %s (%d)", resp, oerr, tc.code, tc.status)
+				}
+				if tc.status == http.StatusServiceUnavailable && oerr.RetryAfter <= 0 {
+					t.Fatalf("503 without Retry-After: %+v", oerr)
 				}
 				if len(e.tok.issued) != 0 {
 					t.Fatalf("a token was issued on %s", tc.code)

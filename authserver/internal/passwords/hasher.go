@@ -24,34 +24,71 @@ var ErrMalformedHash = errors.New("passwords: malformed or unsupported hash")
 // ErrPasswordTooLong is returned by Hash for a password over MaxPasswordBytes.
 var ErrPasswordTooLong = errors.New("passwords: password too long")
 
+// ErrBusy is returned by Hash, Verify and VerifyDummy when every
+// derivation slot is busy and the queue behind them is full. The caller
+// should answer 503 with Retry-After: the work was refused, not failed.
+var ErrBusy = errors.New("passwords: too many password checks waiting")
+
+// DefaultQueue is how many key derivations may wait for a slot unless
+// WithQueue says otherwise.
+const DefaultQueue = 64
+
 // Hasher makes argon2id hashes with fixed parameters and verifies hashes in
 // every supported format. It is immutable and safe for concurrent use. At
-// most GOMAXPROCS key derivations run at once; the rest queue. More would
-// not finish sooner on that many cores, and each argon2id run holds its
-// whole memory cost (19 MiB by default), so a burst of logins would
-// otherwise grow the heap by that much per request.
+// most GOMAXPROCS key derivations run at once; more would not finish
+// sooner on that many cores, and each argon2id run holds its whole memory
+// cost (19 MiB by default), so a burst of logins would otherwise grow the
+// heap by that much per request. At most a queue's worth more wait for a
+// slot (a waiting one holds no KDF memory); past that the call returns
+// ErrBusy at once, so a flood is refused in constant time instead of
+// queueing without bound.
 type Hasher struct {
 	params    Params
 	dummySalt []byte
 	dummyKey  []byte
-	slots     chan struct{}
+	// admitted holds one token per derivation running or waiting
+	// (capacity: slots plus the queue); slots one per derivation running.
+	admitted chan struct{}
+	slots    chan struct{}
 }
 
-// kdf runs f in one of the Hasher's derivation slots.
-func (h *Hasher) kdf(f func()) {
+// Option configures a Hasher.
+type Option func(*hasherLimits)
+
+type hasherLimits struct{ workers, queue int }
+
+// WithQueue sets how many key derivations may wait for a free slot
+// (n >= 0; 0 refuses any that cannot start at once).
+func WithQueue(n int) Option { return func(l *hasherLimits) { l.queue = max(n, 0) } }
+
+// kdf runs f in one of the Hasher's derivation slots, waiting for one if
+// the queue has room, or returns ErrBusy.
+func (h *Hasher) kdf(f func()) error {
+	select {
+	case h.admitted <- struct{}{}:
+	default:
+		return ErrBusy
+	}
+	defer func() { <-h.admitted }()
 	h.slots <- struct{}{}
 	defer func() { <-h.slots }()
 	f()
+	return nil
 }
 
 // NewHasher returns a Hasher for p, or an error saying which parameter is out
-// of range (see Params.Validate).
-func NewHasher(p Params) (*Hasher, error) {
+// of range (see Params.Validate). It runs at most GOMAXPROCS derivations at
+// once, with DefaultQueue waiting unless WithQueue is given.
+func NewHasher(p Params, opts ...Option) (*Hasher, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	l := hasherLimits{workers: runtime.GOMAXPROCS(0), queue: DefaultQueue}
+	for _, o := range opts {
+		o(&l)
+	}
 	h := &Hasher{params: p, dummySalt: make([]byte, p.SaltLen), dummyKey: make([]byte, p.KeyLen),
-		slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+		admitted: make(chan struct{}, l.workers+l.queue), slots: make(chan struct{}, l.workers)}
 	if _, err := rand.Read(h.dummySalt); err != nil {
 		return nil, fmt.Errorf("passwords: dummy salt: %w", err)
 	}
@@ -67,7 +104,7 @@ func (h *Hasher) Params() Params { return h.params }
 // Hash returns the argon2id hash of password with a fresh random salt, in PHC
 // string form: $argon2id$v=19$m=<KiB>,t=<time>,p=<threads>$<salt>$<key>, with
 // salt and key in unpadded standard base64. It returns ErrPasswordTooLong for
-// a password over MaxPasswordBytes.
+// a password over MaxPasswordBytes, and ErrBusy when the queue is full.
 func (h *Hasher) Hash(password string) (string, error) {
 	if len(password) > MaxPasswordBytes {
 		return "", ErrPasswordTooLong
@@ -77,7 +114,9 @@ func (h *Hasher) Hash(password string) (string, error) {
 		return "", fmt.Errorf("passwords: salt: %w", err)
 	}
 	a := argonHash{variant: "argon2id", params: h.params, salt: salt}
-	h.kdf(func() { a.key = a.derive(password) })
+	if err := h.kdf(func() { a.key = a.derive(password) }); err != nil {
+		return "", err
+	}
 	return a.String(), nil
 }
 
@@ -89,7 +128,8 @@ func (h *Hasher) Hash(password string) (string, error) {
 // A wrong password gives ok=false and err=nil. A hash that is malformed, of an
 // unknown algorithm, or whose cost is out of bounds gives ok=false and an error
 // matching ErrMalformedHash. A password over MaxPasswordBytes gives ok=false at
-// once. needsRehash is true only when ok is true and encoded is not argon2id
+// once. ErrBusy (ok=false) means the check was refused because the queue
+// is full, and says nothing about the password. needsRehash is true only when ok is true and encoded is not argon2id
 // in PHC form with exactly h's parameters; the caller should then store
 // h.Hash(password).
 func (h *Hasher) Verify(encoded, password string) (ok, needsRehash bool, err error) {
@@ -101,7 +141,9 @@ func (h *Hasher) Verify(encoded, password string) (ok, needsRehash bool, err err
 		return false, false, nil
 	}
 	var match bool
-	h.kdf(func() { match = v.verify(password) })
+	if err := h.kdf(func() { match = v.verify(password) }); err != nil {
+		return false, false, err
+	}
 	if !match {
 		return false, false, nil
 	}
@@ -111,11 +153,13 @@ func (h *Hasher) Verify(encoded, password string) (ok, needsRehash bool, err err
 // VerifyDummy does the work of verifying password against an argon2id hash
 // with h's parameters and throws the answer away. Call it when the user is
 // unknown so that an unknown email and a wrong password take about as long.
-func (h *Hasher) VerifyDummy(password string) {
+// It returns ErrBusy, as Verify does, when the queue is full, so an unknown
+// email and a known one are refused alike.
+func (h *Hasher) VerifyDummy(password string) error {
 	if len(password) > MaxPasswordBytes {
-		return
+		return nil
 	}
-	h.kdf(func() {
+	return h.kdf(func() {
 		key := argon2.IDKey([]byte(password), h.dummySalt, h.params.Time, h.params.MemoryKiB, h.params.Threads, h.params.KeyLen)
 		subtle.ConstantTimeCompare(key, h.dummyKey)
 	})

@@ -8,8 +8,11 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // fastParams keep the tests quick; they are valid but far too weak for use.
@@ -334,5 +337,76 @@ func TestVerifyDummyDoesTheWork(t *testing.T) {
 	}
 	if got := allocated(func() { h.VerifyDummy(strings.Repeat("x", MaxPasswordBytes+1)) }); got >= memBytes {
 		t.Fatalf("VerifyDummy over the cap allocated %d bytes: it ran argon2", got)
+	}
+}
+
+// TestQueueRefusesWhenFull: with every slot busy and the queue full, each
+// call is refused with ErrBusy at once and derives nothing; as soon as one
+// place frees up, calls run again. The slots and the queue are filled by
+// hand, so the test does not depend on timing.
+func TestQueueRefusesWhenFull(t *testing.T) {
+	h, err := NewHasher(fastParams, WithQueue(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cap(h.admitted), runtime.GOMAXPROCS(0)+2; got != want {
+		t.Fatalf("admits %d derivations, want GOMAXPROCS+queue = %d", got, want)
+	}
+	encoded, err := h.Hash("testpass123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range cap(h.admitted) {
+		h.admitted <- struct{}{}
+	}
+	if _, err := h.Hash("testpass123"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Hash with a full queue: %v, want ErrBusy", err)
+	}
+	if ok, rehash, err := h.Verify(encoded, "testpass123"); ok || rehash || !errors.Is(err, ErrBusy) {
+		t.Fatalf("Verify with a full queue = %v, %v, %v; want false, false, ErrBusy", ok, rehash, err)
+	}
+	if err := h.VerifyDummy("testpass123"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("VerifyDummy with a full queue: %v, want ErrBusy", err)
+	}
+	// A refused call gave back nothing it did not take.
+	if len(h.admitted) != cap(h.admitted) || len(h.slots) != 0 {
+		t.Fatalf("after refusals: %d admitted, %d slots held", len(h.admitted), len(h.slots))
+	}
+	<-h.admitted
+	if ok, _, err := h.Verify(encoded, "testpass123"); !ok || err != nil {
+		t.Fatalf("Verify with one place free = %v, %v", ok, err)
+	}
+	if len(h.admitted) != cap(h.admitted)-1 || len(h.slots) != 0 {
+		t.Fatalf("after a run: %d admitted, %d slots held; the run did not give its place back", len(h.admitted), len(h.slots))
+	}
+}
+
+// TestQueueWaitsForASlot: a call admitted to the queue waits for a running
+// derivation to finish instead of being refused or running beside it.
+func TestQueueWaitsForASlot(t *testing.T) {
+	h, err := NewHasher(fastParams, WithQueue(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range cap(h.slots) {
+		h.slots <- struct{}{}
+		h.admitted <- struct{}{}
+	}
+	done := make(chan error, 1)
+	go func() { _, err := h.Hash("testpass123"); done <- err }()
+	// Once the waiting call holds the last admission, the next is refused.
+	servicetest.Eventually(t, 10*time.Second, "the queued call takes its place",
+		func() bool { return len(h.admitted) == cap(h.admitted) })
+	if err := h.VerifyDummy("x"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("with the queue taken: %v, want ErrBusy", err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the queued call ran while every slot was busy (err %v)", err)
+	default:
+	}
+	<-h.slots
+	if err := <-done; err != nil {
+		t.Fatalf("the queued call, once a slot freed: %v", err)
 	}
 }

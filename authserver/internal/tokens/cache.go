@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/maypok86/otter/v2"
 	"github.com/redis/rueidis"
 
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
@@ -35,15 +35,21 @@ import (
 //
 // A read that started before an eviction is not cached (gen), so a slow
 // read cannot put back a record that a revocation has just evicted.
+//
+// Records are admitted by frequency (W-TinyLFU, otter): a sweep of tokens
+// introspected once, more than the cache holds, does not evict the tokens
+// in steady use, as it would from an LRU.
 type accessCache struct {
-	lru  *expirable.LRU[string, record] // by key-form hash
-	mu   sync.Mutex                     // orders adds against evictions
-	gen  atomic.Uint64                  // bumped by every eviction, under mu
-	live atomic.Bool                    // the subscription is up
+	lru  *otter.Cache[string, record] // by key-form hash
+	mu   sync.Mutex                   // orders adds against evictions
+	gen  atomic.Uint64                // bumped by every eviction, under mu
+	live atomic.Bool                  // the subscription is up
 }
 
+// newAccessCache needs size and ttl positive.
 func newAccessCache(size int, ttl time.Duration) *accessCache {
-	return &accessCache{lru: expirable.NewLRU[string, record](size, nil, ttl)}
+	return &accessCache{lru: otter.Must(&otter.Options[string, record]{MaximumSize: size,
+		ExpiryCalculator: otter.ExpiryWriting[string, record](ttl)})}
 }
 
 // get returns a cached record. A nil cache holds nothing.
@@ -51,7 +57,7 @@ func (c *accessCache) get(h string) (record, bool) {
 	if c == nil || !c.live.Load() {
 		return record{}, false
 	}
-	return c.lru.Get(h)
+	return c.lru.GetIfPresent(h)
 }
 
 // begin is called before a Redis read whose result may be cached; ok is
@@ -68,7 +74,7 @@ func (c *accessCache) add(gen uint64, h string, r record) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen.Load() == gen && c.live.Load() {
-		c.lru.Add(h, r)
+		c.lru.Set(h, r)
 	}
 }
 
@@ -84,30 +90,30 @@ func (c *accessCache) apply(e revocation.Event) {
 	case revocation.KindTokens:
 		for _, h := range e.TokenHashes { // the keys' own form
 			if _, ok := revocation.ParseHash(h); !ok {
-				c.lru.Purge()
+				c.lru.InvalidateAll()
 				return
 			}
-			c.lru.Remove(h)
+			c.lru.Invalidate(h)
 		}
 	case revocation.KindSubject:
 		uid, err := strconv.ParseInt(e.Subject, 10, 64)
 		if err != nil {
-			c.lru.Purge()
+			c.lru.InvalidateAll()
 			return
 		}
 		c.removeWhere(func(r record) bool { return r.UserID == uid })
 	case revocation.KindClient:
 		c.removeWhere(func(r record) bool { return r.ClientID == e.ClientID })
 	default:
-		c.lru.Purge()
+		c.lru.InvalidateAll()
 	}
 }
 
 // removeWhere scans the cache, under mu: O(size), for rare events.
 func (c *accessCache) removeWhere(match func(record) bool) {
-	for _, k := range c.lru.Keys() {
-		if r, ok := c.lru.Peek(k); ok && match(r) {
-			c.lru.Remove(k)
+	for k, r := range c.lru.All() {
+		if match(r) {
+			c.lru.Invalidate(k)
 		}
 	}
 }
@@ -119,7 +125,7 @@ func (c *accessCache) purge() {
 	}
 	c.mu.Lock()
 	c.gen.Add(1)
-	c.lru.Purge()
+	c.lru.InvalidateAll()
 	c.mu.Unlock()
 }
 

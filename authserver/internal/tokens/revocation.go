@@ -212,12 +212,23 @@ func (s *Store) RevokeUser(ctx context.Context, userID int64, keep string, reaso
 // cache at once, deletes the families of index idx but keep, and publishes
 // e naming every token deleted (publishAll), so that a resource server
 // refuses each by its hash even when the auth server it asks next has not
-// heard of e yet. Errors: ErrUnavailable; the revocation holds anyway.
+// heard of e yet. With RunCleanup going, it publishes e at once and leaves
+// the index walk (and the events naming the hashes it deletes) to the
+// cleaner, so the request pays for neither. Errors: ErrUnavailable; the
+// revocation holds anyway.
 func (s *Store) cleanUp(ctx context.Context, idx, keep string, e revocation.Event) error {
 	s.cache.apply(e)
-	hs, err := s.revokeIndex(ctx, idx, allBut(keep))
-	if err == nil {
-		err = s.publishAll(ctx, e, hs)
+	j := cleanupJob{idx: idx, keep: keep, e: e}
+	var err error
+	if s.cleaner.Load() != nil {
+		if err = s.publish(ctx, e); err == nil {
+			s.queueCleanup(context.WithoutCancel(ctx), j)
+		}
+	} else {
+		var hs []string
+		if hs, err = s.revokeIndex(ctx, idx, allBut(keep)); err == nil {
+			err = s.publishAll(ctx, e, hs)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("tokens: revoke %s: %w", e.Kind, err)

@@ -3,6 +3,7 @@ package tokens
 import (
 	crand "crypto/rand"
 	"encoding/hex"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -41,11 +42,12 @@ type Store struct {
 	now      func() time.Time
 	grace    time.Duration
 	onRevoke func(reason string)
-	cache    *accessCache // nil unless CacheAccessTokens
-	clients  ClientCache  // nil unless WatchClients
-	imports  importsSeen  // whether imported tokens may exist (import.go)
-	origin   string       // this Store's revocation.Event Origin
-	known    knownBuckets // index buckets this process registered
+	cache    *accessCache            // nil unless CacheAccessTokens
+	clients  ClientCache             // nil unless WatchClients
+	imports  importsSeen             // whether imported tokens may exist (import.go)
+	origin   string                  // this Store's revocation.Event Origin
+	known    knownBuckets            // index buckets this process registered
+	cleaner  atomic.Pointer[cleaner] // nil unless RunCleanup runs
 }
 
 // New returns a Store. prefix is REDIS_PREFIX and goes on every key and on

@@ -114,13 +114,14 @@ func readyz(db Pinger, v introspectionChecker, log *slog.Logger) gin.HandlerFunc
 	}
 }
 
-// accessLog logs one line per request. It logs the path without the query
+// accessLog logs one line per request, a client that hung up as 499 at
+// info level (metrics.Status). It logs the path without the query
 // string, which could hold a token (RFC 6750 §2.3), and never a header.
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		status := c.Writer.Status()
+		status := metrics.Status(c)
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError

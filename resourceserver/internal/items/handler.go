@@ -313,8 +313,12 @@ func (h *Handler) fail(c *gin.Context, err error) {
 		c.JSON(http.StatusBadRequest, ValidationError{"name": {msgNameTaken}})
 	case errors.Is(err, ErrNotFound):
 		detail(c, http.StatusNotFound, detailNotFound)
-	case errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil:
-		c.Abort() // the client went away; nobody reads an answer
+	case c.Request.Context().Err() != nil:
+		// The client went away; nobody reads an answer. Whatever the
+		// store made of the cancellation (lib/pq's "canceling statement
+		// due to user request" is no context.Canceled), it is no server
+		// error: the access log and metrics count it as 499.
+		c.Abort()
 	default:
 		h.log.ErrorContext(c.Request.Context(), "items: request failed", "method", c.Request.Method, "path", c.FullPath(), "err", err)
 		detail(c, http.StatusInternalServerError, detailServer)

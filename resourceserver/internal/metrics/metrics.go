@@ -5,6 +5,8 @@
 package metrics
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -43,6 +45,21 @@ func New() *Metrics {
 	return m
 }
 
+// StatusClientClosedRequest is nginx's 499: the client hung up before the
+// answer was written. No answer is sent with it; it only labels the
+// request in logs and metrics, so a hung-up client is not a server error.
+const StatusClientClosedRequest = 499
+
+// Status is the status to log and count for c's request once the handlers
+// have run: StatusClientClosedRequest when the client went away (its
+// request's context cancelled), else the status written.
+func Status(c *gin.Context) int {
+	if errors.Is(c.Request.Context().Err(), context.Canceled) {
+		return StatusClientClosedRequest
+	}
+	return c.Writer.Status()
+}
+
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
 
@@ -55,7 +72,7 @@ func (m *Metrics) Middleware() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Observe(time.Since(start).Seconds())
+		m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(Status(c))).Observe(time.Since(start).Seconds())
 	}
 }
 
