@@ -63,16 +63,11 @@ func importDOT(ctx context.Context, load func() (config, error), args []string, 
 
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: max(cfg.LogLevel, slog.LevelWarn)}))
 	cfg.LogLevel = slog.LevelWarn
-	a, err := openApp(ctx, cfg, log)
+	a, rc, release, err := openStores(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer a.db.Close()
-	rc, closeRedis, err := openRedis(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer closeRedis()
+	defer release()
 	if err := rc.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("import-dot: Redis (REDIS_URL) does not answer: %w", err)
 	}

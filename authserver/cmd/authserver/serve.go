@@ -39,16 +39,11 @@ func (f pingFunc) Ping(ctx context.Context) error { return f(ctx) }
 // drains in-flight requests for up to SHUTDOWN_TIMEOUT.
 func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	log := cfg.logger()
-	a, err := openApp(ctx, cfg, log)
+	a, rc, release, err := openStores(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer a.db.Close()
-	rc, closeRedis, err := openRedis(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer closeRedis()
+	defer release()
 
 	mx := metrics.New()
 	rdb := rc.rdb

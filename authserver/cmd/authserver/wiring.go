@@ -59,3 +59,19 @@ func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "Migrations applied (%s).\n", db.Dialect)
 	return nil
 }
+
+// openStores opens what serve and import-dot both need: the database (as
+// openApp) and Redis (as openRedis). release closes Redis, then the
+// database.
+func openStores(ctx context.Context, cfg config, log *slog.Logger) (*app, redisClients, func(), error) {
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return nil, redisClients{}, nil, err
+	}
+	rc, closeRedis, err := openRedis(ctx, cfg, log)
+	if err != nil {
+		_ = a.db.Close()
+		return nil, redisClients{}, nil, err
+	}
+	return a, rc, func() { closeRedis(); _ = a.db.Close() }, nil
+}
