@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,7 +58,7 @@ func openRedis(ctx context.Context, cfg config, log *slog.Logger) (redisClients,
 	if err != nil {
 		return redisClients{}, nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	tc, err := tokens.Dial(tokenOptions(c))
+	tc, err := tokens.Dial(tokens.Options(c))
 	if tc == nil {
 		return redisClients{}, nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
@@ -190,25 +189,4 @@ func rdbWord(p durability.Persistence) string {
 		return "unknown (CONFIG refused)"
 	}
 	return "off"
-}
-
-// tokenOptions are the token store's rueidis options for REDIS_URL. A
-// standalone server is dialled as one, so that it need not be up at start;
-// Sentinel and Cluster must answer at start (they are asked for their
-// topology).
-func tokenOptions(c redisurl.Config) rueidis.ClientOption {
-	o := rueidis.ClientOption{InitAddress: c.Addrs, Username: c.Username, Password: c.Password, SelectDB: c.DB,
-		ConnWriteTimeout: 3 * time.Second}
-	o.Dialer.Timeout = 5 * time.Second
-	if c.TLS {
-		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	switch c.Mode {
-	case redisurl.Sentinel:
-		o.Sentinel = rueidis.SentinelOption{MasterSet: c.MasterName, Password: c.SentinelPassword}
-	case redisurl.Cluster:
-	default:
-		o.ForceSingleClient = true
-	}
-	return o
 }

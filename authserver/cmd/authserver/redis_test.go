@@ -68,7 +68,7 @@ func TestGuardSeesEveryClusterNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc, err := tokens.Dial(tokenOptions(c))
+	tc, err := tokens.Dial(tokens.Options(c))
 	if tc == nil {
 		t.Fatal(err)
 	}

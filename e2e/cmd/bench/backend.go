@@ -66,16 +66,15 @@ func (p *pgSchemas) close() {
 	p.db.Close()
 }
 
-// userPHC returns the stored password hash of the first user in schemaURL.
-func userPHC(ctx context.Context, schemaURL string) (string, error) {
+// userByEmail returns a user's id and stored password hash in schemaURL.
+func userByEmail(ctx context.Context, schemaURL, email string) (id int64, phc string, err error) {
 	db, err := sql.Open("postgres", schemaURL)
 	if err != nil {
-		return "", err
+		return 0, "", err
 	}
 	defer db.Close()
-	var phc string
-	err = db.QueryRowContext(ctx, "SELECT password FROM users ORDER BY id LIMIT 1").Scan(&phc)
-	return phc, err
+	err = db.QueryRowContext(ctx, "SELECT id, password FROM users WHERE email = $1", email).Scan(&id, &phc)
+	return id, phc, err
 }
 
 // argonParams are argon2id parameters read from a PHC string.

@@ -6,31 +6,81 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
-
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
-// loadConfig is the shape of every workload: a fixed number of workers, each
-// with its own keep-alive connection, sending as fast as answers come back
-// (like `wrk -t1 -c16`).
+// loadConfig is the shape of every workload: a fixed number of keep-alive
+// connections, sending as fast as answers come back (`wrk -t1 -c16`).
 type loadConfig struct {
 	conns    int
 	warmup   time.Duration
 	duration time.Duration
 }
 
-// result summarises one measured attack.
+// A workload is the requests one figure sends. Exactly one of body, bodies
+// and refresh says what each request carries.
+type workload struct {
+	name   string
+	method string
+	url    string
+	header http.Header
+	body   []byte       // the same body every time (nil: none)
+	bodies [][]byte     // these bodies in turn
+	pool   *refreshPool // refresh tokens that rotate (grant_type=refresh_token)
+	// expect is what a 2xx body must contain to count as good; "" takes
+	// every 2xx.
+	expect string
+}
+
+// A driver sends a workload's requests for d and counts the answers.
+type driver interface {
+	name() string
+	describe(cfg loadConfig) string
+	run(ctx context.Context, cfg loadConfig, w *workload, d time.Duration) (result, error)
+}
+
+// refreshPool holds the live refresh tokens of the refresh workloads. A
+// driver takes them all for a run and gives back the ones the run ended
+// with; tokens in flight when a run stops are lost (their families
+// rotated), so each run first tops the pool up from the spares.
+type refreshPool struct {
+	mu    sync.Mutex
+	size  int
+	live  []string
+	spare []string
+}
+
+// take tops the pool up to its size and returns its tokens, emptying it.
+func (p *refreshPool) take() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.live) < p.size && len(p.spare) > 0 {
+		p.live, p.spare = append(p.live, p.spare[len(p.spare)-1]), p.spare[:len(p.spare)-1]
+	}
+	out := p.live
+	p.live = nil
+	return out
+}
+
+// give returns the tokens a run ended with.
+func (p *refreshPool) give(ts []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.live = append(p.live, ts...)
+}
+
+// result summarises one measured run.
 type result struct {
 	ok, bad  int
 	elapsed  time.Duration
 	p50, p99 time.Duration
 	errs     map[string]int
-	lat      []time.Duration // of the good answers, sorted
 }
 
-// merge adds r2's requests to r, as one run of both lengths.
+// merge adds r2's requests to r, as one run of both lengths. The merged p50
+// is the request-weighted mean of the two, and p99 the larger: neither
+// driver keeps every latency.
 func (r result) merge(r2 result) result {
 	out := result{ok: r.ok + r2.ok, bad: r.bad + r2.bad, elapsed: r.elapsed + r2.elapsed, errs: map[string]int{}}
 	for _, m := range []map[string]int{r.errs, r2.errs} {
@@ -38,9 +88,10 @@ func (r result) merge(r2 result) result {
 			out.errs[k] += n
 		}
 	}
-	out.lat = append(append(make([]time.Duration, 0, len(r.lat)+len(r2.lat)), r.lat...), r2.lat...)
-	sort.Slice(out.lat, func(i, j int) bool { return out.lat[i] < out.lat[j] })
-	out.p50, out.p99 = percentile(out.lat, 50), percentile(out.lat, 99)
+	if out.ok > 0 {
+		out.p50 = time.Duration((int64(r.p50)*int64(r.ok) + int64(r2.p50)*int64(r2.ok)) / int64(out.ok))
+	}
+	out.p99 = max(r.p99, r2.p99)
 	return out
 }
 
@@ -79,17 +130,12 @@ func (r result) errSummary() string {
 	return strings.Join(parts, "; ")
 }
 
-// check reports whether a 2xx answer is the answer the workload expects;
-// nil accepts every 2xx.
-type check func(*vegeta.Result) bool
-
-// attack runs a warm-up and then the measured attack of tr. Every result,
-// warm-up included, is passed to each (which may be nil) on the results
-// goroutine, before the next result is read. onLoad, when set, runs while
-// the measured attack runs and must return when its channel closes.
-func attack(ctx context.Context, cfg loadConfig, name string, tr vegeta.Targeter, ok check, each func(*vegeta.Result), onLoad func(stop <-chan struct{})) (result, error) {
-	if cfg.warmup > 0 {
-		if _, err := attackOnce(ctx, cfg, name+"-warmup", cfg.warmup, tr, ok, each); err != nil {
+// attack runs a warm-up and then the measured run of w. onLoad, when set,
+// runs while the measured run runs and must return when its channel
+// closes.
+func (b *bench) attack(ctx context.Context, w *workload, d time.Duration, onLoad func(stop <-chan struct{})) (result, error) {
+	if b.load.warmup > 0 {
+		if _, err := b.drv.run(ctx, b.load, w, b.load.warmup); err != nil {
 			return result{}, err
 		}
 	}
@@ -100,70 +146,10 @@ func attack(ctx context.Context, cfg loadConfig, name string, tr vegeta.Targeter
 	} else {
 		close(finished)
 	}
-	res, err := attackOnce(ctx, cfg, name, cfg.duration, tr, ok, each)
+	res, err := b.drv.run(ctx, b.load, w, d)
 	close(stop)
 	<-finished
 	return res, err
-}
-
-func attackOnce(ctx context.Context, cfg loadConfig, name string, du time.Duration, tr vegeta.Targeter, ok check, each func(*vegeta.Result)) (result, error) {
-	n := uint64(cfg.conns)
-	a := vegeta.NewAttacker(
-		vegeta.Workers(n), vegeta.MaxWorkers(n),
-		vegeta.Connections(cfg.conns), vegeta.MaxConnections(cfg.conns),
-		vegeta.KeepAlive(true), vegeta.Timeout(10*time.Second), vegeta.Redirects(vegeta.NoFollow),
-	)
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-ctx.Done():
-			a.Stop()
-		case <-done:
-		}
-	}()
-	res := result{errs: map[string]int{}}
-	var lat []time.Duration
-	start := time.Now()
-	var last time.Time
-	for r := range a.Attack(tr, vegeta.Rate{Freq: 0}, du, name) {
-		if each != nil {
-			each(r)
-		}
-		good := r.Error == "" && r.Code >= 200 && r.Code < 300
-		if good && ok != nil && !ok(r) {
-			good = false
-			r.Error = "unexpected 2xx body: " + truncate(string(r.Body), 80)
-		}
-		if good {
-			res.ok++
-			lat = append(lat, r.Latency)
-		} else {
-			res.bad++
-			msg := r.Error
-			if msg == "" {
-				msg = http.StatusText(int(r.Code))
-			}
-			if r.Code >= 300 {
-				msg = fmt.Sprintf("%d %s", r.Code, truncate(string(r.Body), 80))
-			}
-			res.errs[msg]++
-		}
-		if e := r.End(); e.After(last) {
-			last = e
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return res, err
-	}
-	res.elapsed = last.Sub(start)
-	if res.elapsed <= 0 {
-		res.elapsed = time.Since(start)
-	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	res.lat = lat
-	res.p50, res.p99 = percentile(lat, 50), percentile(lat, 99)
-	return res, nil
 }
 
 // percentile is the nearest-rank percentile of sorted values.
@@ -184,22 +170,4 @@ func truncate(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
-}
-
-// staticTargeter hits the same request every time.
-func staticTargeter(method, url string, body []byte, hdr http.Header) vegeta.Targeter {
-	return func(t *vegeta.Target) error {
-		t.Method, t.URL, t.Body, t.Header = method, url, body, hdr
-		return nil
-	}
-}
-
-// poolTargeter cycles through bodies, one request each, in order.
-func poolTargeter(method, url string, bodies [][]byte, hdr http.Header) vegeta.Targeter {
-	var next atomic.Uint64
-	return func(t *vegeta.Target) error {
-		i := next.Add(1) - 1
-		t.Method, t.URL, t.Body, t.Header = method, url, bodies[i%uint64(len(bodies))], hdr
-		return nil
-	}
 }
