@@ -61,8 +61,7 @@ func (h *Handler) authorize(c *gin.Context) {
 	switch {
 	case !consentNeeded(a, granted):
 		h.approve(c, a, u)
-	case a.OpenID.Has(oauth.PromptNone):
-		c.Redirect(http.StatusFound, a.SilentError(oauth.CodeConsentRequired).Location())
+	case silent(c, a, oauth.CodeConsentRequired):
 	default:
 		h.consent(c, a)
 	}
@@ -119,7 +118,11 @@ func (h *Handler) approve(c *gin.Context, a oauth.Authorization, u accounts.User
 	sess, _ := c.Get(keySession)
 	u, err = h.sessionUser(ctx, sess.(sessions.Session))
 	if errors.Is(err, errSignedOut) {
-		toLogin(c)
+		// Deactivated, deleted or given a new password since the session
+		// was read: sign in again, which prompt=none cannot ask for.
+		if !silent(c, a, oauth.CodeLoginRequired) {
+			toLogin(c)
+		}
 		return
 	}
 	if err != nil {
