@@ -30,6 +30,21 @@ func (h *Handler) authorizeError(c *gin.Context, e *oauth.AuthorizeError) {
 	h.render(c, e.Status, "message", gin.H{"Title": "Authorization error", "Text": e.Code + ": " + e.Description})
 }
 
+// unavailableFor answers an authorization request for the signed-in user
+// that a store failure stopped. A person reads the 503 page; a request
+// with prompt=none has no one to read it, and its client waits for a
+// redirect, so it gets temporarily_unavailable at the redirect URI (RFC
+// 6749 §4.1.2.1), as a failed Approve does.
+func (h *Handler) unavailableFor(c *gin.Context, a oauth.Authorization, err error) {
+	e := oauth.ErrUnavailable(err)
+	if !a.OpenID.Has(oauth.PromptNone) || e.Status < 500 {
+		h.unavailable(c, err)
+		return
+	}
+	h.d.Log.ErrorContext(c.Request.Context(), "authorization failed", "path", c.Request.URL.Path, "error", err)
+	c.Redirect(http.StatusFound, (&oauth.AuthorizeError{Error: e, RedirectURI: a.RedirectURI, State: a.State}).Location())
+}
+
 // authorizeRequest validates an authorization request's parameters, then
 // makes sure a user is signed in; when either fails it has answered, and
 // ok is false.
@@ -53,7 +68,7 @@ func (h *Handler) authorize(c *gin.Context) {
 	if !a.Client.SkipAuthorization {
 		prior, err := h.d.Clients.Store().ConsentedScope(c.Request.Context(), u.ID, a.Client.ID)
 		if err != nil {
-			h.unavailable(c, err)
+			h.unavailableFor(c, a, err)
 			return
 		}
 		granted = prior != "" && scope.Set(strings.Fields(prior)).HasAll(a.Scope)
@@ -112,7 +127,7 @@ func (h *Handler) approve(c *gin.Context, a oauth.Authorization, u accounts.User
 	ctx := c.Request.Context()
 	checked, err := h.d.OAuth.Generation(ctx)
 	if err != nil {
-		h.unavailable(c, err)
+		h.unavailableFor(c, a, err)
 		return
 	}
 	sess, _ := c.Get(keySession)
@@ -126,7 +141,7 @@ func (h *Handler) approve(c *gin.Context, a oauth.Authorization, u accounts.User
 		return
 	}
 	if err != nil {
-		h.unavailable(c, err)
+		h.unavailableFor(c, a, err)
 		return
 	}
 	a.OpenID.AuthTime = authTime(c)

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,10 +18,11 @@ import (
 // hookedTokens is the site's token store, with a hook run once just
 // before the next revocation generation is read: what another request
 // does in the moment between the page loading the session and approving.
+// An error from the hook is the read's, as if Redis had failed.
 type hookedTokens struct {
 	oauth.TokenStore
 	mu     sync.Mutex
-	before func()
+	before func() error
 }
 
 func (h *hookedTokens) Generation(ctx context.Context) (int64, error) {
@@ -29,13 +31,15 @@ func (h *hookedTokens) Generation(ctx context.Context) (int64, error) {
 	h.before = nil
 	h.mu.Unlock()
 	if f != nil {
-		f()
+		if err := f(); err != nil {
+			return 0, err
+		}
 	}
 	return h.TokenStore.Generation(ctx)
 }
 
 // beforeNextGeneration sets the hook.
-func (h *hookedTokens) beforeNextGeneration(f func()) {
+func (h *hookedTokens) beforeNextGeneration(f func() error) {
 	h.mu.Lock()
 	h.before = f
 	h.mu.Unlock()
@@ -162,11 +166,12 @@ func TestPromptNoneNeverShowsAPage(t *testing.T) {
 					fresh := s.browser(t)
 					fresh.login("user1@email.com")
 					revoked := false
-					s.gens.beforeNextGeneration(func() {
+					s.gens.beforeNextGeneration(func() error {
 						if err := tc.revoke(); err != nil {
 							t.Error(err)
 						}
 						revoked = true
+						return nil
 					})
 					if !interactive {
 						want(t, fresh, nil, oauth.CodeLoginRequired)
@@ -181,6 +186,20 @@ func TestPromptNoneNeverShowsAPage(t *testing.T) {
 					}
 				}
 			})
+		}
+
+		// A store that fails after the user is known: a person gets the 503
+		// page, a silent request temporarily_unavailable at the redirect URI
+		// (RFC 6749 §4.1.2.1), with its state.
+		// (The password reset above signed b out.)
+		b = s.browser(t)
+		b.login("user1@email.com")
+		outage := func() error { return errors.New("redis: connection refused") }
+		s.gens.beforeNextGeneration(outage)
+		want(t, b, nil, oauth.CodeTemporarilyUnavail)
+		s.gens.beforeNextGeneration(outage)
+		if p := b.do("GET", "/o/authorize/?"+q.Encode(), nil); p.status != http.StatusServiceUnavailable {
+			t.Fatalf("outage without prompt=none: %d %s, want the 503 page", p.status, p.h.Get("Location"))
 		}
 	})
 }
