@@ -229,7 +229,7 @@ func TestDiscoveryMatchesBehaviour(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range []url.Values{{"prompt": {"select_account"}}, {"prompt": {"none login"}}, {"max_age": {"-1"}}, {"id_token_hint": {"garbage"}}} {
+	for _, bad := range []url.Values{{"prompt": {"select_account"}}, {"prompt": {"none login"}}, {"prompt": {"consent none"}}, {"prompt": {"none none login"}}, {"max_age": {"-1"}}, {"id_token_hint": {"garbage"}}} {
 		if _, q := authorize(bad); q.Get("error") != "invalid_request" {
 			t.Errorf("%v: %v, want invalid_request", bad, q)
 		}

@@ -13,11 +13,16 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oidc"
 )
 
-// OpenID Connect authorization errors (Core §3.1.2.6).
+// OpenID Connect authorization errors (Core §3.1.2.6). A request with
+// prompt=none gets login_required where the login page would show and
+// consent_required where the consent page would. The others of §3.1.2.6
+// are not used: this server shows no third kind of page on the way to a
+// code (no account chooser, as a browser has one session; no required
+// action such as a password change or an email check; no interstitial), so
+// interaction_required and account_selection_required have no case.
 const (
 	CodeLoginRequired       = "login_required"
 	CodeConsentRequired     = "consent_required"
-	CodeInteractionRequired = "interaction_required"
 	CodeRequestNotSupported = "request_not_supported"
 	CodeRequestURINotSupp   = "request_uri_not_supported"
 )
@@ -61,12 +66,12 @@ func (o OpenIDRequest) LoginStale(authTime, now time.Time) bool {
 }
 
 // SilentError is the error an authorization with prompt=none gets when it
-// needs the user (Core §3.1.2.6), for a as redirected to its client.
+// needs the user (Core §3.1.2.6), for a as redirected to its client: code
+// is CodeLoginRequired or CodeConsentRequired.
 func (a Authorization) SilentError(code string) *AuthorizeError {
 	desc := map[string]string{
-		CodeLoginRequired:       "The user must sign in.",
-		CodeConsentRequired:     "The user must consent.",
-		CodeInteractionRequired: "The user must interact with the server.",
+		CodeLoginRequired:   "The user must sign in.",
+		CodeConsentRequired: "The user must consent.",
 	}[code]
 	return &AuthorizeError{Error: &Error{Code: code, Description: desc, Status: http.StatusBadRequest}, RedirectURI: a.RedirectURI, State: a.State}
 }

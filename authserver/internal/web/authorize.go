@@ -30,6 +30,21 @@ func (h *Handler) authorizeError(c *gin.Context, e *oauth.AuthorizeError) {
 	h.render(c, e.Status, "message", gin.H{"Title": "Authorization error", "Text": e.Code + ": " + e.Description})
 }
 
+// unavailableFor answers an authorization request for the signed-in user
+// that a store failure stopped. A person reads the 503 page; a request
+// with prompt=none has no one to read it, and its client waits for a
+// redirect, so it gets temporarily_unavailable at the redirect URI (RFC
+// 6749 §4.1.2.1), as a failed Approve does.
+func (h *Handler) unavailableFor(c *gin.Context, a oauth.Authorization, err error) {
+	e := oauth.ErrUnavailable(err)
+	if !a.OpenID.Has(oauth.PromptNone) || e.Status < 500 {
+		h.unavailable(c, err)
+		return
+	}
+	h.d.Log.ErrorContext(c.Request.Context(), "authorization failed", "path", c.Request.URL.Path, "error", err)
+	c.Redirect(http.StatusFound, (&oauth.AuthorizeError{Error: e, RedirectURI: a.RedirectURI, State: a.State}).Location())
+}
+
 // authorizeRequest validates an authorization request's parameters, then
 // makes sure a user is signed in; when either fails it has answered, and
 // ok is false.
@@ -53,7 +68,7 @@ func (h *Handler) authorize(c *gin.Context) {
 	if !a.Client.SkipAuthorization {
 		prior, err := h.d.Clients.Store().ConsentedScope(c.Request.Context(), u.ID, a.Client.ID)
 		if err != nil {
-			h.unavailable(c, err)
+			h.unavailableFor(c, a, err)
 			return
 		}
 		granted = prior != "" && scope.Set(strings.Fields(prior)).HasAll(a.Scope)
@@ -61,8 +76,7 @@ func (h *Handler) authorize(c *gin.Context) {
 	switch {
 	case !consentNeeded(a, granted):
 		h.approve(c, a, u)
-	case a.OpenID.Has(oauth.PromptNone):
-		c.Redirect(http.StatusFound, a.SilentError(oauth.CodeConsentRequired).Location())
+	case silent(c, a, oauth.CodeConsentRequired):
 	default:
 		h.consent(c, a)
 	}
@@ -113,17 +127,21 @@ func (h *Handler) approve(c *gin.Context, a oauth.Authorization, u accounts.User
 	ctx := c.Request.Context()
 	checked, err := h.d.OAuth.Generation(ctx)
 	if err != nil {
-		h.unavailable(c, err)
+		h.unavailableFor(c, a, err)
 		return
 	}
 	sess, _ := c.Get(keySession)
 	u, err = h.sessionUser(ctx, sess.(sessions.Session))
 	if errors.Is(err, errSignedOut) {
-		toLogin(c)
+		// Deactivated, deleted or given a new password since the session
+		// was read: sign in again, which prompt=none cannot ask for.
+		if !silent(c, a, oauth.CodeLoginRequired) {
+			toLogin(c)
+		}
 		return
 	}
 	if err != nil {
-		h.unavailable(c, err)
+		h.unavailableFor(c, a, err)
 		return
 	}
 	a.OpenID.AuthTime = authTime(c)

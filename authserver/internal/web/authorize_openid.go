@@ -40,8 +40,7 @@ func (h *Handler) signInFor(c *gin.Context, a oauth.Authorization) (accounts.Use
 			return u, true
 		}
 	}
-	if o.Has(oauth.PromptNone) {
-		c.Redirect(http.StatusFound, a.SilentError(oauth.CodeLoginRequired).Location())
+	if silent(c, a, oauth.CodeLoginRequired) {
 		return accounts.User{}, false
 	}
 	// After the sign-in, come back without what asked for it, so that it
@@ -68,6 +67,20 @@ func (h *Handler) signInFor(c *gin.Context, a oauth.Authorization) (accounts.Use
 	}
 	c.Redirect(http.StatusFound, "/login/?"+login.Encode())
 	return accounts.User{}, false
+}
+
+// silent answers an authorization request with prompt=none that needs
+// the user, for sign-in or consent, with code at the client's redirect
+// URI (Core §3.1.2.6), and reports true; without prompt=none it does
+// nothing and reports false, and the caller shows its page. Every step of
+// GET /o/authorize/ that would show a page or send the browser to one
+// asks this first.
+func silent(c *gin.Context, a oauth.Authorization, code string) bool {
+	if !a.OpenID.Has(oauth.PromptNone) {
+		return false
+	}
+	c.Redirect(http.StatusFound, a.SilentError(code).Location())
+	return true
 }
 
 // consentNeeded reports whether the user must see the consent page, given

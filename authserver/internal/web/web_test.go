@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -30,9 +31,11 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/mail/mailtest"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/metrics"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/oauth"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/oidc"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/resets"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/sessions"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/signing"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/testenv"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
@@ -46,15 +49,18 @@ const pw = "correct-Horse-battery-9"
 const throttleLimit = 5
 
 type site struct {
-	engine  *httpapi.Engine
-	srv     *httptest.Server
-	svc     *accounts.Service
-	reg     *clients.Registry
-	tokens  *tokens.Store
-	db      *database.DB
-	mail    *mailtest.Server
-	logs    *syncBuffer
-	codes   *hookedCodes
+	engine *httpapi.Engine
+	srv    *httptest.Server
+	svc    *accounts.Service
+	reg    *clients.Registry
+	tokens *tokens.Store
+	db     *database.DB
+	mail   *mailtest.Server
+	logs   *syncBuffer
+	codes  *hookedCodes
+	gens   *hookedTokens
+	// ids signs id tokens when the site is an OpenID Provider (openID).
+	ids     *oidc.Issuer
 	staff   accounts.User
 	user    accounts.User
 	cbCalls chan url.Values
@@ -71,6 +77,23 @@ func newSite(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix strin
 // newSiteWith is newSite with edit applied to the pages' Deps.
 func newSiteWith(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix string, edit func(*web.Deps)) *site {
 	t.Helper()
+	return newSiteOpts(t, dbURL, rdb, prefix, siteOptions{edit: edit})
+}
+
+// siteOptions change the site newSiteOpts builds.
+type siteOptions struct {
+	// edit is applied to the pages' Deps.
+	edit func(*web.Deps)
+	// openID makes the site an OpenID Provider: signing keys in the
+	// database, authentications in Redis, as cmd wires them with
+	// KEY_ENCRYPTION_KEY set.
+	openID bool
+}
+
+// newSiteOpts is newSite, built as o says.
+func newSiteOpts(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix string, o siteOptions) *site {
+	t.Helper()
+	edit := o.edit
 	ctx := context.Background()
 	db, err := database.Open(ctx, dbURL)
 	if err != nil {
@@ -100,8 +123,24 @@ func newSiteWith(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix s
 	lim := throttle.New(testenv.Compat(t, rdb), prefix, throttleLimit, time.Minute)
 	all := scope.Set{"read", "write", "introspection"}
 	codes := &hookedCodes{CodeStore: store}
-	srv := oauth.NewServer(oauth.Config{Scopes: all, DefaultScopes: all}, oauth.Deps{
-		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: codes, Lookup: reg})
+	gens := &hookedTokens{TokenStore: store}
+	od := oauth.Deps{Clients: reg, Users: svc, Finder: svc.Store(), Tokens: gens, Throttle: lim, Log: log, Codes: codes, Lookup: reg}
+	var ids *oidc.Issuer
+	cfg := oauth.Config{Scopes: all, DefaultScopes: all}
+	if o.openID {
+		cfg.Scopes = append(scope.Set{oidc.ScopeOpenID, oidc.ScopeEmail}, all...)
+		kek, err := signing.ParseKEK(base64.StdEncoding.EncodeToString([]byte(strings.Repeat("e", 32))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := signing.NewKeyring(db, kek, time.Hour)
+		if err := keys.Ensure(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ids = oidc.NewIssuer("http://x", time.Hour, keys)
+		od.Authentications, od.IDTokens = oidc.NewStore(testenv.Compat(t, rdb), prefix, time.Minute, 24*time.Hour), ids
+	}
+	srv := oauth.NewServer(cfg, od)
 	smtpSrv := mailtest.Start(t, mailtest.Options{User: "mailer", Password: "mail-pw"})
 	mailer, err := mail.New("smtp://mailer:mail-pw@"+smtpSrv.Addr, "Portcullis <noreply@example.com>", io.Discard)
 	if err != nil {
@@ -119,7 +158,7 @@ func newSiteWith(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix s
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &site{svc: svc, reg: reg, tokens: store, codes: codes, db: db, mail: smtpSrv, logs: logs, cbCalls: make(chan url.Values, 10)}
+	s := &site{svc: svc, reg: reg, tokens: store, codes: codes, gens: gens, ids: ids, db: db, mail: smtpSrv, logs: logs, cbCalls: make(chan url.Values, 10)}
 	s.engine = httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Lifecycle: lifecycle.New(store, reg), Throttle: lim, Issuer: "http://x", Pages: pages, Log: log, Metrics: metrics.New()})
 	s.srv = httptest.NewServer(s.engine)
 	t.Cleanup(s.srv.Close)
@@ -136,8 +175,11 @@ func newSiteWith(t testing.TB, dbURL string, rdb redis.UniversalClient, prefix s
 }
 
 // forEach runs f on SQLite+miniredis and PostgreSQL+Redis when set.
-func forEach(t *testing.T, f func(t *testing.T, s *site)) {
-	t.Run("sqlite+miniredis", func(t *testing.T) { f(t, newSite(t, testenv.SQLiteURL(t), nil, "")) })
+func forEach(t *testing.T, f func(t *testing.T, s *site)) { forEachOpts(t, siteOptions{}, f) }
+
+// forEachOpts is forEach with sites built as o says.
+func forEachOpts(t *testing.T, o siteOptions, f func(t *testing.T, s *site)) {
+	t.Run("sqlite+miniredis", func(t *testing.T) { f(t, newSiteOpts(t, testenv.SQLiteURL(t), nil, "", o)) })
 	t.Run("postgres+redis", func(t *testing.T) {
 		u := testenv.PostgresURL(t)
 		rdb, prefix := testenv.Redis(t)
@@ -147,7 +189,7 @@ func forEach(t *testing.T, f func(t *testing.T, s *site)) {
 				_ = rdb.Del(context.Background(), keys...).Err()
 			}
 		})
-		f(t, newSite(t, u, rdb, prefix))
+		f(t, newSiteOpts(t, u, rdb, prefix, o))
 	})
 }
 
