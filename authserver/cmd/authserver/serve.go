@@ -132,6 +132,8 @@ func serve(ctx context.Context, cfg config, stderr io.Writer) error {
 	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	// The last rotations' events go out even when draining fails.
+	defer store.FlushRotations()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

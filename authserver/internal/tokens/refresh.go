@@ -33,8 +33,9 @@ func (s *Store) LookupRefresh(ctx context.Context, token string) (grant.Refresh,
 // and issues a new access and refresh token in the same family with scope
 // newScope ("" means the family's scope; a scope wider than what the family
 // was first granted gives ErrScope and changes nothing). The previous
-// access token of the family is deleted, and its revocation published by
-// the same script. Exactly one of many concurrent calls with the same token
+// access token of the family is deleted by the same script, and its
+// revocation published with the next batch of rotation events (at most
+// rotationWindow later, rotations.go). Exactly one of many concurrent calls with the same token
 // succeeds; the others get ErrNotFound. A token rotated away earlier (more
 // than the reuse grace ago) gives ErrReplayed and revokes the family.
 // A refresh token of another client gives ErrNotFound and changes nothing;
@@ -71,7 +72,8 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 		}
 		out.Scope = res[1]
 		s.cache.apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{res[2], h}})
-		s.revoked(revocation.ReasonRotation) // the script published it
+		s.rotations.add(res[2], h)
+		s.revoked(revocation.ReasonRotation)
 		if res[3] == "1" {
 			s.extend(ctx, fam, atH, rtH, res[4], out)
 		}
@@ -107,20 +109,12 @@ func (s *Store) prepareRotate(fam, h, clientID, newScope string) (rotateArgs, gr
 		Family: fam,
 	}
 	atH := keyHash(at)
-	// The event names the rotated-away access token, which only the script
-	// knows: it adds it to the hashes.
-	ev, err := revocation.Encode(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{h},
-		Reason: revocation.ReasonRotation, At: iat.Unix(), Origin: s.origin})
-	if err != nil {
-		return rotateArgs{}, grant.Issued{}, fmt.Errorf("tokens: rotate: %w", err)
-	}
 	a := rotateArgs{
 		fam: s.keyFam(fam), presented: s.keyRT(fam, h), tomb: s.keyTomb(fam), newAT: s.keyAT(fam, atH), newRT: s.keyRT(fam, keyHash(rt)),
 		presentedH: h, clientID: clientID, now: now, grace: s.grace, newATH: atH, newRTH: keyHash(rt),
 		atHead: string(appendTimes(nil, iat, out.AccessExpiresAt)), rtHead: string(appendTimes(nil, iat, out.RefreshExpiresAt)),
 		scope: newScope, atTTL: s.life.Access, rtTTL: s.life.Refresh, famTTL: s.famTTL(),
-		atPrefix: s.keyAT(fam, ""), rtPrefix: s.keyRT(fam, ""), channel: revocation.Channel(s.prefix),
-		event: string(ev), epochs: s.epochPrefix(fam[0]),
+		atPrefix: s.keyAT(fam, ""), rtPrefix: s.keyRT(fam, ""), epochs: s.epochPrefix(fam[0]),
 	}
 	// Trimming the tombstones costs a command; once in trimEvery rotations
 	// keeps them near maxTombstones.
@@ -199,9 +193,8 @@ func (s *Store) extend(ctx context.Context, fam, atH, rtH, body string, out gran
 //
 // New records are head .. generation .. "|" .. grant body .. scope (see
 // record); they keep the generation the family was issued under. The
-// rotation's event, published in the same step so that the rotated-away
-// access token leaves every cache at once, gets the family's a (the old
-// access token's hash, in the events' form too) first in its hashes.
+// rotation's event is not the script's: Rotate hands the rotated-away
+// tokens' hashes to the batch of rotation events (rotations.go).
 // KEYS and ARGV: rotateArgs.
 var rotateScript = newScript(epochCheck + `
 local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a', 'x', 'g', 's', 'u', 'e')
@@ -209,7 +202,7 @@ local c, r, a = f[1], f[2], f[3]
 if (not c) or c ~= ARGV[2] then return {'notfound'} end
 if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
   local g, s, e = f[5], f[6], f[8]
-  if revoked(ARGV[18], c, f[7], e) then
+  if revoked(ARGV[16], c, f[7], e) then
     redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], ARGV[14] .. a)
     return {'revoked'}
   end
@@ -242,9 +235,6 @@ if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('HSET', KEYS[1], 'a', ARGV[5], 'r', ARGV[6])
   redis.call('PEXPIRE', KEYS[1], famTTL)
   redis.call('PEXPIRE', KEYS[3], famTTL)
-  local ev = cjson.decode(ARGV[17])
-  table.insert(ev.token_hashes, 1, a)
-  redis.call('PUBLISH', ARGV[16], cjson.encode(ev))
   return {'ok', scope, a, bump, g}
 end
 local ts = redis.call('ZSCORE', KEYS[3], ARGV[1])
@@ -270,8 +260,6 @@ type rotateArgs struct {
 	atTTL, rtTTL, famTTL               time.Duration
 	trim                               int // trim the tombstones to this many; 0 = not now
 	atPrefix, rtPrefix                 string
-	channel                            string // the revocation channel
-	event                              string // the rotation's event, naming the presented refresh token
 	epochs                             string // epochPrefix of the family's shard
 }
 
@@ -279,7 +267,7 @@ func (a rotateArgs) build() ([]string, []any) {
 	return []string{a.fam, a.presented, a.tomb, a.newAT, a.newRT},
 		[]any{a.presentedH, a.clientID, a.now.UnixMilli(), a.grace.Milliseconds(), a.newATH, a.newRTH,
 			a.atHead, a.rtHead, a.scope, a.atTTL.Milliseconds(), a.rtTTL.Milliseconds(), a.famTTL.Milliseconds(), a.trim,
-			a.atPrefix, a.rtPrefix, a.channel, a.event, a.epochs}
+			a.atPrefix, a.rtPrefix, a.epochs}
 }
 
 // extendScript gives a family that reached its index horizon its full

@@ -48,6 +48,8 @@ type Store struct {
 	origin   string                  // this Store's revocation.Event Origin
 	known    knownBuckets            // index buckets this process registered
 	cleaner  atomic.Pointer[cleaner] // nil unless RunCleanup runs
+	// rotations batches the events of rotations (rotations.go).
+	rotations *rotationBatch
 }
 
 // New returns a Store. prefix is REDIS_PREFIX and goes on every key and on
@@ -56,7 +58,9 @@ type Store struct {
 func New(rc rueidis.Client, prefix string, life Lifetimes) *Store {
 	var id [8]byte
 	_, _ = crand.Read(id[:]) // never fails (crypto/rand)
-	return &Store{rc: rc, rdb: redis.NewAdapter(rc), prefix: prefix, life: life, now: time.Now, grace: defaultReuseGrace, origin: hex.EncodeToString(id[:])}
+	s := &Store{rc: rc, rdb: redis.NewAdapter(rc), prefix: prefix, life: life, now: time.Now, grace: defaultReuseGrace, origin: hex.EncodeToString(id[:])}
+	s.rotations = newRotationBatch(s.publishRotations)
+	return s
 }
 
 // SetReuseGrace sets how long after a rotation the rotated-away refresh

@@ -108,6 +108,9 @@ func (e *env) keys(t *testing.T) []string {
 // subscribe returns a function that waits for the next revocation event.
 func (e *env) subscribe(t *testing.T) func() revocation.Event {
 	t.Helper()
+	// The events of rotations made so far go out before the subscription,
+	// not in the middle of what the test watches (rotations.go).
+	e.s.FlushRotations()
 	ctx := context.Background()
 	ps := e.rdb.Subscribe(ctx, revocation.Channel(e.prefix))
 	t.Cleanup(func() { _ = ps.Close() })
