@@ -20,7 +20,7 @@ import (
 func TestWrkScript(t *testing.T) {
 	bin := servicetest.RequireCommand(t, "wrk", "Debian: apt-get install wrk")
 	var mu sync.Mutex
-	seen := map[string]int{}  // refresh tokens presented
+	seen := map[string]int{}   // refresh tokens presented
 	bodies := map[string]int{} // pool bodies received
 	next := 0
 	mux := http.NewServeMux()
