@@ -38,7 +38,7 @@ type rotationBatch struct {
 	hashes  []string
 	timer   *time.Timer
 	publish func(hashes []string)
-	pending sync.WaitGroup // batches being published
+	sending sync.Mutex // held while a batch is published: batches go one at a time, in order
 }
 
 func newRotationBatch(publish func([]string)) *rotationBatch {
@@ -62,16 +62,14 @@ func (b *rotationBatch) add(hashes ...string) {
 	b.mu.Unlock()
 }
 
-// Flush publishes what is queued now, and waits for the batches being
-// published to be sent; a server calls it when it stops.
+// Flush publishes what is queued now, after any batch being published; a
+// server calls it when it stops, and it returns when the batches it could
+// see are sent.
 func (b *rotationBatch) Flush() {
 	b.mu.Lock()
 	hs := b.take()
 	b.mu.Unlock()
-	if len(hs) > 0 {
-		b.send(hs)
-	}
-	b.pending.Wait()
+	b.send(hs)
 }
 
 // take empties the batch; b.mu is held.
@@ -86,9 +84,11 @@ func (b *rotationBatch) take() []string {
 }
 
 func (b *rotationBatch) send(hs []string) {
-	b.pending.Add(1)
-	defer b.pending.Done()
-	b.publish(hs)
+	b.sending.Lock()
+	defer b.sending.Unlock()
+	if len(hs) > 0 {
+		b.publish(hs)
+	}
 }
 
 // publishRotations is the Store's rotationBatch publisher. The rotations

@@ -112,3 +112,41 @@ func TestRotationEventsNameEveryRotation(t *testing.T) {
 		t.Logf("%d rotations in %d events", n, events)
 	})
 }
+
+// TestRotationBatchConcurrent: rotations from many goroutines, the
+// window's timers and explicit flushes together publish every hash
+// exactly once.
+func TestRotationBatchConcurrent(t *testing.T) {
+	var r recorder
+	b := newRotationBatch(r.publish)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 1000 {
+				b.add(strconv.Itoa(g) + "-" + strconv.Itoa(i))
+				if i%97 == 0 {
+					b.Flush()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.Flush()
+	seen := map[string]bool{}
+	for _, batch := range r.got() {
+		if len(batch) == 0 || len(batch) > rotationBatchMax {
+			t.Fatalf("a batch of %d hashes", len(batch))
+		}
+		for _, h := range batch {
+			if seen[h] {
+				t.Fatalf("hash %s published twice", h)
+			}
+			seen[h] = true
+		}
+	}
+	if len(seen) != 8000 {
+		t.Fatalf("%d hashes published, want 8000", len(seen))
+	}
+}

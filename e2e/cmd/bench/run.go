@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +38,6 @@ type bench struct {
 	ccID, ccSecret        string // client_credentials client, generated secret
 	pwID, pwSecret        string // password+refresh_token client, generated secret
 	email, password       string
-	userID                int64
 	rows                  []row
 	micro                 []row
 	loud                  []string
@@ -71,6 +71,7 @@ func run(ctx context.Context, args []string) error {
 	rounds := fs.Int("rounds", 100, "revocation-to-refusal rounds")
 	tokens := fs.Int("tokens", 2000, "live access tokens issued for the Redis memory figure")
 	pool := fs.Int("refresh-pool", 64, "refresh token families in the refresh workload's pool")
+	only := fs.String("only", "", "run only these steps, comma-separated: memory, refresh, introspection, scale, client_credentials, password, middleware, resourceserver, password_change, micro (default: all)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -116,33 +117,43 @@ func run(ctx context.Context, args []string) error {
 	if b.rdb, err = openRedis(ctx, *redisURL); err != nil {
 		return err
 	}
-	steps := []struct {
-		name string
-		fn   func(context.Context) error
-	}{
-		{"set up the auth server's data", b.setup},
-		{"bare Gin handler", b.measureBare},
-		{"start the auth server", b.startAuth},
-		{"Redis bytes per token", b.measureMemory},
-		{"refresh, no other subscriber", b.measureRefreshAlone},
-		{"introspection", b.measureIntrospection},
-		{"introspection at scale", b.measureScale},
-		{"client_credentials", b.measureClientCredentials},
-		{"password grant", b.measurePassword},
-		{"start the resource server", b.startResourceServer},
-		{"refresh, two subscribers", b.measureRefreshSubscribed},
-		{"middleware", b.measureMiddleware},
-		{"resource server", b.measureResourceServer},
-		{"password change", b.measurePasswordChange},
-		{"micro-benchmarks", b.readMicro},
+	steps := []step{
+		{"", "set up the auth server's data", b.setup},
+		{"", "bare Gin handler", b.measureBare},
+		{"", "start the auth server", b.startAuth},
+		{"memory", "Redis bytes per token", b.measureMemory},
+		{"refresh", "refresh, no other subscriber", b.measureRefreshAlone},
+		{"introspection", "introspection", b.measureIntrospection},
+		{"scale", "introspection at scale", b.measureScale},
+		{"client_credentials", "client_credentials", b.measureClientCredentials},
+		{"password", "password grant", b.measurePassword},
+		{"refresh", "refresh, two subscribers", b.measureRefreshSubscribed},
+		{"middleware", "middleware", b.measureMiddleware},
+		{"resourceserver", "resource server", b.measureResourceServer},
+		{"password_change", "password change", b.measurePasswordChange},
+		{"micro", "micro-benchmarks", b.readMicro},
+	}
+	want := map[string]bool{}
+	for _, k := range strings.Split(*only, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			want[k] = true
+		}
+	}
+	for k := range want {
+		if !slices.ContainsFunc(steps, func(s step) bool { return s.key == k }) {
+			return fmt.Errorf("-only %q: no such step", k)
+		}
 	}
 	for _, s := range steps {
+		if s.key != "" && len(want) > 0 && !want[s.key] {
+			continue
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "bench: %-32s (t=%4.0fs)\n", s.name, time.Since(b.started).Seconds())
 		if err := s.fn(ctx); err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
+			return fmt.Errorf("%s: %w%s", s.name, err, b.exited())
 		}
 	}
 	b.rssRows()
@@ -158,6 +169,26 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("%d workload(s) had more than 1%% errors:\n  %s", len(b.loud), strings.Join(b.loud, "\n  "))
 	}
 	return nil
+}
+
+// exited reports the children that died, with the end of their output.
+func (b *bench) exited() string {
+	var s strings.Builder
+	for _, c := range b.children {
+		select {
+		case <-c.done:
+			fmt.Fprintf(&s, "\n%s exited (%v); its last output:\n%s", c.name, c.cmd.ProcessState, truncate(c.out.String(), 4000))
+		default:
+		}
+	}
+	return s.String()
+}
+
+// step is one part of a run; a key of "" always runs, the others can be
+// picked with -only.
+type step struct {
+	key, name string
+	fn        func(context.Context) error
 }
 
 // pickDriver chooses the load generator: wrk when asked for or found.
@@ -271,7 +302,7 @@ func (b *bench) setup(ctx context.Context) error {
 		return err
 	}
 	var phc string
-	if b.userID, phc, err = userByEmail(ctx, b.authDB, b.email); err != nil {
+	if _, phc, err = userByEmail(ctx, b.authDB, b.email); err != nil {
 		return fmt.Errorf("read the user's password hash: %w", err)
 	}
 	if b.argon, err = parsePHC(phc); err != nil {
