@@ -156,6 +156,16 @@ type rssTracker struct {
 	idle  map[string]int64
 	peak  map[string]int64
 	order []string
+	// last is the peak RSS of the latest sampling, of lastName.
+	last     int64
+	lastName string
+}
+
+// lastPeak returns the peak RSS of the latest sampling and whose it was.
+func (t *rssTracker) lastPeak() (int64, string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.last, t.lastName
 }
 
 func newRSSTracker() *rssTracker {
@@ -172,15 +182,18 @@ func (t *rssTracker) markIdle(c *child) {
 }
 
 // sample records c's RSS every 100 ms until stop is closed.
+// The peak of this sampling alone is kept for lastPeak.
 func (t *rssTracker) sample(c *child, stop <-chan struct{}) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	t.mu.Lock()
+	t.last, t.lastName = 0, c.name
+	t.mu.Unlock()
 	for {
 		if v := rssKiB(c.pid()); v > 0 {
 			t.mu.Lock()
-			if v > t.peak[c.name] {
-				t.peak[c.name] = v
-			}
+			t.peak[c.name] = max(t.peak[c.name], v)
+			t.last = max(t.last, v)
 			t.mu.Unlock()
 		}
 		select {

@@ -89,8 +89,13 @@ func (b *bench) ratioRow(figure, name string, res result, base float64, baseName
 	b.addChecked(res, name, r)
 }
 
+// perf describes a run's rate and latency, and the peak RSS of the process
+// sampled while it ran.
 func (b *bench) perf(res result, name string) string {
 	s := fmt.Sprintf("**%.0f req/s**, p50 %s, p99 %s", res.rps(), ms(res.p50), ms(res.p99))
+	if kib, who := b.rss.lastPeak(); kib > 0 {
+		s += fmt.Sprintf("; RSS of %s up to %s", who, mib(kib))
+	}
 	if res.bad > 0 {
 		s += fmt.Sprintf(" (%d non-2xx/errors of %d)", res.bad, res.ok+res.bad)
 	}
