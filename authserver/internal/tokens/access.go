@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -104,6 +105,9 @@ func (s *Store) issueIn(ctx context.Context, g grant.Grant, withRefresh bool, fa
 // prepareIssue makes the tokens of an issue in family fam, and the
 // arguments of its script; member and famExp are its index entry.
 func (s *Store) prepareIssue(g grant.Grant, withRefresh bool, fam string) (a issueArgs, out grant.Issued, member string, famExp time.Time, err error) {
+	if strings.IndexByte(g.ClientID, ':') >= 0 {
+		return a, out, "", famExp, errClientID
+	}
 	at, err := newToken(accessPrefix, fam)
 	if err != nil {
 		return a, out, "", famExp, err
@@ -114,7 +118,7 @@ func (s *Store) prepareIssue(g grant.Grant, withRefresh bool, fam string) (a iss
 	gen := g.Checked.Gen()
 	a = issueArgs{epochs: s.epochPrefix(fam[0]), grant: g, access: s.keyAT(fam, atH), atTTL: s.life.Access,
 		atVal: encodeRecord(record{Grant: g, Gen: gen, IssuedAt: now, ExpiresAt: out.AccessExpiresAt})}
-	member, famExp = fam+atH, out.AccessExpiresAt
+	member, famExp = accessMember(fam, atH), out.AccessExpiresAt
 	if withRefresh {
 		rt, err := newToken(refreshPrefix, fam)
 		if err != nil {

@@ -9,11 +9,12 @@ import (
 )
 
 // cleanupJob is the index walk that follows a user's or a client's epoch
-// bump: delete the families of index idx but keep, and publish the hashes
-// of the tokens deleted as e.Reason.
+// bump: delete the families of index idx but the members keep, and
+// publish the hashes of the tokens deleted as e.Reason.
 type cleanupJob struct {
-	idx, keep string
-	e         revocation.Event
+	idx  string
+	keep []string
+	e    revocation.Event
 }
 
 // cleaner runs cleanup jobs off the request path, one at a time. The epoch
@@ -57,7 +58,7 @@ func (s *Store) RunCleanup(ctx context.Context, queue int, log *slog.Logger) {
 // walkIndex deletes the families of j's index but j.keep and publishes
 // the hashes of the tokens deleted. It returns how many it deleted.
 func (s *Store) walkIndex(ctx context.Context, j cleanupJob) (int, error) {
-	hs, err := s.revokeIndex(ctx, j.idx, allBut(j.keep))
+	hs, err := s.revokeIndex(ctx, j.idx, allBut(j.keep...))
 	if err != nil {
 		return len(hs), err
 	}

@@ -89,9 +89,9 @@ end
 var lookupScript = newScript(epochCheck + `
 local v = redis.call('GET', KEYS[1])
 if not v then return false end
-local gen, uid, n, i = string.match(v, '^1|%d+|%d+|(%d+)|(%d+)|(%d+):()')
+local gen, uid, c = string.match(v, '^%d+|%d+|(%d+)|(%d+)|([^:]*):')
 if not gen then return v end
-if revoked(ARGV[1], string.sub(v, i, i + tonumber(n) - 1), uid, gen) then return false end
+if revoked(ARGV[1], c, uid, gen) then return false end
 return v
 `)
 
@@ -142,7 +142,7 @@ redis.call('SET', KEYS[1], gen, 'PX', ARGV[2])
 local function stamp(key)
   local v = redis.call('GET', key)
   if not v then return end
-  local head, uid, rest = string.match(v, '^(1|%d+|%d+|)%d+|(%d+)(|.*)$')
+  local head, uid, rest = string.match(v, '^(%d+|%d+|)%d+|(%d+)(|.*)$')
   if head and uid == ARGV[7] then redis.call('SET', key, head .. ARGV[1] .. '|' .. uid .. rest, 'KEEPTTL') end
 end
 if ARGV[3] ~= '' then

@@ -121,6 +121,9 @@ func (s *Store) Import(ctx context.Context, t ImportedTokens) error {
 	if t.AccessToken == "" {
 		return errors.New("tokens: import: no access token")
 	}
+	if strings.IndexByte(t.ClientID, ':') >= 0 {
+		return errClientID
+	}
 	now := s.now()
 	if t.IssuedAt.IsZero() {
 		t.IssuedAt = now

@@ -196,16 +196,16 @@ var allShards = []byte(b64Alphabet)
 func (s *Store) RevokeUser(ctx context.Context, userID int64, keep string, reason revocation.Reason) error {
 	sh := shardOf(grant.Grant{UserID: userID})
 	var k bumpArgs
-	var keepFam string
+	var kept []string // its index members: of a family, or of the token alone
 	if fam, h, ok := parseToken(keep, accessPrefix); ok && fam[0] == sh {
-		keepFam = fam
+		kept = []string{fam, accessMember(fam, h)}
 		k = bumpArgs{keepFam: s.keyFam(fam), keepAT: s.keyAT(fam, ""), keepRT: s.keyRT(fam, ""), keepAccess: s.keyAT(fam, h), keepUser: userID}
 	}
 	uid := strconv.FormatInt(userID, 10)
 	if err := s.bump(ctx, "u", uid, []byte{sh}, k); err != nil {
 		return fmt.Errorf("tokens: revoke user: %w", err)
 	}
-	return s.cleanUp(ctx, s.keyUser(userID), keepFam, revocation.Event{Kind: revocation.KindSubject, Subject: uid, Reason: reason})
+	return s.cleanUp(ctx, s.keyUser(userID), kept, revocation.Event{Kind: revocation.KindSubject, Subject: uid, Reason: reason})
 }
 
 // cleanUp follows a bump: it evicts what e revokes from this process's
@@ -216,7 +216,7 @@ func (s *Store) RevokeUser(ctx context.Context, userID int64, keep string, reaso
 // the index walk (and the events naming the hashes it deletes) to the
 // cleaner, so the request pays for neither. Errors: ErrUnavailable; the
 // revocation holds anyway.
-func (s *Store) cleanUp(ctx context.Context, idx, keep string, e revocation.Event) error {
+func (s *Store) cleanUp(ctx context.Context, idx string, keep []string, e revocation.Event) error {
 	s.cache.apply(e)
 	j := cleanupJob{idx: idx, keep: keep, e: e}
 	var err error
@@ -226,7 +226,7 @@ func (s *Store) cleanUp(ctx context.Context, idx, keep string, e revocation.Even
 		}
 	} else {
 		var hs []string
-		if hs, err = s.revokeIndex(ctx, idx, allBut(keep)); err == nil {
+		if hs, err = s.revokeIndex(ctx, idx, allBut(keep...)); err == nil {
 			err = s.publishAll(ctx, e, hs)
 		}
 	}
@@ -255,5 +255,5 @@ func (s *Store) RevokeClient(ctx context.Context, clientID string, reason revoca
 	if err := s.bump(ctx, "c", clientID, allShards, bumpArgs{}); err != nil {
 		return fmt.Errorf("tokens: revoke client: %w", err)
 	}
-	return s.cleanUp(ctx, s.keyClient(clientID), "", revocation.Event{Kind: revocation.KindClient, ClientID: clientID, Reason: reason})
+	return s.cleanUp(ctx, s.keyClient(clientID), nil, revocation.Event{Kind: revocation.KindClient, ClientID: clientID, Reason: reason})
 }
