@@ -131,7 +131,7 @@ func (s *Store) prepareIssue(g grant.Grant, withRefresh bool, fam string) (a iss
 		// indexes; the horizon is kept in the family hash ('x').
 		member, famExp = fam, s.indexHorizon()
 		a.refresh, a.rt, a.fam, a.rtTTL, a.famTTL = true, s.keyRT(fam, rtH), s.keyFam(fam), s.life.Refresh, s.famTTL()
-		a.rtVal = encodeRecord(record{Grant: g, Gen: gen, IssuedAt: now, ExpiresAt: out.RefreshExpiresAt})
+		a.atVal, a.rtVal = familyRecord(now, out.AccessExpiresAt), familyRecord(now, out.RefreshExpiresAt)
 		a.atH, a.rtH, a.horizon, a.body, a.gen = atH, rtH, famExp, string(appendGrantBody(nil, g)), gen
 	}
 	return a, out, member, famExp, nil
@@ -145,7 +145,7 @@ func (s *Store) indexHorizon() time.Time { return s.now().Add(2 * s.famTTL()) }
 // get reads one record in one round trip; ErrNotFound when the key is
 // absent or expired, or its user or client was revoked after it was issued.
 func (s *Store) get(ctx context.Context, op, fam, key string) (record, error) {
-	v, err := s.lookup(ctx, lookupArgs{key: key, epochs: s.epochPrefix(fam[0])})
+	v, err := s.lookup(ctx, lookupArgs{key: key, fam: s.keyFam(fam), epochs: s.epochPrefix(fam[0])})
 	if rueidis.IsRedisNil(err) {
 		return record{}, grant.ErrNotFound
 	}

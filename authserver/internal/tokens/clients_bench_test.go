@@ -187,7 +187,7 @@ func runWorkload(b *testing.B, s *Store, send sender, w string) {
 			b.Fatal(err)
 		}
 		fam, h, _ := parseToken(iss.AccessToken, accessPrefix)
-		keys, argv := lookupArgs{key: s.keyAT(fam, h), epochs: s.epochPrefix(fam[0])}.build()
+		keys, argv := lookupArgs{key: s.keyAT(fam, h), fam: s.keyFam(fam), epochs: s.epochPrefix(fam[0])}.build()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				res, err := send.eval(ctx, lookupScript.Hash(), true, keys, argv)

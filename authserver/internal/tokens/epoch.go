@@ -83,12 +83,20 @@ local function revoked(p, client, uid, gen)
 end
 `
 
-// lookupScript reads a token record, answering nil for one whose user or
-// client was revoked after it was issued (see record for the layout).
-// KEYS and ARGV: lookupArgs.
+// lookupScript reads a token record, expanded from its family hash when
+// it is a family's reference, answering nil for one whose user or client
+// was revoked after it was issued, or whose family is gone (see record for
+// the layout). KEYS and ARGV: lookupArgs.
 var lookupScript = newScript(epochCheck + `
 local v = redis.call('GET', KEYS[1])
 if not v then return false end
+local head, scope = string.match(v, '^(%d+|%d+|)f(.*)$')
+if head then
+  local f = redis.call('HMGET', KEYS[2], 'e', 'g', 's')
+  if not (f[1] and f[2] and f[3]) then return false end
+  if scope == '' then scope = f[3] end
+  v = head .. f[1] .. '|' .. f[2] .. scope
+end
 local gen, uid, c = string.match(v, '^%d+|%d+|(%d+)|(%d+)|([^:]*):')
 if not gen then return v end
 if revoked(ARGV[1], c, uid, gen) then return false end
@@ -98,10 +106,13 @@ return v
 // lookupArgs are lookupScript's KEYS and ARGV.
 type lookupArgs struct {
 	key    string // the token's record
+	fam    string // its family hash (keyFam), read for a reference
 	epochs string // epochPrefix of its shard
 }
 
-func (a lookupArgs) build() (keys, argv []string) { return []string{a.key}, []string{a.epochs} }
+func (a lookupArgs) build() (keys, argv []string) {
+	return []string{a.key, a.fam}, []string{a.epochs}
+}
 
 // lookup runs lookupScript as EVALSHA_RO. On NOSCRIPT it loads the
 // scripts and asks again; on a connection Redis dropped (a restart, a

@@ -14,7 +14,7 @@ import (
 )
 
 // memoryBudget is the most Redis may hold per live access token.
-const memoryBudget = 400
+const memoryBudget = 300
 
 // memoryOf sums MEMORY USAGE (exact for aggregates: SAMPLES 0) of the keys
 // under prefix whose name passes keep.

@@ -197,8 +197,9 @@ func (s *Store) extend(ctx context.Context, fam, atH, rtH, body string, out gran
 //	{"replayed", h...}  rotated away earlier: family revoked; h are the
 //	    deleted keys' hashes
 //
-// New records are head .. generation .. "|" .. grant body .. scope (see
-// record); they keep the generation the family was issued under. The
+// New records are references to the family (head .. "f" .. the asked
+// scope, see record); they keep the generation the family was issued
+// under. The
 // rotation's event, published in the same step so that the rotated-away
 // access token leaves every cache at once, gets the family's a (the old
 // access token's hash, in the events' form too) first in its hashes.
@@ -237,8 +238,8 @@ if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('DEL', KEYS[2], ARGV[14] .. a)
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
   if ARGV[13] ~= '0' then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[13])) end
-  redis.call('SET', KEYS[4], ARGV[7] .. e .. '|' .. g .. scope, 'PX', atTTL)
-  redis.call('SET', KEYS[5], ARGV[8] .. e .. '|' .. g .. s, 'PX', rtTTL)
+  redis.call('SET', KEYS[4], ARGV[7] .. 'f' .. ARGV[9], 'PX', atTTL)
+  redis.call('SET', KEYS[5], ARGV[8] .. 'f', 'PX', rtTTL)
   redis.call('HSET', KEYS[1], 'a', ARGV[5], 'r', ARGV[6])
   redis.call('PEXPIRE', KEYS[1], famTTL)
   redis.call('PEXPIRE', KEYS[3], famTTL)

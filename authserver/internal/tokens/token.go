@@ -97,7 +97,9 @@ func keyHash(token string) string { return revocation.HashString(token) }
 //	<p>a{S}H   access record (string), TTL = access lifetime
 //	<p>r{S}H   refresh record (string), TTL = refresh lifetime; H alone
 //	           names a token (it hashes the family id too), so neither
-//	           key repeats R: memory per token is budgeted
+//	           key repeats R: memory per token is budgeted; a token of a
+//	           family with a refresh token holds a reference to its family
+//	           hash (see record)
 //	<p>f{S}R   family (hash: c client, u user id, e the generation it was
 //	           issued under (see epoch.go), a current access H, r current
 //	           refresh H, g grant body and s
