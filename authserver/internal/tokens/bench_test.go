@@ -40,6 +40,23 @@ func BenchmarkIssueClientCredentials(b *testing.B) {
 	}
 }
 
+// BenchmarkIssueClientCredentialsParallel is that issue from 16 callers
+// at once, as under HTTP load: the figure is bound by CPU (of this process
+// and of Redis), not by the round trip.
+func BenchmarkIssueClientCredentialsParallel(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	g := grant.Grant{ClientID: "JmQzLrW8sT2uV4xY6zA1bC", Scope: "read write"}
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.Issue(ctx, g, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 func BenchmarkLookupAccess(b *testing.B) { benchLookup(b, benchStore(b)) }
 
 // BenchmarkLookupAccessCached is a lookup answered by the access-token

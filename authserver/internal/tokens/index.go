@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/rueidis"
 	redis "github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
@@ -107,28 +108,29 @@ func (s *Store) indexesOf(g grant.Grant) []string {
 // bucketKey names bucket n of the index whose registry is idx.
 func bucketKey(idx, n string) string { return idx + ":" + n }
 
-// queueIndex queues the commands that put member into each index of g
-// until end: into the bucket of end, registering that bucket first when
-// this process does not know it to be registered. It returns the buckets
-// it registers; the caller passes them to s.known.add once the commands
-// have succeeded. Plain commands, and a script only to register: this runs
-// on every issue.
-func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g grant.Grant, member string, end time.Time) (registered []string) {
+// indexCmds are the commands that put member into each index of g until
+// end: into the bucket of end, registering that bucket first when this
+// process does not know it to be registered. It returns the buckets it
+// registers; the caller passes them to s.known.add once the commands have
+// succeeded. Plain commands, and a script only to register: this runs on
+// every issue.
+func (s *Store) indexCmds(g grant.Grant, member string, end time.Time) (cmds rueidis.Commands, registered []string) {
 	now := s.now()
 	n := end.UnixMilli() / bucketWidth.Milliseconds()
 	bucketEnd := (n + 1) * bucketWidth.Milliseconds()
 	num := strconv.FormatInt(n, 10)
+	cmds = make(rueidis.Commands, 0, 6)
 	for _, idx := range s.indexesOf(g) {
 		bucket := bucketKey(idx, num)
 		if !s.known.has(bucket, now) {
 			keys, argv := registerArgs{registry: idx, now: now, bucket: num, bucketEnd: bucketEnd}.build()
-			registerScript.EvalSha(ctx, p, keys, argv...)
+			cmds = append(cmds, s.evalsha(registerScript, keys, argv))
 			registered = append(registered, bucket)
 		}
-		p.HSet(ctx, bucket, member, "")
-		p.Do(ctx, "PEXPIREAT", bucket, bucketEnd)
+		cmds = append(cmds, s.rc.B().Hset().Key(bucket).FieldValue().FieldValue(member, "").Build(),
+			s.rc.B().Pexpireat().Key(bucket).MillisecondsTimestamp(bucketEnd).Build())
 	}
-	return registered
+	return cmds, registered
 }
 
 // indexHolder is a key that holds index members (a bucket, a hash), or the
@@ -348,6 +350,6 @@ type registerArgs struct {
 	bucketEnd int64  // Unix ms
 }
 
-func (a registerArgs) build() ([]string, []any) {
-	return []string{a.registry}, []any{a.now.UnixMilli(), a.bucket, a.bucketEnd}
+func (a registerArgs) build() (keys, argv []string) {
+	return []string{a.registry}, []string{strconv.FormatInt(a.now.UnixMilli(), 10), a.bucket, strconv.FormatInt(a.bucketEnd, 10)}
 }

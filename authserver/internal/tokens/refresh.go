@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/redis/rueidis"
 	redis "github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
@@ -170,10 +171,12 @@ func (s *Store) extend(ctx context.Context, fam, atH, rtH, body string, out gran
 	}
 	horizon := s.indexHorizon()
 	var registered []string
-	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
-		registered = s.queueIndex(ctx, p, rec.Grant, fam, horizon)
+	_, err = s.doMulti(ctx, func() rueidis.Commands {
+		var cmds rueidis.Commands
+		cmds, registered = s.indexCmds(rec.Grant, fam, horizon)
+		return cmds
 	})
-	if err != nil || firstErr(cmds) != nil {
+	if err != nil {
 		s.known.forget()
 		return
 	}
