@@ -108,6 +108,47 @@ func (s *Store) indexesOf(g grant.Grant) []string {
 // bucketKey names bucket n of the index whose registry is idx.
 func bucketKey(idx, n string) string { return idx + ":" + n }
 
+// bucketOf is the number of the bucket of entries that end at end.
+func bucketOf(end time.Time) int64 { return end.UnixMilli() / bucketWidth.Milliseconds() }
+
+// indexEntry is an index entry whose tokens were deleted one by one (a
+// token or family revoked, a replay): member, in the bucket of end of each
+// index of g.
+type indexEntry struct {
+	g      grant.Grant
+	member string
+	end    time.Time
+}
+
+// familyEntry is the index entry of family fam with horizon x (Unix ms),
+// of client c and user uid (both as a family hash holds them).
+func familyEntry(fam, x, c, uid string) indexEntry {
+	ms, _ := strconv.ParseInt(x, 10, 64)
+	id, _ := strconv.ParseInt(uid, 10, 64)
+	return indexEntry{g: grant.Grant{ClientID: c, UserID: id}, member: fam, end: time.UnixMilli(ms)}
+}
+
+// pruneCmds are the HDELs that take entries from their buckets.
+func (s *Store) pruneCmds(entries []indexEntry) rueidis.Commands {
+	var cmds rueidis.Commands
+	for _, e := range entries {
+		num := strconv.FormatInt(bucketOf(e.end), 10)
+		for _, idx := range s.indexesOf(e.g) {
+			cmds = append(cmds, s.rc.B().Hdel().Key(bucketKey(idx, num)).Field(e.member).Build())
+		}
+	}
+	return cmds
+}
+
+// prune takes entries from their buckets, in one round trip. Errors:
+// ErrUnavailable.
+func (s *Store) prune(ctx context.Context, entries []indexEntry) error {
+	if _, err := s.doMulti(ctx, func() rueidis.Commands { return s.pruneCmds(entries) }); err != nil {
+		return s.unavailable("index", err)
+	}
+	return nil
+}
+
 // indexCmds are the commands that put member into each index of g until
 // end: into the bucket of end, registering that bucket first when this
 // process does not know it to be registered. It returns the buckets it
@@ -116,7 +157,7 @@ func bucketKey(idx, n string) string { return idx + ":" + n }
 // every issue.
 func (s *Store) indexCmds(g grant.Grant, member string, end time.Time) (cmds rueidis.Commands, registered []string) {
 	now := s.now()
-	n := end.UnixMilli() / bucketWidth.Milliseconds()
+	n := bucketOf(end)
 	bucketEnd := (n + 1) * bucketWidth.Milliseconds()
 	num := strconv.FormatInt(n, 10)
 	cmds = make(rueidis.Commands, 0, 6)
@@ -309,6 +350,7 @@ func (s *Store) revokeMembers(ctx context.Context, members []string) (hashes, go
 		switch c := c.(type) {
 		case *redis.Cmd:
 			hs, _ = c.StringSlice()
+			hs = hs[min(3, len(hs)):] // after the family's horizon, client and user
 		case *redis.IntCmd:
 			if c.Val() == 1 {
 				_, h, _ := splitMember(members[i])

@@ -935,8 +935,12 @@ func TestRotateBumpsIndexOnlyWhenNeeded(t *testing.T) {
 			}
 			rt = r.RefreshToken
 		}
-		if got := bucketsOf(t, e, idx, iss.Family); len(got) == 0 || got[len(got)-1] <= first[0] {
+		got := bucketsOf(t, e, idx, iss.Family)
+		if len(got) == 0 || got[len(got)-1] <= first[0] {
 			t.Fatalf("the index entry was never raised: buckets %v, first %v", got, first)
+		}
+		if len(got) != 1 {
+			t.Fatalf("a raised family is in buckets %v, want only the new one (pruneLater knows one)", got)
 		}
 		if err := e.s.RevokeUser(ctx, 11, "", "test"); err != nil {
 			t.Fatal(err)
