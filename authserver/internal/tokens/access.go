@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
-	redis "github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 )
@@ -33,21 +34,43 @@ func (s *Store) Issue(ctx context.Context, g grant.Grant, withRefresh bool) (gra
 // issueScript writes a new family, all or none, unless the grant's user or
 // client was revoked since it was checked (reply 0). An access token alone
 // is one key; with a refresh token, the family hash is written too (see
-// the key layout in token.go). KEYS and ARGV: issueArgs.
-var issueScript = newScript(epochCheck + `
-if refused(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[6], 'PX', ARGV[7])
-if #KEYS == 3 then
-  redis.call('SET', KEYS[2], ARGV[8], 'PX', ARGV[9])
-  redis.call('HSET', KEYS[3], 'c', ARGV[2], 'u', ARGV[3], 'e', ARGV[10], 'a', ARGV[11], 'r', ARGV[12], 'x', ARGV[13], 'g', ARGV[14], 's', ARGV[15])
-  redis.call('PEXPIRE', KEYS[3], ARGV[16])
+// the key layout in token.go). The caller knows the grant, so it names the
+// epoch keys to compare (KEYS[1..ne]: the client's, then for a grant with
+// a user the user's and the pair's): the script builds no key, defines no
+// function, and a client_credentials issue reads one epoch. The checks
+// are epochCheck's refused, written out: this runs on every issue.
+// KEYS and ARGV: issueArgs.
+var issueScript = newScript(`
+local ne = tonumber(ARGV[1])
+if (tonumber(redis.call('GET', KEYS[1])) or 0) > tonumber(ARGV[2]) then return 0 end
+if ne == 3 then
+  local ugen = tonumber(ARGV[3])
+  if (tonumber(redis.call('GET', KEYS[2])) or 0) > ugen or (tonumber(redis.call('GET', KEYS[3])) or 0) > ugen then return 0 end
+end
+redis.call('SET', KEYS[ne + 1], ARGV[4], 'PX', ARGV[5])
+if #KEYS == ne + 3 then
+  redis.call('SET', KEYS[ne + 2], ARGV[6], 'PX', ARGV[7])
+  redis.call('HSET', KEYS[ne + 3], 'c', ARGV[8], 'u', ARGV[9], 'e', ARGV[10], 'a', ARGV[11], 'r', ARGV[12], 'x', ARGV[13], 'g', ARGV[14], 's', ARGV[15])
+  redis.call('PEXPIRE', KEYS[ne + 3], ARGV[16])
 end
 return 1
 `)
 
+// epochKeys names the epochs an issue of g in shard sh compares: the
+// client's and, when g has a user, the user's and the user's grant to
+// the client's (see epoch.go).
+func (s *Store) epochKeys(sh byte, g grant.Grant) []string {
+	p := s.epochPrefix(sh)
+	if g.UserID == 0 {
+		return []string{p + "c" + g.ClientID}
+	}
+	uid := strconv.FormatInt(g.UserID, 10)
+	return []string{p + "c" + g.ClientID, p + "u" + uid, p + "p" + uid + ":" + g.ClientID}
+}
+
 // issueArgs are issueScript's KEYS and ARGV.
 type issueArgs struct {
-	epochs  string // epochPrefix of the family's shard
+	epochs  []string // epochKeys of the grant in the family's shard
 	grant   grant.Grant
 	access  string // access key
 	atVal   string
@@ -64,12 +87,17 @@ type issueArgs struct {
 	gen     int64     // recorded in the family
 }
 
-func (a issueArgs) build() ([]string, []any) {
-	keys := []string{a.access}
-	argv := []any{a.epochs, a.grant.ClientID, a.grant.UserID, a.grant.Checked.Client, a.grant.Checked.User, a.atVal, a.atTTL.Milliseconds()}
+func (a issueArgs) build() (keys, argv []string) {
+	keys = append(make([]string, 0, len(a.epochs)+3), a.epochs...)
+	keys = append(keys, a.access)
+	argv = make([]string, 5, 16)
+	argv[0], argv[1], argv[2], argv[3], argv[4] = strconv.Itoa(len(a.epochs)), strconv.FormatInt(a.grant.Checked.Client, 10),
+		strconv.FormatInt(a.grant.Checked.User, 10), a.atVal, strconv.FormatInt(a.atTTL.Milliseconds(), 10)
 	if a.refresh {
 		keys = append(keys, a.rt, a.fam)
-		argv = append(argv, a.rtVal, a.rtTTL.Milliseconds(), a.gen, a.atH, a.rtH, a.horizon.UnixMilli(), a.body, a.grant.Scope, a.famTTL.Milliseconds())
+		argv = append(argv, a.rtVal, strconv.FormatInt(a.rtTTL.Milliseconds(), 10), a.grant.ClientID, strconv.FormatInt(a.grant.UserID, 10),
+			strconv.FormatInt(a.gen, 10), a.atH, a.rtH, strconv.FormatInt(a.horizon.UnixMilli(), 10), a.body, a.grant.Scope,
+			strconv.FormatInt(a.famTTL.Milliseconds(), 10))
 	}
 	return keys, argv
 }
@@ -83,19 +111,16 @@ func (s *Store) issueIn(ctx context.Context, g grant.Grant, withRefresh bool, fa
 	}
 	keys, argv := a.build()
 	var registered []string
-	var issued *redis.Cmd
-	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
-		registered = s.queueIndex(ctx, p, g, member, famExp)
-		issued = issueScript.EvalSha(ctx, p, keys, argv...)
+	res, err := s.doMulti(ctx, func() rueidis.Commands {
+		var cmds rueidis.Commands
+		cmds, registered = s.indexCmds(g, member, famExp)
+		return append(cmds, s.evalsha(issueScript, keys, argv))
 	})
-	if err == nil {
-		err = firstErr(cmds)
-	}
 	if err != nil {
 		return grant.Issued{}, s.unavailable("issue", err)
 	}
 	s.known.add(registered, s.now())
-	if n, _ := issued.Int64(); n != 1 {
+	if n, _ := res[len(res)-1].AsInt64(); n != 1 {
 		return grant.Issued{}, grant.ErrRevoked
 	}
 	return out, nil
@@ -104,6 +129,9 @@ func (s *Store) issueIn(ctx context.Context, g grant.Grant, withRefresh bool, fa
 // prepareIssue makes the tokens of an issue in family fam, and the
 // arguments of its script; member and famExp are its index entry.
 func (s *Store) prepareIssue(g grant.Grant, withRefresh bool, fam string) (a issueArgs, out grant.Issued, member string, famExp time.Time, err error) {
+	if strings.IndexByte(g.ClientID, ':') >= 0 {
+		return a, out, "", famExp, errClientID
+	}
 	at, err := newToken(accessPrefix, fam)
 	if err != nil {
 		return a, out, "", famExp, err
@@ -112,9 +140,9 @@ func (s *Store) prepareIssue(g grant.Grant, withRefresh bool, fam string) (a iss
 	out = grant.Issued{AccessToken: at, AccessExpiresAt: now.Add(s.life.Access), Family: fam, Scope: g.Scope}
 	atH := keyHash(at)
 	gen := g.Checked.Gen()
-	a = issueArgs{epochs: s.epochPrefix(fam[0]), grant: g, access: s.keyAT(fam, atH), atTTL: s.life.Access,
+	a = issueArgs{epochs: s.epochKeys(fam[0], g), grant: g, access: s.keyAT(fam, atH), atTTL: s.life.Access,
 		atVal: encodeRecord(record{Grant: g, Gen: gen, IssuedAt: now, ExpiresAt: out.AccessExpiresAt})}
-	member, famExp = fam+atH, out.AccessExpiresAt
+	member, famExp = accessMember(fam, atH), out.AccessExpiresAt
 	if withRefresh {
 		rt, err := newToken(refreshPrefix, fam)
 		if err != nil {
@@ -127,7 +155,7 @@ func (s *Store) prepareIssue(g grant.Grant, withRefresh bool, fam string) (a iss
 		// indexes; the horizon is kept in the family hash ('x').
 		member, famExp = fam, s.indexHorizon()
 		a.refresh, a.rt, a.fam, a.rtTTL, a.famTTL = true, s.keyRT(fam, rtH), s.keyFam(fam), s.life.Refresh, s.famTTL()
-		a.rtVal = encodeRecord(record{Grant: g, Gen: gen, IssuedAt: now, ExpiresAt: out.RefreshExpiresAt})
+		a.atVal, a.rtVal = familyRecord(now, out.AccessExpiresAt), familyRecord(now, out.RefreshExpiresAt)
 		a.atH, a.rtH, a.horizon, a.body, a.gen = atH, rtH, famExp, string(appendGrantBody(nil, g)), gen
 	}
 	return a, out, member, famExp, nil
@@ -141,7 +169,7 @@ func (s *Store) indexHorizon() time.Time { return s.now().Add(2 * s.famTTL()) }
 // get reads one record in one round trip; ErrNotFound when the key is
 // absent or expired, or its user or client was revoked after it was issued.
 func (s *Store) get(ctx context.Context, op, fam, key string) (record, error) {
-	v, err := s.lookup(ctx, lookupArgs{key: key, epochs: s.epochPrefix(fam[0])})
+	v, err := s.lookup(ctx, lookupArgs{key: key, fam: s.keyFam(fam), epochs: s.epochPrefix(fam[0])})
 	if rueidis.IsRedisNil(err) {
 		return record{}, grant.ErrNotFound
 	}

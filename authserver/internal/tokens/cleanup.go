@@ -9,11 +9,15 @@ import (
 )
 
 // cleanupJob is the index walk that follows a user's or a client's epoch
-// bump: delete the families of index idx but keep, and publish the hashes
-// of the tokens deleted as e.Reason.
+// bump: delete the families of index idx but the members keep, and
+// publish the hashes of the tokens deleted as e.Reason. Or, with prune
+// set, no walk: take those entries of tokens revoked one by one from
+// their buckets.
 type cleanupJob struct {
-	idx, keep string
-	e         revocation.Event
+	idx   string
+	keep  []string
+	e     revocation.Event
+	prune []indexEntry
 }
 
 // cleaner runs cleanup jobs off the request path, one at a time. The epoch
@@ -28,7 +32,10 @@ type cleaner struct {
 // RunCleanup makes the index walks that follow RevokeUser and RevokeClient
 // run on the calling goroutine instead of in the request that revoked, so
 // that a user-wide revocation costs the request a constant number of Redis
-// commands however many families the user has. At most queue walks wait;
+// commands however many families the user has; and it takes the index
+// entries of a token or family revoked on its own (RFC 7009 revocation, a
+// replay, a rotation refused by an epoch) from their buckets, which would
+// otherwise hold them until they expire. At most queue jobs wait;
 // one that finds the queue full is dropped and logged. It returns when ctx
 // ends, dropping the walks still queued. Run at most one per Store; until
 // it has started, and after it returns, the walks run in the request.
@@ -41,6 +48,12 @@ func (s *Store) RunCleanup(ctx context.Context, queue int, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case j := <-c.jobs:
+			if j.prune != nil {
+				if err := s.prune(ctx, j.prune); err != nil {
+					log.WarnContext(ctx, "index prune failed; the entries expire with their buckets", "error", err)
+				}
+				continue
+			}
 			start := time.Now()
 			n, err := s.walkIndex(ctx, j)
 			if err != nil {
@@ -57,7 +70,7 @@ func (s *Store) RunCleanup(ctx context.Context, queue int, log *slog.Logger) {
 // walkIndex deletes the families of j's index but j.keep and publishes
 // the hashes of the tokens deleted. It returns how many it deleted.
 func (s *Store) walkIndex(ctx context.Context, j cleanupJob) (int, error) {
-	hs, err := s.revokeIndex(ctx, j.idx, allBut(j.keep))
+	hs, err := s.revokeIndex(ctx, j.idx, allBut(j.keep...))
 	if err != nil {
 		return len(hs), err
 	}
@@ -65,6 +78,18 @@ func (s *Store) walkIndex(ctx context.Context, j cleanupJob) (int, error) {
 		return 0, nil
 	}
 	return len(hs), s.publishAll(ctx, revocation.Event{Kind: revocation.KindTokens, Reason: j.e.Reason}, hs)
+}
+
+// pruneLater takes entries of tokens revoked one by one from their index
+// buckets: in the cleaner when one runs (RunCleanup), else at once. A
+// failure costs only memory until the buckets expire, so it is no error
+// of the revocation.
+func (s *Store) pruneLater(ctx context.Context, entries ...indexEntry) {
+	if s.cleaner.Load() != nil {
+		s.queueCleanup(context.WithoutCancel(ctx), cleanupJob{prune: entries})
+		return
+	}
+	_ = s.prune(context.WithoutCancel(ctx), entries)
 }
 
 // queueCleanup hands j to the cleaner, if one still runs. A full queue

@@ -2,11 +2,14 @@ package tokens
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
@@ -65,4 +68,74 @@ func TestRevokeUserWalksInTheBackground(t *testing.T) {
 			t.Fatalf("Redis round trips in the request: %d for 3 families, %d for 300; want the same few", cost[3], cost[300])
 		}
 	})
+}
+
+// TestRevokedOneByOneLeaveTheIndexes: a family or a lone access token
+// revoked on its own (RFC 7009 revocation, a refresh token replayed, a
+// rotation refused by an epoch) leaves its user's and its client's index,
+// through the cleaner when one runs (RunCleanup), else at once; an access
+// token of a family that lives on, and every other family, stay indexed.
+func TestRevokedOneByOneLeaveTheIndexes(t *testing.T) {
+	for _, cleaner := range []bool{false, true} {
+		t.Run(map[bool]string{false: "in the request", true: "in the cleaner"}[cleaner], func(t *testing.T) {
+			forEachBackend(t, func(t *testing.T, e *env) {
+				ctx := context.Background()
+				if cleaner {
+					runCtx, stop := context.WithCancel(ctx)
+					done := make(chan struct{})
+					go func() { e.s.RunCleanup(runCtx, 16, slog.New(slog.DiscardHandler)); close(done) }()
+					t.Cleanup(func() { stop(); <-done })
+					servicetest.Eventually(t, 5*time.Second, "the cleaner starts", func() bool { return e.s.cleaner.Load() != nil })
+				}
+				e.s.SetReuseGrace(0)
+				const uid = 31
+				kept := mustIssue(t, e, userGrant(uid), true)
+				revoked := mustIssue(t, e, userGrant(uid), true)
+				alone := mustIssue(t, e, userGrant(uid), false)
+				cc := mustIssue(t, e, grant.Grant{ClientID: "cc-id", Scope: "read"}, false)
+				replayed := mustIssue(t, e, userGrant(uid), true)
+				pair := mustIssue(t, e, grant.Grant{ClientID: "other-id", UserID: uid, Username: "u", Scope: "read"}, true)
+
+				for _, r := range []struct{ token, client string }{
+					{kept.AccessToken, "rs-id"}, // its family lives on
+					{revoked.RefreshToken, "rs-id"},
+					{alone.AccessToken, "rs-id"},
+					{cc.AccessToken, "cc-id"},
+				} {
+					if found, err := e.s.RevokeToken(ctx, r.token, "", r.client); err != nil || !found {
+						t.Fatalf("revoke: %v, %v", found, err)
+					}
+				}
+				if _, err := e.s.Rotate(ctx, replayed.RefreshToken, "rs-id", ""); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := e.s.Rotate(ctx, replayed.RefreshToken, "rs-id", ""); !errors.Is(err, grant.ErrReplayed) {
+					t.Fatalf("replay: %v", err)
+				}
+				// A rotation refused by the pair's epoch deletes the family.
+				if err := e.s.bump(ctx, "p", pairID(uid, "other-id"), []byte{pair.Family[0]}, bumpArgs{}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := e.s.Rotate(ctx, pair.RefreshToken, "other-id", ""); !errors.Is(err, grant.ErrNotFound) {
+					t.Fatalf("rotation after the pair's bump: %v", err)
+				}
+
+				for _, want := range []struct {
+					idx     string
+					members []string
+				}{
+					{e.s.keyUser(uid), []string{kept.Family}},
+					{e.s.keyClient("rs-id"), []string{kept.Family}},
+					{e.s.keyClient("cc-id"), nil},
+					{e.s.keyClient("other-id"), nil},
+				} {
+					servicetest.Eventually(t, 10*time.Second, "index "+want.idx+" holds only what lives", func() bool {
+						got := indexMembers(t, e, want.idx)
+						slices.Sort(got)
+						return slices.Equal(got, want.members)
+					})
+				}
+			})
+		})
+	}
 }

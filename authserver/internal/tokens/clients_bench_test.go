@@ -164,8 +164,8 @@ func runWorkload(b *testing.B, s *Store, send sender, w string) {
 		bucket := bucketKey(s.keyUser(g.UserID), strconv.FormatInt(n, 10))
 		end := strconv.FormatInt((n+1)*bucketWidth.Milliseconds(), 10)
 		keys, argv := a.build()
-		res, err := send.eval(ctx, issueScript.Hash(), false, keys, strs(argv),
-			[]string{"SADD", bucket, member}, []string{"PEXPIREAT", bucket, end})
+		res, err := send.eval(ctx, issueScript.Hash(), false, keys, argv,
+			[]string{"HSET", bucket, member, ""}, []string{"PEXPIREAT", bucket, end})
 		if err == nil && res[0] != "1" {
 			err = fmt.Errorf("issue: %v", res)
 		}
@@ -187,7 +187,7 @@ func runWorkload(b *testing.B, s *Store, send sender, w string) {
 			b.Fatal(err)
 		}
 		fam, h, _ := parseToken(iss.AccessToken, accessPrefix)
-		keys, argv := lookupArgs{key: s.keyAT(fam, h), epochs: s.epochPrefix(fam[0])}.build()
+		keys, argv := lookupArgs{key: s.keyAT(fam, h), fam: s.keyFam(fam), epochs: s.epochPrefix(fam[0])}.build()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				res, err := send.eval(ctx, lookupScript.Hash(), true, keys, argv)

@@ -106,7 +106,7 @@ func (s *Store) ConsumeCode(ctx context.Context, code string) (grant.Code, error
 		}
 		return c, nil
 	case len(res) == 1 && res[0] == "replayed":
-		if err := s.revokeFamily(ctx, fam, revocation.ReasonCodeReplay); err != nil {
+		if _, err := s.revokeFamily(ctx, fam, revocation.ReasonCodeReplay); err != nil {
 			return grant.Code{}, fmt.Errorf("%w (%w)", grant.ErrCodeReplayed, err)
 		}
 		return grant.Code{}, grant.ErrCodeReplayed
@@ -136,18 +136,8 @@ func (s *Store) IssueForCode(ctx context.Context, code string, g grant.Grant) (g
 		return grant.Issued{}, s.unavailable("issue for code", err)
 	}
 	if m == "revoked" {
-		_ = s.revokeFamily(ctx, fam, revocation.ReasonCodeReplay)
+		_, _ = s.revokeFamily(ctx, fam, revocation.ReasonCodeReplay)
 		return grant.Issued{}, grant.ErrCodeReplayed
 	}
 	return iss, nil
-}
-
-// revokeFamily deletes every live token of family fam and publishes a
-// KindTokens event. Errors: ErrUnavailable.
-func (s *Store) revokeFamily(ctx context.Context, fam string, reason revocation.Reason) error {
-	hs, err := s.deleteFamily(ctx, fam)
-	if err != nil || len(hs) == 0 {
-		return err
-	}
-	return s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hs, Reason: reason})
 }

@@ -40,17 +40,13 @@ func (s *Store) countIndex(ctx context.Context, idx string) (int, error) {
 	}
 	members := map[string]bool{}
 	for _, e := range entries {
-		if len(e) >= famLen { // a member written before buckets
-			members[e] = true
-			continue
-		}
 		for cursor := uint64(0); ; {
-			page, next, err := s.rdb.SScan(ctx, idx+":"+e, cursor, "", countBatch).Result()
+			page, next, err := s.rdb.HScan(ctx, bucketKey(idx, e), cursor, "", countBatch).Result()
 			if err != nil {
 				return fail(err)
 			}
-			for _, m := range page {
-				if len(m) >= famLen {
+			for _, m := range scanMembers(page) {
+				if _, _, ok := splitMember(m); ok {
 					members[m] = true
 				}
 			}
@@ -69,11 +65,10 @@ func (s *Store) countIndex(ctx context.Context, idx string) (int, error) {
 		list = list[len(batch):]
 		cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, m := range batch {
-				fam := m[:famLen]
-				if len(m) == famLen {
+				if fam, h, _ := splitMember(m); h == "" {
 					p.Exists(ctx, s.keyFam(fam))
 				} else {
-					p.Exists(ctx, s.keyAT(fam, m[famLen:]))
+					p.Exists(ctx, s.keyAT(fam, h))
 				}
 			}
 			return nil

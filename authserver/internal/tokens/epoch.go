@@ -62,7 +62,8 @@ func (s *Store) Generation(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// epochCheck is Lua shared by the scripts that issue, rotate and look up:
+// epochCheck is Lua shared by the scripts that rotate and import (issue
+// and lookup, which run far more often, write it out):
 // epoch(p, kind, id) is the epoch of a user (kind 'u', id the user id), a
 // client ('c', the client id), or a user's grant to a client ('p', user
 // id .. ':' .. client id) in the shard whose epoch keys start with p;
@@ -83,25 +84,42 @@ local function revoked(p, client, uid, gen)
 end
 `
 
-// lookupScript reads a token record, answering nil for one whose user or
-// client was revoked after it was issued (see record for the layout).
-// KEYS and ARGV: lookupArgs.
-var lookupScript = newScript(epochCheck + `
+// lookupScript reads a token record, expanded from its family hash when
+// it is a family's reference, answering nil for one whose user or client
+// was revoked after it was issued, or whose family is gone (see record for
+// the layout). The check is epochCheck's revoked, written out: defining
+// its functions on every call costs about a tenth of the script, and this
+// runs on every introspection the cache does not answer. KEYS and ARGV:
+// lookupArgs.
+var lookupScript = newScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then return false end
-local gen, uid, n, i = string.match(v, '^1|%d+|%d+|(%d+)|(%d+)|(%d+):()')
+local head, scope = string.match(v, '^(%d+|%d+|)f(.*)$')
+if head then
+  local f = redis.call('HMGET', KEYS[2], 'e', 'g', 's')
+  if not (f[1] and f[2] and f[3]) then return false end
+  if scope == '' then scope = f[3] end
+  v = head .. f[1] .. '|' .. f[2] .. scope
+end
+local gen, uid, c = string.match(v, '^%d+|%d+|(%d+)|(%d+)|([^:]*):')
 if not gen then return v end
-if revoked(ARGV[1], string.sub(v, i, i + tonumber(n) - 1), uid, gen) then return false end
+gen = tonumber(gen)
+local p = ARGV[1]
+if (tonumber(redis.call('GET', p .. 'c' .. c)) or 0) > gen then return false end
+if uid ~= '0' and ((tonumber(redis.call('GET', p .. 'u' .. uid)) or 0) > gen or (tonumber(redis.call('GET', p .. 'p' .. uid .. ':' .. c)) or 0) > gen) then return false end
 return v
 `)
 
 // lookupArgs are lookupScript's KEYS and ARGV.
 type lookupArgs struct {
 	key    string // the token's record
+	fam    string // its family hash (keyFam), read for a reference
 	epochs string // epochPrefix of its shard
 }
 
-func (a lookupArgs) build() (keys, argv []string) { return []string{a.key}, []string{a.epochs} }
+func (a lookupArgs) build() (keys, argv []string) {
+	return []string{a.key, a.fam}, []string{a.epochs}
+}
 
 // lookup runs lookupScript as EVALSHA_RO. On NOSCRIPT it loads the
 // scripts and asks again; on a connection Redis dropped (a restart, a
@@ -142,7 +160,7 @@ redis.call('SET', KEYS[1], gen, 'PX', ARGV[2])
 local function stamp(key)
   local v = redis.call('GET', key)
   if not v then return end
-  local head, uid, rest = string.match(v, '^(1|%d+|%d+|)%d+|(%d+)(|.*)$')
+  local head, uid, rest = string.match(v, '^(%d+|%d+|)%d+|(%d+)(|.*)$')
   if head and uid == ARGV[7] then redis.call('SET', key, head .. ARGV[1] .. '|' .. uid .. rest, 'KEEPTTL') end
 end
 if ARGV[3] ~= '' then

@@ -58,14 +58,15 @@ func (s *Store) ofClient(ctx context.Context, members []string, clientID string)
 	probes := make([]probe, 0, len(members))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, m := range members {
-			if len(m) < famLen {
+			fam, h, ok := splitMember(m)
+			if !ok {
 				continue
 			}
 			pr := probe{member: m}
-			if len(m) == famLen {
-				pr.fam = p.HGet(ctx, s.keyFam(m), "c")
+			if h == "" {
+				pr.fam = p.HGet(ctx, s.keyFam(fam), "c")
 			} else {
-				pr.at = p.Get(ctx, s.keyAT(m[:famLen], m[famLen:]))
+				pr.at = p.Get(ctx, s.keyAT(fam, h))
 			}
 			probes = append(probes, pr)
 		}

@@ -3,10 +3,12 @@ package tokens
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/rueidis"
 	redis "github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
@@ -82,14 +84,15 @@ type importArgs struct {
 	gen          int64
 }
 
-func (a importArgs) build() ([]string, []any) {
-	keys := []string{a.fam, a.at}
+func (a importArgs) build() (keys, argv []string) {
+	keys = []string{a.fam, a.at}
 	if a.rt != "" {
 		keys = append(keys, a.rt)
 	}
-	return keys, []any{a.epochs, a.grant.ClientID, a.grant.UserID, a.grant.Checked.Client, a.grant.Checked.User,
-		a.atVal, a.atExp.UnixMilli(), a.rtVal, a.rtExp.UnixMilli(), a.gen, a.atH, a.rtH,
-		a.horizon.UnixMilli(), a.body, a.grant.Scope, a.famExp.UnixMilli()}
+	i := func(n int64) string { return strconv.FormatInt(n, 10) }
+	return keys, []string{a.epochs, a.grant.ClientID, i(a.grant.UserID), i(a.grant.Checked.Client), i(a.grant.Checked.User),
+		a.atVal, i(a.atExp.UnixMilli()), a.rtVal, i(a.rtExp.UnixMilli()), i(a.gen), a.atH, a.rtH,
+		i(a.horizon.UnixMilli()), a.body, a.grant.Scope, i(a.famExp.UnixMilli())}
 }
 
 // importedFamily is the family an imported access token goes into: in its
@@ -120,6 +123,9 @@ func (s *Store) Import(ctx context.Context, t ImportedTokens) error {
 	}
 	if t.AccessToken == "" {
 		return errors.New("tokens: import: no access token")
+	}
+	if strings.IndexByte(t.ClientID, ':') >= 0 {
+		return errClientID
 	}
 	now := s.now()
 	if t.IssuedAt.IsZero() {
@@ -160,25 +166,22 @@ func (s *Store) Import(ctx context.Context, t ImportedTokens) error {
 		aliases[rtH] = t.RefreshExpiresAt
 	}
 	keys, argv := a.build()
-	var imported *redis.Cmd
-	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
+	res, err := s.doMulti(ctx, func() rueidis.Commands {
 		// The indexes first, as Issue does, so that a revocation that
 		// runs alongside finds the family.
-		s.queueIndex(ctx, p, t.Grant, fam, a.horizon)
+		cmds, _ := s.indexCmds(t.Grant, fam, a.horizon)
 		for h, exp := range aliases {
-			p.Do(ctx, "SET", s.keyAlias(h), fam, "PXAT", exp.UnixMilli())
+			cmds = append(cmds, s.rc.B().Set().Key(s.keyAlias(h)).Value(fam).PxatMillisecondsTimestamp(exp.UnixMilli()).Build())
 		}
-		p.Do(ctx, "SET", s.keyImported(), "1", "NX", "PXAT", famExp.UnixMilli())
-		p.Do(ctx, "PEXPIREAT", s.keyImported(), famExp.UnixMilli(), "GT")
-		imported = importScript.EvalSha(ctx, p, keys, argv...)
+		return append(cmds,
+			s.rc.B().Set().Key(s.keyImported()).Value("1").Nx().PxatMillisecondsTimestamp(famExp.UnixMilli()).Build(),
+			s.rc.B().Pexpireat().Key(s.keyImported()).MillisecondsTimestamp(famExp.UnixMilli()).Gt().Build(),
+			s.evalsha(importScript, keys, argv))
 	})
-	if err == nil {
-		err = firstErr(cmds)
-	}
 	if err != nil {
 		return s.unavailable("import", err)
 	}
-	if n, _ := imported.Int64(); n == 0 {
+	if n, _ := res[len(res)-1].AsInt64(); n == 0 {
 		return grant.ErrRevoked
 	}
 	s.imports.set(true, s.now())

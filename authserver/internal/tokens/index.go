@@ -3,10 +3,12 @@ package tokens
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/redis/rueidis"
 	redis "github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
@@ -14,15 +16,20 @@ import (
 
 // Indexes. Every user and every client has an index of its token families,
 // so that revoking all of them reads the index instead of the keyspace. A
-// member is F for a family with a refresh token, F+H(access) for an access
-// token alone, and it stays indexed until its index entry ends: the
-// family's expiry, or its index horizon for a family with a refresh token.
+// member is F for a family with a refresh token, S+H(access) for an access
+// token alone (accessMember), and it stays indexed until its index entry
+// ends: the family's expiry, or its index horizon for a family with a
+// refresh token.
 //
 // An index is split by when its entries end into buckets of bucketWidth:
 //
-//	<p>u:<id>:<n>  (and <p>c:<id>:<n>) a set of the members whose entries
-//	               end in [n, n+1) × bucketWidth; it expires at the end of
-//	               that window, so expired members need no pruning
+//	<p>u:<id>:<n>  (and <p>c:<id>:<n>) a hash whose fields are the members
+//	               whose entries end in [n, n+1) × bucketWidth (values
+//	               empty); it expires at the end of that window, so expired
+//	               members need no pruning. A hash rather than a set: up to
+//	               hash-max-listpack-entries (512) members it is a listpack,
+//	               about a third of a set's memory (Redis 7.0 has no
+//	               listpack sets); past that it costs 8 bytes a member more
 //	<p>u:<id>      (and <p>c:<id>) the registry: a zset of the bucket numbers
 //	               n, each scored by its bucket's end (Unix ms); it lives as
 //	               long as its last bucket, and its ended buckets are pruned
@@ -101,31 +108,73 @@ func (s *Store) indexesOf(g grant.Grant) []string {
 // bucketKey names bucket n of the index whose registry is idx.
 func bucketKey(idx, n string) string { return idx + ":" + n }
 
-// queueIndex queues the commands that put member into each index of g
-// until end: into the bucket of end, registering that bucket first when
-// this process does not know it to be registered. It returns the buckets
-// it registers; the caller passes them to s.known.add once the commands
-// have succeeded. Plain commands, and a script only to register: this runs
-// on every issue.
-func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, g grant.Grant, member string, end time.Time) (registered []string) {
+// bucketOf is the number of the bucket of entries that end at end.
+func bucketOf(end time.Time) int64 { return end.UnixMilli() / bucketWidth.Milliseconds() }
+
+// indexEntry is an index entry whose tokens were deleted one by one (a
+// token or family revoked, a replay): member, in the bucket of end of each
+// index of g.
+type indexEntry struct {
+	g      grant.Grant
+	member string
+	end    time.Time
+}
+
+// familyEntry is the index entry of family fam with horizon x (Unix ms),
+// of client c and user uid (both as a family hash holds them).
+func familyEntry(fam, x, c, uid string) indexEntry {
+	ms, _ := strconv.ParseInt(x, 10, 64)
+	id, _ := strconv.ParseInt(uid, 10, 64)
+	return indexEntry{g: grant.Grant{ClientID: c, UserID: id}, member: fam, end: time.UnixMilli(ms)}
+}
+
+// pruneCmds are the HDELs that take entries from their buckets.
+func (s *Store) pruneCmds(entries []indexEntry) rueidis.Commands {
+	var cmds rueidis.Commands
+	for _, e := range entries {
+		num := strconv.FormatInt(bucketOf(e.end), 10)
+		for _, idx := range s.indexesOf(e.g) {
+			cmds = append(cmds, s.rc.B().Hdel().Key(bucketKey(idx, num)).Field(e.member).Build())
+		}
+	}
+	return cmds
+}
+
+// prune takes entries from their buckets, in one round trip. Errors:
+// ErrUnavailable.
+func (s *Store) prune(ctx context.Context, entries []indexEntry) error {
+	if _, err := s.doMulti(ctx, func() rueidis.Commands { return s.pruneCmds(entries) }); err != nil {
+		return s.unavailable("index", err)
+	}
+	return nil
+}
+
+// indexCmds are the commands that put member into each index of g until
+// end: into the bucket of end, registering that bucket first when this
+// process does not know it to be registered. It returns the buckets it
+// registers; the caller passes them to s.known.add once the commands have
+// succeeded. Plain commands, and a script only to register: this runs on
+// every issue.
+func (s *Store) indexCmds(g grant.Grant, member string, end time.Time) (cmds rueidis.Commands, registered []string) {
 	now := s.now()
-	n := end.UnixMilli() / bucketWidth.Milliseconds()
+	n := bucketOf(end)
 	bucketEnd := (n + 1) * bucketWidth.Milliseconds()
 	num := strconv.FormatInt(n, 10)
+	cmds = make(rueidis.Commands, 0, 6)
 	for _, idx := range s.indexesOf(g) {
 		bucket := bucketKey(idx, num)
 		if !s.known.has(bucket, now) {
 			keys, argv := registerArgs{registry: idx, now: now, bucket: num, bucketEnd: bucketEnd}.build()
-			registerScript.EvalSha(ctx, p, keys, argv...)
+			cmds = append(cmds, s.evalsha(registerScript, keys, argv))
 			registered = append(registered, bucket)
 		}
-		p.SAdd(ctx, bucket, member)
-		p.Do(ctx, "PEXPIREAT", bucket, bucketEnd)
+		cmds = append(cmds, s.rc.B().Hset().Key(bucket).FieldValue().FieldValue(member, "").Build(),
+			s.rc.B().Pexpireat().Key(bucket).MillisecondsTimestamp(bucketEnd).Build())
 	}
-	return registered
+	return cmds, registered
 }
 
-// indexHolder is a key that holds index members (a bucket, a set), or the
+// indexHolder is a key that holds index members (a bucket, a hash), or the
 // registry of an index's buckets (a zset).
 type indexHolder struct {
 	key      string
@@ -163,7 +212,7 @@ func (s *Store) eachIndexed(ctx context.Context, idx string, fn func(bucket stri
 	return nil
 }
 
-// walk calls fn with the members of h a page at a time (SSCAN, or ZSCAN
+// walk calls fn with the members of h a page at a time (HSCAN, or ZSCAN
 // for a registry); fn returns how many of them it removed. A walk that
 // removed members is walked again, up to maxWalks times in all: the
 // embedded Redis scans by offset, and so skips members after a removal
@@ -177,10 +226,10 @@ func (s *Store) walk(ctx context.Context, h indexHolder, fn func(page []string) 
 			var err error
 			if h.registry {
 				page, cursor, err = s.rdb.ZScan(ctx, h.key, cursor, "", revokeBatch).Result()
-				page = zscanMembers(page)
 			} else {
-				page, cursor, err = s.rdb.SScan(ctx, h.key, cursor, "", revokeBatch).Result()
+				page, cursor, err = s.rdb.HScan(ctx, h.key, cursor, "", revokeBatch).Result()
 			}
+			page = scanMembers(page)
 			if err != nil {
 				return s.unavailable("index", err)
 			}
@@ -202,8 +251,9 @@ func (s *Store) walk(ctx context.Context, h indexHolder, fn func(page []string) 
 	return nil
 }
 
-// zscanMembers keeps the members of a ZSCAN reply (member, score, …).
-func zscanMembers(kv []string) []string {
+// scanMembers keeps the members of a ZSCAN reply (member, score, …) or
+// the fields of an HSCAN reply (field, value, …).
+func scanMembers(kv []string) []string {
 	out := make([]string, 0, len(kv)/2)
 	for i := 0; i < len(kv); i += 2 {
 		out = append(out, kv[i])
@@ -217,7 +267,7 @@ func (s *Store) unindex(ctx context.Context, bucket string, members []string) er
 	for i, m := range members {
 		rm[i] = m
 	}
-	if err := s.rdb.SRem(ctx, bucket, rm...).Err(); err != nil {
+	if err := s.rdb.HDel(ctx, bucket, members...).Err(); err != nil {
 		return s.unavailable("index", err)
 	}
 	return nil
@@ -243,17 +293,35 @@ func (s *Store) revokeIndex(ctx context.Context, idx string, pick func(members [
 	return out, err
 }
 
-// allBut picks every member but those of family except ("" for none).
-func allBut(except string) func([]string) ([]string, error) {
+// allBut picks every member but those of except.
+func allBut(except ...string) func([]string) ([]string, error) {
 	return func(members []string) ([]string, error) {
 		var todo []string
 		for _, m := range members {
-			if len(m) >= famLen && m[:famLen] != except {
+			if _, _, ok := splitMember(m); ok && !slices.Contains(except, m) {
 				todo = append(todo, m)
 			}
 		}
 		return todo, nil
 	}
+}
+
+// accessMember is the index member of an access token issued without a
+// refresh token (in family fam, with hash h): its shard and its hash, all
+// its key needs (keyAT).
+func accessMember(fam, h string) string { return fam[:1] + h }
+
+// splitMember splits an index member: a family member is its family id
+// (h ""), an access member its shard (in place of a family, for keyAT) and
+// its hash. ok is false for anything else.
+func splitMember(m string) (fam, h string, ok bool) {
+	switch len(m) {
+	case famLen:
+		return m, "", true
+	case 1 + hashLen:
+		return m[:1], m[1:], true
+	}
+	return "", "", false
 }
 
 // revokeMembers deletes what index members name, in one round trip: a
@@ -263,12 +331,11 @@ func allBut(except string) func([]string) ([]string, error) {
 func (s *Store) revokeMembers(ctx context.Context, members []string) (hashes, gone []string, err error) {
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
 		for _, m := range members {
-			fam := m[:famLen]
-			if len(m) == famLen {
+			if fam, h, _ := splitMember(m); h == "" {
 				keys, argv := s.familyOf(fam).build()
 				revokeFamilyScript.EvalSha(ctx, p, keys, argv...)
 			} else {
-				p.Del(ctx, s.keyAT(fam, m[famLen:]))
+				p.Del(ctx, s.keyAT(fam, h))
 			}
 		}
 	})
@@ -283,9 +350,11 @@ func (s *Store) revokeMembers(ctx context.Context, members []string) (hashes, go
 		switch c := c.(type) {
 		case *redis.Cmd:
 			hs, _ = c.StringSlice()
+			hs = hs[min(3, len(hs)):] // after the family's horizon, client and user
 		case *redis.IntCmd:
 			if c.Val() == 1 {
-				hs = []string{members[i][famLen:]}
+				_, h, _ := splitMember(members[i])
+				hs = []string{h}
 			}
 		default:
 			return hashes, gone, fmt.Errorf("tokens: revoke: unexpected reply %T", c)
@@ -323,6 +392,6 @@ type registerArgs struct {
 	bucketEnd int64  // Unix ms
 }
 
-func (a registerArgs) build() ([]string, []any) {
-	return []string{a.registry}, []any{a.now.UnixMilli(), a.bucket, a.bucketEnd}
+func (a registerArgs) build() (keys, argv []string) {
+	return []string{a.registry}, []string{strconv.FormatInt(a.now.UnixMilli(), 10), a.bucket, strconv.FormatInt(a.bucketEnd, 10)}
 }

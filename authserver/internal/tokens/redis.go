@@ -98,6 +98,42 @@ func (s *Store) pipelined(ctx context.Context, fn func(redis.Pipeliner)) ([]redi
 	}
 }
 
+// doMulti sends the commands build makes in one round trip, natively
+// (no go-redis-shaped adapter: this is the issue path). If Redis lost its
+// script cache, the scripts are loaded and a fresh build is sent once
+// more, so every command must be idempotent or a script that did not run.
+// err is the first failure: a transport failure, a load failure, or an
+// error reply (a nil reply is none).
+func (s *Store) doMulti(ctx context.Context, build func() rueidis.Commands) ([]rueidis.RedisResult, error) {
+	for attempt := 0; ; attempt++ {
+		res := s.rc.DoMulti(ctx, build()...)
+		var first error
+		noScript := false
+		for _, r := range res {
+			err := r.Error()
+			if err == nil || rueidis.IsRedisNil(err) {
+				continue
+			}
+			noScript = noScript || strings.HasPrefix(err.Error(), "NOSCRIPT")
+			if first == nil {
+				first = err
+			}
+		}
+		if noScript && attempt == 0 {
+			if err := s.loadScripts(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		return res, first
+	}
+}
+
+// evalsha is EVALSHA of sc, built natively.
+func (s *Store) evalsha(sc *redis.Script, keys, argv []string) rueidis.Completed {
+	return s.rc.B().Evalsha().Sha1(sc.Hash()).Numkeys(int64(len(keys))).Key(keys...).Arg(argv...).Build()
+}
+
 // loadScripts loads every script on every primary (SCRIPT LOAD through the
 // adapter, which finds the primaries with ROLE), or, on a server without
 // ROLE (the embedded Redis, a single node), on the one server.

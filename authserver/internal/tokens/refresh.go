@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
+	"github.com/redis/rueidis"
 	redis "github.com/redis/rueidis/rueidiscompat"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
@@ -67,7 +69,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 	}
 	switch res[0] {
 	case "ok":
-		if len(res) != 5 {
+		if len(res) != 6 {
 			return grant.Issued{}, fmt.Errorf("tokens: rotate: bad script reply")
 		}
 		out.Scope = res[1]
@@ -75,17 +77,24 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 		s.rotations.add(res[2], h)
 		s.revoked(revocation.ReasonRotation)
 		if res[3] == "1" {
-			s.extend(ctx, fam, atH, rtH, res[4], out)
+			s.extend(ctx, fam, atH, rtH, res[4], res[5], out)
 		}
 		return out, nil
 	case "scope":
 		return grant.Issued{}, grant.ErrScope
-	case "replayed":
-		if err := s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: res[1:], Reason: revocation.ReasonReplay}); err != nil {
+	case "replayed", "revoked":
+		if len(res) < 4 {
+			return grant.Issued{}, fmt.Errorf("tokens: rotate: bad script reply")
+		}
+		s.pruneLater(ctx, familyEntry(fam, res[1], res[2], res[3]))
+		if res[0] == "revoked" {
+			return grant.Issued{}, grant.ErrNotFound
+		}
+		if err := s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: res[4:], Reason: revocation.ReasonReplay}); err != nil {
 			return grant.Issued{}, fmt.Errorf("%w (%w)", grant.ErrReplayed, err)
 		}
 		return grant.Issued{}, grant.ErrReplayed
-	default: // "notfound", "race", "revoked"
+	default: // "notfound", "race"
 		return grant.Issued{}, grant.ErrNotFound
 	}
 }
@@ -148,15 +157,17 @@ func (s *Store) runRotate(ctx context.Context, a rotateArgs) ([]string, error) {
 }
 
 // extend raises the index entries of a family that reached their horizon
-// (puts the family into the buckets of a new horizon; see queueIndex),
+// (puts the family into the buckets of a new horizon; see indexCmds),
 // then, once they are raised, gives the family's keys their full lifetime
 // back (the rotation capped them at the old horizon, so that the family
-// never outlives its index entries). body is the family's grant body,
-// which names its indexes. It runs to the end even if the caller goes
+// never outlives its index entries) and takes the family from the buckets
+// of the old horizon, so that one bucket per index holds it (the one
+// pruneLater prunes). body is the family's grant body, which names its
+// indexes; old the old horizon (Unix ms). It runs to the end even if the caller goes
 // away. A failure is left for the family's next rotation, which asks
 // again: the tokens just issued stand, living no longer than the old
 // horizon until then.
-func (s *Store) extend(ctx context.Context, fam, atH, rtH, body string, out grant.Issued) {
+func (s *Store) extend(ctx context.Context, fam, atH, rtH, body, old string, out grant.Issued) {
 	ctx = context.WithoutCancel(ctx)
 	rec, err := decodeRecord(string(appendTimes(nil, out.AccessExpiresAt, out.AccessExpiresAt)) + "0|" + body)
 	if err != nil {
@@ -164,10 +175,12 @@ func (s *Store) extend(ctx context.Context, fam, atH, rtH, body string, out gran
 	}
 	horizon := s.indexHorizon()
 	var registered []string
-	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
-		registered = s.queueIndex(ctx, p, rec.Grant, fam, horizon)
+	_, err = s.doMulti(ctx, func() rueidis.Commands {
+		var cmds rueidis.Commands
+		cmds, registered = s.indexCmds(rec.Grant, fam, horizon)
+		return cmds
 	})
-	if err != nil || firstErr(cmds) != nil {
+	if err != nil {
 		s.known.forget()
 		return
 	}
@@ -175,26 +188,37 @@ func (s *Store) extend(ctx context.Context, fam, atH, rtH, body string, out gran
 	famExp := s.now().Add(s.famTTL())
 	keys, argv := extendArgs{fam: s.keyFam(fam), tomb: s.keyTomb(fam), at: s.keyAT(fam, atH), rt: s.keyRT(fam, rtH),
 		horizon: horizon, famExp: famExp, atExp: out.AccessExpiresAt, rtExp: out.RefreshExpiresAt}.build()
-	_, _ = s.pipelined(ctx, func(p redis.Pipeliner) { extendScript.EvalSha(ctx, p, keys, argv...) })
+	_, _ = s.doMulti(ctx, func() rueidis.Commands {
+		cmds := rueidis.Commands{s.evalsha(extendScript, keys, argv)}
+		if e := familyEntry(fam, old, rec.ClientID, strconv.FormatInt(rec.UserID, 10)); bucketOf(e.end) != bucketOf(horizon) {
+			cmds = append(cmds, s.pruneCmds([]indexEntry{e})...)
+		}
+		return cmds
+	})
 }
 
 // rotateScript consumes a refresh token in one round trip. Replies:
 //
-//	{"ok", scope, old access hash, bump, grant body}  rotated; bump is "1"
-//	    when the family now reaches its index horizon: its keys then live
-//	    no longer than the index entries until Rotate raises them
+//	{"ok", scope, old access hash, bump, grant body, horizon}  rotated;
+//	    bump is "1" when the family now reaches its index horizon (Unix
+//	    ms): its keys then live no longer than the index entries until
+//	    Rotate raises them
 //	{"scope"}     the asked scope is wider than the family's: nothing changed
 //	{"notfound"}  unknown, or another client's
-//	{"revoked"}   the family's user or client was revoked after it was
-//	    issued (epoch.go): the family is deleted
+//	{"revoked", horizon, client, uid}  the family's user or client was
+//	    revoked after it was issued (epoch.go): the family is deleted
 //	{"race"}      rotated away within the grace period: a concurrent loser
-//	{"replayed", h...}  rotated away earlier: family revoked; h are the
-//	    deleted keys' hashes
+//	{"replayed", horizon, client, uid, h...}  rotated away earlier:
+//	    family revoked; h are the deleted keys' hashes
 //
-// New records are head .. generation .. "|" .. grant body .. scope (see
-// record); they keep the generation the family was issued under. The
-// rotation's event is not the script's: Rotate hands the rotated-away
-// tokens' hashes to the batch of rotation events (rotations.go).
+// A deleted family's index entries (in the bucket of its horizon, in the
+// indexes of its client and user) are pruned (pruneLater).
+//
+// New records are references to the family (head .. "f" .. the asked
+// scope, see record); they keep the generation the family was issued
+// under. The rotation's event is not the script's: Rotate hands the
+// rotated-away tokens' hashes to the batch of rotation events
+// (rotations.go).
 // KEYS and ARGV: rotateArgs.
 var rotateScript = newScript(epochCheck + `
 local f = redis.call('HMGET', KEYS[1], 'c', 'r', 'a', 'x', 'g', 's', 'u', 'e')
@@ -204,7 +228,7 @@ if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
   local g, s, e = f[5], f[6], f[8]
   if revoked(ARGV[16], c, f[7], e) then
     redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], ARGV[14] .. a)
-    return {'revoked'}
+    return {'revoked', f[4] or '0', c, f[7] or '0'}
   end
   local scope = ARGV[9]
   if scope == '' then
@@ -230,17 +254,17 @@ if r == ARGV[1] and a and redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('DEL', KEYS[2], ARGV[14] .. a)
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
   if ARGV[13] ~= '0' then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -1 - tonumber(ARGV[13])) end
-  redis.call('SET', KEYS[4], ARGV[7] .. e .. '|' .. g .. scope, 'PX', atTTL)
-  redis.call('SET', KEYS[5], ARGV[8] .. e .. '|' .. g .. s, 'PX', rtTTL)
+  redis.call('SET', KEYS[4], ARGV[7] .. 'f' .. ARGV[9], 'PX', atTTL)
+  redis.call('SET', KEYS[5], ARGV[8] .. 'f', 'PX', rtTTL)
   redis.call('HSET', KEYS[1], 'a', ARGV[5], 'r', ARGV[6])
   redis.call('PEXPIRE', KEYS[1], famTTL)
   redis.call('PEXPIRE', KEYS[3], famTTL)
-  return {'ok', scope, a, bump, g}
+  return {'ok', scope, a, bump, g, f[4] or '0'}
 end
 local ts = redis.call('ZSCORE', KEYS[3], ARGV[1])
 if not ts then return {'notfound'} end
 if tonumber(ARGV[3]) - tonumber(ts) < tonumber(ARGV[4]) then return {'race'} end
-local out = {'replayed'}
+local out = {'replayed', f[4] or '0', c, f[7] or '0'}
 if a and redis.call('DEL', ARGV[14] .. a) == 1 then table.insert(out, a) end
 if r and redis.call('DEL', ARGV[15] .. r) == 1 then table.insert(out, r) end
 redis.call('DEL', KEYS[1], KEYS[3])
@@ -292,6 +316,7 @@ type extendArgs struct {
 	famExp, atExp, rtExp time.Time
 }
 
-func (a extendArgs) build() ([]string, []any) {
-	return []string{a.fam, a.tomb, a.at, a.rt}, []any{a.horizon.UnixMilli(), a.famExp.UnixMilli(), a.atExp.UnixMilli(), a.rtExp.UnixMilli()}
+func (a extendArgs) build() (keys, argv []string) {
+	ms := func(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+	return []string{a.fam, a.tomb, a.at, a.rt}, []string{ms(a.horizon), ms(a.famExp), ms(a.atExp), ms(a.rtExp)}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	redis "github.com/redis/rueidis/rueidiscompat"
 
@@ -73,28 +74,45 @@ func (s *Store) RevokeToken(ctx context.Context, token, hint, clientID string) (
 	return s.revokeRefresh(ctx, fam, h, clientID)
 }
 
-// owns reports whether the live token record at key (of family fam) is
-// clientID's. Errors: ErrUnavailable.
-func (s *Store) owns(ctx context.Context, fam, key, clientID string) (bool, error) {
-	rec, err := s.get(ctx, "revoke", fam, key)
+// owned returns the live token record at key (of family fam) if it is
+// clientID's (ok). Errors: ErrUnavailable.
+func (s *Store) owned(ctx context.Context, fam, key, clientID string) (rec record, ok bool, err error) {
+	rec, err = s.get(ctx, "revoke", fam, key)
 	if errors.Is(err, grant.ErrNotFound) {
-		return false, nil
+		return rec, false, nil
 	}
-	return err == nil && rec.ClientID == clientID, err
+	return rec, err == nil && rec.ClientID == clientID, err
 }
 
 // revokeAccess deletes the access token of family fam with hash h if it
-// is clientID's, and publishes its revocation.
+// is clientID's, and publishes its revocation. A token issued without a
+// refresh token (no family hash) leaves its index entry too (pruneLater).
 func (s *Store) revokeAccess(ctx context.Context, fam, h, clientID string) (bool, error) {
-	if mine, err := s.owns(ctx, fam, s.keyAT(fam, h), clientID); !mine {
+	rec, mine, err := s.owned(ctx, fam, s.keyAT(fam, h), clientID)
+	if !mine {
 		return false, err
 	}
-	n, err := s.rdb.Del(ctx, s.keyAT(fam, h)).Result()
+	var del, family *redis.IntCmd
+	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
+		del, family = p.Del(ctx, s.keyAT(fam, h)), p.Exists(ctx, s.keyFam(fam))
+	})
+	if err == nil {
+		err = firstErr(cmds)
+	}
 	if err != nil {
 		return false, s.unavailable("revoke", err)
 	}
-	if n == 0 {
+	if del.Val() == 0 {
 		return false, nil
+	}
+	if family.Val() == 0 {
+		// Its index entry ends at its expiry, which the record has to the
+		// second: the bucket of the next second too, for a lifetime with
+		// a fraction of a second.
+		e := indexEntry{g: rec.Grant, member: accessMember(fam, h), end: rec.ExpiresAt}
+		later := e
+		later.end = e.end.Add(time.Second)
+		s.pruneLater(ctx, e, later)
 	}
 	return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{h}, Reason: revocation.ReasonRevoke})
 }
@@ -102,23 +120,33 @@ func (s *Store) revokeAccess(ctx context.Context, fam, h, clientID string) (bool
 // revokeRefresh revokes the family fam if its refresh token with hash h is
 // clientID's, and publishes the revocation of its tokens.
 func (s *Store) revokeRefresh(ctx context.Context, fam, h, clientID string) (bool, error) {
-	if mine, err := s.owns(ctx, fam, s.keyRT(fam, h), clientID); !mine {
+	if _, mine, err := s.owned(ctx, fam, s.keyRT(fam, h), clientID); !mine {
 		return false, err
 	}
-	hs, err := s.deleteFamily(ctx, fam)
+	return s.revokeFamily(ctx, fam, revocation.ReasonRevoke)
+}
+
+// revokeFamily deletes every live token of family fam, publishes a
+// KindTokens event naming them, and prunes the family's index entries
+// (pruneLater). found reports whether it deleted any. Errors:
+// ErrUnavailable.
+func (s *Store) revokeFamily(ctx context.Context, fam string, reason revocation.Reason) (found bool, err error) {
+	entry, hs, err := s.deleteFamily(ctx, fam)
 	if err != nil || len(hs) == 0 {
 		return false, err
 	}
-	return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hs, Reason: revocation.ReasonRevoke})
+	s.pruneLater(ctx, entry)
+	return true, s.publish(ctx, revocation.Event{Kind: revocation.KindTokens, TokenHashes: hs, Reason: reason})
 }
 
 // revokeFamilyScript deletes a family's live tokens, the family hash and
-// its tombstones, and returns the hashes of the token keys it deleted.
-// KEYS and ARGV: familyArgs.
+// its tombstones. It returns the family's horizon, client and user (for
+// its index entry; "" when there was no family hash), then the hashes of
+// the token keys it deleted. KEYS and ARGV: familyArgs.
 var revokeFamilyScript = newScript(`
-local out = {}
-local a = redis.call('HGET', KEYS[1], 'a')
-local r = redis.call('HGET', KEYS[1], 'r')
+local f = redis.call('HMGET', KEYS[1], 'a', 'r', 'x', 'c', 'u')
+local a, r = f[1], f[2]
+local out = {f[3] or '', f[4] or '', f[5] or ''}
 if a and redis.call('DEL', ARGV[1] .. a) == 1 then table.insert(out, a) end
 if r and redis.call('DEL', ARGV[2] .. r) == 1 then table.insert(out, r) end
 redis.call('DEL', KEYS[1], KEYS[2])
@@ -140,9 +168,10 @@ func (s *Store) familyOf(fam string) familyArgs {
 	return familyArgs{fam: s.keyFam(fam), tomb: s.keyTomb(fam), atPrefix: s.keyAT(fam, ""), rtPrefix: s.keyRT(fam, "")}
 }
 
-// deleteFamily runs revokeFamilyScript on family fam, returning the
-// key-form hashes of the tokens it deleted. Errors: ErrUnavailable.
-func (s *Store) deleteFamily(ctx context.Context, fam string) ([]string, error) {
+// deleteFamily runs revokeFamilyScript on family fam, returning its index
+// entry and the key-form hashes of the tokens it deleted. Errors:
+// ErrUnavailable.
+func (s *Store) deleteFamily(ctx context.Context, fam string) (indexEntry, []string, error) {
 	keys, argv := s.familyOf(fam).build()
 	var cmd *redis.Cmd
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) { cmd = revokeFamilyScript.EvalSha(ctx, p, keys, argv...) })
@@ -150,13 +179,13 @@ func (s *Store) deleteFamily(ctx context.Context, fam string) ([]string, error) 
 		err = firstErr(cmds)
 	}
 	if err != nil {
-		return nil, s.unavailable("revoke family", err)
+		return indexEntry{}, nil, s.unavailable("revoke family", err)
 	}
-	hs, err := cmd.StringSlice()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, s.unavailable("revoke family", err)
+	res, err := cmd.StringSlice()
+	if err != nil || len(res) < 3 {
+		return indexEntry{}, nil, s.unavailable("revoke family", fmt.Errorf("reply %v: %w", res, err))
 	}
-	return hs, nil
+	return familyEntry(fam, res[0], res[1], res[2]), res[3:], nil
 }
 
 // publishAll publishes e naming every hash of hs: in e itself when they
@@ -196,16 +225,16 @@ var allShards = []byte(b64Alphabet)
 func (s *Store) RevokeUser(ctx context.Context, userID int64, keep string, reason revocation.Reason) error {
 	sh := shardOf(grant.Grant{UserID: userID})
 	var k bumpArgs
-	var keepFam string
+	var kept []string // its index members: of a family, or of the token alone
 	if fam, h, ok := parseToken(keep, accessPrefix); ok && fam[0] == sh {
-		keepFam = fam
+		kept = []string{fam, accessMember(fam, h)}
 		k = bumpArgs{keepFam: s.keyFam(fam), keepAT: s.keyAT(fam, ""), keepRT: s.keyRT(fam, ""), keepAccess: s.keyAT(fam, h), keepUser: userID}
 	}
 	uid := strconv.FormatInt(userID, 10)
 	if err := s.bump(ctx, "u", uid, []byte{sh}, k); err != nil {
 		return fmt.Errorf("tokens: revoke user: %w", err)
 	}
-	return s.cleanUp(ctx, s.keyUser(userID), keepFam, revocation.Event{Kind: revocation.KindSubject, Subject: uid, Reason: reason})
+	return s.cleanUp(ctx, s.keyUser(userID), kept, revocation.Event{Kind: revocation.KindSubject, Subject: uid, Reason: reason})
 }
 
 // cleanUp follows a bump: it evicts what e revokes from this process's
@@ -216,7 +245,7 @@ func (s *Store) RevokeUser(ctx context.Context, userID int64, keep string, reaso
 // the index walk (and the events naming the hashes it deletes) to the
 // cleaner, so the request pays for neither. Errors: ErrUnavailable; the
 // revocation holds anyway.
-func (s *Store) cleanUp(ctx context.Context, idx, keep string, e revocation.Event) error {
+func (s *Store) cleanUp(ctx context.Context, idx string, keep []string, e revocation.Event) error {
 	s.cache.apply(e)
 	j := cleanupJob{idx: idx, keep: keep, e: e}
 	var err error
@@ -226,7 +255,7 @@ func (s *Store) cleanUp(ctx context.Context, idx, keep string, e revocation.Even
 		}
 	} else {
 		var hs []string
-		if hs, err = s.revokeIndex(ctx, idx, allBut(keep)); err == nil {
+		if hs, err = s.revokeIndex(ctx, idx, allBut(keep...)); err == nil {
 			err = s.publishAll(ctx, e, hs)
 		}
 	}
@@ -255,5 +284,5 @@ func (s *Store) RevokeClient(ctx context.Context, clientID string, reason revoca
 	if err := s.bump(ctx, "c", clientID, allShards, bumpArgs{}); err != nil {
 		return fmt.Errorf("tokens: revoke client: %w", err)
 	}
-	return s.cleanUp(ctx, s.keyClient(clientID), "", revocation.Event{Kind: revocation.KindClient, ClientID: clientID, Reason: reason})
+	return s.cleanUp(ctx, s.keyClient(clientID), nil, revocation.Event{Kind: revocation.KindClient, ClientID: clientID, Reason: reason})
 }

@@ -94,8 +94,12 @@ func keyHash(token string) string { return revocation.HashString(token) }
 // Key layout. F is the family id, S its first character (the shard, and
 // the hash tag), R the rest of F, H a key-form token hash.
 //
-//	<p>a{S}RH  access record (string), TTL = access lifetime
-//	<p>r{S}RH  refresh record (string), TTL = refresh lifetime
+//	<p>a{S}H   access record (string), TTL = access lifetime
+//	<p>r{S}H   refresh record (string), TTL = refresh lifetime; H alone
+//	           names a token (it hashes the family id too), so neither
+//	           key repeats R: memory per token is budgeted; a token of a
+//	           family with a refresh token holds a reference to its family
+//	           hash (see record)
 //	<p>f{S}R   family (hash: c client, u user id, e the generation it was
 //	           issued under (see epoch.go), a current access H, r current
 //	           refresh H, g grant body and s
@@ -106,13 +110,14 @@ func keyHash(token string) string { return revocation.HashString(token) }
 //	<p>e{S}uID, <p>e{S}cID, <p>e{S}pUID:CID  the epochs of a user, of a
 //	           client and of a user's grant to a client (epoch.go)
 //	<p>u:<id>  per-user index, <p>c:<id> per-client index: a registry of
-//	           buckets (zset), and a set <p>u:<id>#<n> per bucket whose
-//	           members are F for a family with a refresh token, F+H(access)
-//	           otherwise; see index.go.
+//	           buckets (zset), and a hash <p>u:<id>:<n> per bucket whose
+//	           fields are F for a family with a refresh token, S+H for an
+//	           access token alone; see index.go.
 //
 // The prefix must not contain '{' or '}', or the hash tags would move.
-func (s *Store) keyAT(fam, h string) string { return s.prefix + "a{" + fam[:1] + "}" + fam[1:] + h }
-func (s *Store) keyRT(fam, h string) string { return s.prefix + "r{" + fam[:1] + "}" + fam[1:] + h }
+// keyAT and keyRT use only fam's shard (fam[:1]).
+func (s *Store) keyAT(fam, h string) string { return s.prefix + "a{" + fam[:1] + "}" + h }
+func (s *Store) keyRT(fam, h string) string { return s.prefix + "r{" + fam[:1] + "}" + h }
 func (s *Store) keyFam(fam string) string   { return s.prefix + "f{" + fam[:1] + "}" + fam[1:] }
 func (s *Store) keyTomb(fam string) string  { return s.prefix + "o{" + fam[:1] + "}" + fam[1:] }
 func (s *Store) keyUser(id int64) string {
