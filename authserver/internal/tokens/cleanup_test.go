@@ -14,6 +14,16 @@ import (
 	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
+// startCleaner runs s.RunCleanup until the test ends.
+func startCleaner(t *testing.T, s *Store) {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.RunCleanup(ctx, 16, slog.New(slog.DiscardHandler)); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+	servicetest.Eventually(t, 5*time.Second, "the cleaner starts", func() bool { return s.cleaner.Load() != nil })
+}
+
 // TestRevokeUserWalksInTheBackground: with RunCleanup going, a user-wide
 // revocation (a password change, a deactivation) makes the same number of
 // Redis round trips in the request for a user with 3 families as for one with
@@ -26,11 +36,7 @@ func TestRevokeUserWalksInTheBackground(t *testing.T) {
 		cc := &countingClient{Client: tokenClient(t, e.rdb)}
 		s := New(cc, e.prefix, testLife)
 		s.now = e.now
-		runCtx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { s.RunCleanup(runCtx, 16, slog.New(slog.DiscardHandler)); close(done) }()
-		t.Cleanup(func() { stop(); <-done })
-		servicetest.Eventually(t, 5*time.Second, "the cleaner starts", func() bool { return s.cleaner.Load() != nil })
+		startCleaner(t, s)
 		ev := e.subscribe(t)
 
 		cost := map[int]int64{}
@@ -81,11 +87,7 @@ func TestRevokedOneByOneLeaveTheIndexes(t *testing.T) {
 			forEachBackend(t, func(t *testing.T, e *env) {
 				ctx := context.Background()
 				if cleaner {
-					runCtx, stop := context.WithCancel(ctx)
-					done := make(chan struct{})
-					go func() { e.s.RunCleanup(runCtx, 16, slog.New(slog.DiscardHandler)); close(done) }()
-					t.Cleanup(func() { stop(); <-done })
-					servicetest.Eventually(t, 5*time.Second, "the cleaner starts", func() bool { return e.s.cleaner.Load() != nil })
+					startCleaner(t, e.s)
 				}
 				e.s.SetReuseGrace(0)
 				const uid = 31
@@ -138,4 +140,57 @@ func TestRevokedOneByOneLeaveTheIndexes(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestRevokeUserClientWalksInTheBackground: with RunCleanup going, a
+// user's revocation of one application makes the same few Redis round
+// trips in the request for 3 families as for 300 (the epoch bump). The
+// pair's tokens are refused at once, and the cleaner then deletes them,
+// takes them from the user's index and names their hashes in KindTokens
+// events (as the request did before); the user's families of another
+// client stay.
+func TestRevokeUserClientWalksInTheBackground(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		cc := &countingClient{Client: tokenClient(t, e.rdb)}
+		s := New(cc, e.prefix, testLife)
+		s.now = e.now
+		startCleaner(t, s)
+		ev := e.subscribe(t)
+
+		cost := map[int]int64{}
+		for _, families := range []int{3, 300} {
+			uid := int64(2000 + families)
+			other := mustIssue(t, e, grant.Grant{ClientID: "other-id", UserID: uid, Username: "u", Scope: "read"}, true)
+			var first string
+			for i := range families {
+				iss := mustIssue(t, e, userGrant(uid), i%2 == 0)
+				if i == 0 {
+					first = iss.AccessToken
+				}
+			}
+			before := cc.n.Load()
+			if err := s.RevokeUserClient(ctx, uid, "rs-id", revocation.ReasonApplicationRevoked); err != nil {
+				t.Fatal(err)
+			}
+			cost[families] = cc.n.Load() - before
+			wantLive(t, e, first, false)
+			var named int
+			for named < families+(families+1)/2 {
+				got := ev()
+				if got.Kind != revocation.KindTokens || got.Reason != revocation.ReasonApplicationRevoked {
+					t.Fatalf("cleanup event %+v, want tokens named as application_revoked", got)
+				}
+				named += len(got.TokenHashes)
+			}
+			servicetest.Eventually(t, 30*time.Second, "the cleaner takes the pair from the user's index", func() bool {
+				got := indexMembers(t, e, e.s.keyUser(uid))
+				return len(got) == 1 && got[0] == other.Family
+			})
+			wantLive(t, e, other.AccessToken, true)
+		}
+		if cost[3] != cost[300] || cost[3] > 2 {
+			t.Fatalf("Redis round trips in the request: %d for 3 families, %d for 300; want the same few", cost[3], cost[300])
+		}
+	})
 }
