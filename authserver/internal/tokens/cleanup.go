@@ -32,13 +32,15 @@ type cleaner struct {
 }
 
 // RunCleanup makes the index walks that follow RevokeUser, RevokeClient
-// and RevokeUserClient run on the calling goroutine instead of in the request that revoked, so
-// that a user-wide revocation costs the request a constant number of Redis
-// commands however many families the user has; and it takes the index
-// entries of a token or family revoked on its own (RFC 7009 revocation, a
-// replay, a rotation refused by an epoch) from their buckets, which would
-// otherwise hold them until they expire. At most queue jobs wait;
-// one that finds the queue full is dropped and logged. It returns when ctx
+// and RevokeUserClient run on the calling goroutine instead of in the
+// request that revoked, so that such a revocation costs the request a
+// constant number of Redis commands however many families the user has;
+// and it takes the index entries of a token or family revoked on its own
+// (RFC 7009 revocation, a replay, a rotation refused by an epoch) from
+// their buckets, which would otherwise hold them until they expire. At
+// most queue jobs wait; one that finds the queue full is dropped and
+// logged (RevokeUserClient's runs in its request instead, since its events
+// name tokens no other event does). It returns when ctx
 // ends, dropping the walks still queued. Run at most one per Store; until
 // it has started, and after it returns, the walks run in the request.
 func (s *Store) RunCleanup(ctx context.Context, queue int, log *slog.Logger) {
