@@ -52,23 +52,28 @@ func (s *Store) RunCleanup(ctx context.Context, queue int, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case j := <-c.jobs:
-			if j.prune != nil {
-				if err := s.prune(ctx, j.prune); err != nil {
-					log.WarnContext(ctx, "index prune failed; the entries expire with their buckets", "error", err)
-				}
-				continue
-			}
-			start := time.Now()
-			n, err := s.walkIndex(ctx, j)
-			if err != nil {
-				log.WarnContext(ctx, "revocation cleanup failed; the epoch holds, the index entries expire with their buckets",
-					"kind", string(j.e.Kind), "reason", string(j.e.Reason), "error", err)
-				continue
-			}
-			log.DebugContext(ctx, "revocation cleanup", "kind", string(j.e.Kind), "reason", string(j.e.Reason),
-				"tokens", n, "duration", time.Since(start))
+			s.runJob(ctx, log, j)
 		}
 	}
+}
+
+// runJob runs one cleanup job, logging its failure.
+func (s *Store) runJob(ctx context.Context, log *slog.Logger, j cleanupJob) {
+	if j.prune != nil {
+		if err := s.prune(ctx, j.prune); err != nil {
+			log.WarnContext(ctx, "index prune failed; the entries expire with their buckets", "error", err)
+		}
+		return
+	}
+	start := time.Now()
+	n, err := s.walkIndex(ctx, j)
+	if err != nil {
+		log.WarnContext(ctx, "revocation cleanup failed; the epoch holds, the index entries expire with their buckets",
+			"kind", string(j.e.Kind), "reason", string(j.e.Reason), "error", err)
+		return
+	}
+	log.DebugContext(ctx, "revocation cleanup", "kind", string(j.e.Kind), "reason", string(j.e.Reason),
+		"tokens", n, "duration", time.Since(start))
 }
 
 // walkIndex deletes the families of j's index but j.keep and publishes
