@@ -109,6 +109,18 @@ func (c *accessCache) apply(e revocation.Event) {
 	}
 }
 
+// removePair evicts the tokens of user uid issued to client (a
+// revocation of one application of a user, which no event kind names).
+func (c *accessCache) removePair(uid int64, client string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen.Add(1)
+	c.removeWhere(func(r record) bool { return r.UserID == uid && r.ClientID == client })
+}
+
 // removeWhere scans the cache, under mu: O(size), for rare events.
 func (c *accessCache) removeWhere(match func(record) bool) {
 	for k, r := range c.lru.All() {

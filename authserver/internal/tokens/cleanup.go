@@ -8,16 +8,18 @@ import (
 	"github.com/portcullis-oauth/portcullis/shared/revocation"
 )
 
-// cleanupJob is the index walk that follows a user's or a client's epoch
-// bump: delete the families of index idx but the members keep, and
+// cleanupJob is the index walk that follows a user's, a client's or a
+// user's grant to a client's epoch bump: delete the families of index idx
+// but the members keep (and, with client set, only that client's), and
 // publish the hashes of the tokens deleted as e.Reason. Or, with prune
 // set, no walk: take those entries of tokens revoked one by one from
 // their buckets.
 type cleanupJob struct {
-	idx   string
-	keep  []string
-	e     revocation.Event
-	prune []indexEntry
+	idx    string
+	keep   []string
+	client string
+	e      revocation.Event
+	prune  []indexEntry
 }
 
 // cleaner runs cleanup jobs off the request path, one at a time. The epoch
@@ -29,14 +31,16 @@ type cleaner struct {
 	log  *slog.Logger
 }
 
-// RunCleanup makes the index walks that follow RevokeUser and RevokeClient
-// run on the calling goroutine instead of in the request that revoked, so
-// that a user-wide revocation costs the request a constant number of Redis
-// commands however many families the user has; and it takes the index
-// entries of a token or family revoked on its own (RFC 7009 revocation, a
-// replay, a rotation refused by an epoch) from their buckets, which would
-// otherwise hold them until they expire. At most queue jobs wait;
-// one that finds the queue full is dropped and logged. It returns when ctx
+// RunCleanup makes the index walks that follow RevokeUser, RevokeClient
+// and RevokeUserClient run on the calling goroutine instead of in the
+// request that revoked, so that such a revocation costs the request a
+// constant number of Redis commands however many families the user has;
+// and it takes the index entries of a token or family revoked on its own
+// (RFC 7009 revocation, a replay, a rotation refused by an epoch) from
+// their buckets, which would otherwise hold them until they expire. At
+// most queue jobs wait; one that finds the queue full is dropped and
+// logged (RevokeUserClient's runs in its request instead, since its events
+// name tokens no other event does). It returns when ctx
 // ends, dropping the walks still queued. Run at most one per Store; until
 // it has started, and after it returns, the walks run in the request.
 func (s *Store) RunCleanup(ctx context.Context, queue int, log *slog.Logger) {
@@ -48,29 +52,38 @@ func (s *Store) RunCleanup(ctx context.Context, queue int, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case j := <-c.jobs:
-			if j.prune != nil {
-				if err := s.prune(ctx, j.prune); err != nil {
-					log.WarnContext(ctx, "index prune failed; the entries expire with their buckets", "error", err)
-				}
-				continue
-			}
-			start := time.Now()
-			n, err := s.walkIndex(ctx, j)
-			if err != nil {
-				log.WarnContext(ctx, "revocation cleanup failed; the epoch holds, the index entries expire with their buckets",
-					"kind", string(j.e.Kind), "reason", string(j.e.Reason), "error", err)
-				continue
-			}
-			log.DebugContext(ctx, "revocation cleanup", "kind", string(j.e.Kind), "reason", string(j.e.Reason),
-				"tokens", n, "duration", time.Since(start))
+			s.runJob(ctx, log, j)
 		}
 	}
+}
+
+// runJob runs one cleanup job, logging its failure.
+func (s *Store) runJob(ctx context.Context, log *slog.Logger, j cleanupJob) {
+	if j.prune != nil {
+		if err := s.prune(ctx, j.prune); err != nil {
+			log.WarnContext(ctx, "index prune failed; the entries expire with their buckets", "error", err)
+		}
+		return
+	}
+	start := time.Now()
+	n, err := s.walkIndex(ctx, j)
+	if err != nil {
+		log.WarnContext(ctx, "revocation cleanup failed; the epoch holds, the index entries expire with their buckets",
+			"kind", string(j.e.Kind), "reason", string(j.e.Reason), "error", err)
+		return
+	}
+	log.DebugContext(ctx, "revocation cleanup", "kind", string(j.e.Kind), "reason", string(j.e.Reason),
+		"tokens", n, "duration", time.Since(start))
 }
 
 // walkIndex deletes the families of j's index but j.keep and publishes
 // the hashes of the tokens deleted. It returns how many it deleted.
 func (s *Store) walkIndex(ctx context.Context, j cleanupJob) (int, error) {
-	hs, err := s.revokeIndex(ctx, j.idx, allBut(j.keep...))
+	pick := allBut(j.keep...)
+	if j.client != "" {
+		pick = func(members []string) ([]string, error) { return s.ofClient(ctx, members, j.client) }
+	}
+	hs, err := s.revokeIndex(ctx, j.idx, pick)
 	if err != nil {
 		return len(hs), err
 	}
@@ -86,23 +99,28 @@ func (s *Store) walkIndex(ctx context.Context, j cleanupJob) (int, error) {
 // of the revocation.
 func (s *Store) pruneLater(ctx context.Context, entries ...indexEntry) {
 	if s.cleaner.Load() != nil {
-		s.queueCleanup(context.WithoutCancel(ctx), cleanupJob{prune: entries})
+		s.queueCleanup(context.WithoutCancel(ctx), cleanupJob{prune: entries}, true)
 		return
 	}
 	_ = s.prune(context.WithoutCancel(ctx), entries)
 }
 
-// queueCleanup hands j to the cleaner, if one still runs. A full queue
-// drops j (logged).
-func (s *Store) queueCleanup(ctx context.Context, j cleanupJob) {
+// queueCleanup hands j to the cleaner, if one still runs, and reports
+// whether it did. A full queue refuses j; with drop, that is logged and j
+// is dropped, else the caller runs j itself.
+func (s *Store) queueCleanup(ctx context.Context, j cleanupJob, drop bool) bool {
 	c := s.cleaner.Load()
 	if c == nil {
-		return
+		return false
 	}
 	select {
 	case c.jobs <- j:
+		return true
 	default:
-		c.log.WarnContext(ctx, "revocation cleanup queue full; dropped (the epoch holds, the index entries expire with their buckets)",
-			"kind", string(j.e.Kind), "reason", string(j.e.Reason))
+		if drop {
+			c.log.WarnContext(ctx, "revocation cleanup queue full; dropped (the epoch holds, the index entries expire with their buckets)",
+				"kind", string(j.e.Kind), "reason", string(j.e.Reason))
+		}
+		return false
 	}
 }

@@ -14,7 +14,37 @@ import (
 	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
-// TestRevokeUserWalksInTheBackground: with RunCleanup going, a user-wide
+// startCleaner runs s.RunCleanup until the test ends.
+func startCleaner(t *testing.T, s *Store) {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.RunCleanup(ctx, 16, slog.New(slog.DiscardHandler)); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+	servicetest.Eventually(t, 5*time.Second, "the cleaner starts", func() bool { return s.cleaner.Load() != nil })
+}
+
+// heldCleaner stands in for RunCleanup on s: jobs queue as they would for
+// a running cleaner, and run (as RunCleanup runs them) only when the test
+// calls the returned function, so that a count of the request's Redis
+// commands is not mixed with the cleaner's.
+func heldCleaner(t *testing.T, s *Store) (runQueued func()) {
+	t.Helper()
+	c := &cleaner{jobs: make(chan cleanupJob, 16), log: slog.New(slog.DiscardHandler)}
+	s.cleaner.Store(c)
+	t.Cleanup(func() { s.cleaner.Store(nil) })
+	return func() {
+		t.Helper()
+		select {
+		case j := <-c.jobs:
+			s.runJob(context.Background(), c.log, j)
+		default:
+			t.Fatal("no cleanup job queued")
+		}
+	}
+}
+
+// TestRevokeUserWalksInTheBackground: with a cleaner going, a user-wide
 // revocation (a password change, a deactivation) makes the same number of
 // Redis round trips in the request for a user with 3 families as for one with
 // 300: the epoch bump and the event. The families' tokens are refused at
@@ -26,11 +56,7 @@ func TestRevokeUserWalksInTheBackground(t *testing.T) {
 		cc := &countingClient{Client: tokenClient(t, e.rdb)}
 		s := New(cc, e.prefix, testLife)
 		s.now = e.now
-		runCtx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { s.RunCleanup(runCtx, 16, slog.New(slog.DiscardHandler)); close(done) }()
-		t.Cleanup(func() { stop(); <-done })
-		servicetest.Eventually(t, 5*time.Second, "the cleaner starts", func() bool { return s.cleaner.Load() != nil })
+		runQueued := heldCleaner(t, s)
 		ev := e.subscribe(t)
 
 		cost := map[int]int64{}
@@ -52,6 +78,7 @@ func TestRevokeUserWalksInTheBackground(t *testing.T) {
 				t.Fatalf("first event %+v, want the subject's", got)
 			}
 			wantLive(t, e, first, false)
+			runQueued()
 			servicetest.Eventually(t, 30*time.Second, "the cleaner empties the user's index", func() bool {
 				return len(indexMembers(t, e, e.s.keyUser(uid))) == 0
 			})
@@ -81,11 +108,7 @@ func TestRevokedOneByOneLeaveTheIndexes(t *testing.T) {
 			forEachBackend(t, func(t *testing.T, e *env) {
 				ctx := context.Background()
 				if cleaner {
-					runCtx, stop := context.WithCancel(ctx)
-					done := make(chan struct{})
-					go func() { e.s.RunCleanup(runCtx, 16, slog.New(slog.DiscardHandler)); close(done) }()
-					t.Cleanup(func() { stop(); <-done })
-					servicetest.Eventually(t, 5*time.Second, "the cleaner starts", func() bool { return e.s.cleaner.Load() != nil })
+					startCleaner(t, e.s)
 				}
 				e.s.SetReuseGrace(0)
 				const uid = 31
@@ -138,4 +161,58 @@ func TestRevokedOneByOneLeaveTheIndexes(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestRevokeUserClientWalksInTheBackground: with a cleaner going, a
+// user's revocation of one application makes the same few Redis round
+// trips in the request for 3 families as for 300 (the epoch bump). The
+// pair's tokens are refused at once, and the cleaner then deletes them,
+// takes them from the user's index and names their hashes in KindTokens
+// events (as the request did before); the user's families of another
+// client stay.
+func TestRevokeUserClientWalksInTheBackground(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		cc := &countingClient{Client: tokenClient(t, e.rdb)}
+		s := New(cc, e.prefix, testLife)
+		s.now = e.now
+		runQueued := heldCleaner(t, s)
+		ev := e.subscribe(t)
+
+		cost := map[int]int64{}
+		for _, families := range []int{3, 300} {
+			uid := int64(2000 + families)
+			other := mustIssue(t, e, grant.Grant{ClientID: "other-id", UserID: uid, Username: "u", Scope: "read"}, true)
+			var first string
+			for i := range families {
+				iss := mustIssue(t, e, userGrant(uid), i%2 == 0)
+				if i == 0 {
+					first = iss.AccessToken
+				}
+			}
+			before := cc.n.Load()
+			if err := s.RevokeUserClient(ctx, uid, "rs-id", revocation.ReasonApplicationRevoked); err != nil {
+				t.Fatal(err)
+			}
+			cost[families] = cc.n.Load() - before
+			wantLive(t, e, first, false)
+			runQueued()
+			var named int
+			for named < families+(families+1)/2 {
+				got := ev()
+				if got.Kind != revocation.KindTokens || got.Reason != revocation.ReasonApplicationRevoked {
+					t.Fatalf("cleanup event %+v, want tokens named as application_revoked", got)
+				}
+				named += len(got.TokenHashes)
+			}
+			servicetest.Eventually(t, 30*time.Second, "the cleaner takes the pair from the user's index", func() bool {
+				got := indexMembers(t, e, e.s.keyUser(uid))
+				return len(got) == 1 && got[0] == other.Family
+			})
+			wantLive(t, e, other.AccessToken, true)
+		}
+		if cost[3] != cost[300] || cost[3] > 2 {
+			t.Fatalf("Redis round trips in the request: %d for 3 families, %d for 300; want the same few", cost[3], cost[300])
+		}
+	})
 }

@@ -16,26 +16,28 @@ import (
 // now (the "revoke" button of /o/authorized_tokens/): it bumps the epoch
 // of the pair in the user's shard, so that no such token is accepted
 // again, and no request that checked the user before (a grant in flight,
-// a code approved before) can issue one; then it deletes the pair's
-// families through the user's index and publishes a KindTokens event with
-// the deleted tokens' hashes. Families of other clients are untouched.
-// Errors: ErrUnavailable; once the bump succeeded the revocation holds.
+// a code approved before) can issue one, and evicts them from this
+// process's access-token cache. Then it deletes the pair's families
+// through the user's index and publishes KindTokens events with the
+// deleted tokens' hashes (no other event kind names a user's grant to one
+// client, so every hash must go out): with RunCleanup going, the cleaner
+// does that, so that the request costs a constant number of Redis
+// commands however many families the user has (other replicas and
+// resource servers then hear the hashes once the cleaner has walked; until
+// then only a cached answer can still accept a token); without it, or
+// when its queue is full, the request does. Families of other clients are
+// untouched. Errors: ErrUnavailable; once the bump succeeded the
+// revocation holds.
 func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID string, reason revocation.Reason) error {
 	if err := s.bump(ctx, "p", pairID(userID, clientID), []byte{shardOf(grant.Grant{UserID: userID})}, bumpArgs{}); err != nil {
 		return fmt.Errorf("tokens: revoke user client: %w", err)
 	}
-	hashes, err := s.revokeIndex(ctx, s.keyUser(userID), func(members []string) ([]string, error) {
-		return s.ofClient(ctx, members, clientID)
-	})
-	if err != nil {
-		return fmt.Errorf("tokens: revoke user client: %w", err)
-	}
-	if len(hashes) == 0 {
+	s.cache.removePair(userID, clientID)
+	j := cleanupJob{idx: s.keyUser(userID), client: clientID, e: revocation.Event{Kind: revocation.KindTokens, Reason: reason}}
+	if s.queueCleanup(context.WithoutCancel(ctx), j, false) {
 		return nil
 	}
-	// A tokens event is the only thing that names these tokens, so every
-	// hash must go out.
-	if err := s.publishAll(ctx, revocation.Event{Kind: revocation.KindTokens, Reason: reason}, hashes); err != nil {
+	if _, err := s.walkIndex(ctx, j); err != nil {
 		return fmt.Errorf("tokens: revoke user client: %w", err)
 	}
 	return nil

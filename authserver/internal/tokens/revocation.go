@@ -251,7 +251,7 @@ func (s *Store) cleanUp(ctx context.Context, idx string, keep []string, e revoca
 	var err error
 	if s.cleaner.Load() != nil {
 		if err = s.publish(ctx, e); err == nil {
-			s.queueCleanup(context.WithoutCancel(ctx), j)
+			s.queueCleanup(context.WithoutCancel(ctx), j, true)
 		}
 	} else {
 		var hs []string

@@ -689,6 +689,11 @@ func TestReplayRevokesFamily(t *testing.T) {
 			t.Fatalf("current token of a revoked family: %v", err)
 		}
 		got := ev()
+		for got.Reason == revocation.ReasonRotation {
+			// The first rotation's, published just before the
+			// subscription: a cluster's bus may still bring it.
+			got = ev()
+		}
 		if got.Kind != revocation.KindTokens || got.Reason != "replay" || len(got.TokenHashes) != 2 {
 			t.Fatalf("event = %+v", got)
 		}
