@@ -143,6 +143,9 @@ func TestRevokeUserClient(t *testing.T) {
 		wantLive(t, e, a2.AccessToken, false)
 		wantLive(t, e, b.AccessToken, true)
 		wantLive(t, e, other.AccessToken, true)
+		if got := next(); got.Kind != revocation.KindSubject || got.Subject != "9" {
+			t.Fatalf("first event %+v, want the user's", got)
+		}
 		sameHashes(t, next().TokenHashes, a.AccessToken, a.RefreshToken, a2.AccessToken)
 	})
 }

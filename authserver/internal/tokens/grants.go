@@ -17,22 +17,25 @@ import (
 // of the pair in the user's shard, so that no such token is accepted
 // again, and no request that checked the user before (a grant in flight,
 // a code approved before) can issue one, and evicts them from this
-// process's access-token cache. Then it deletes the pair's families
-// through the user's index and publishes KindTokens events with the
-// deleted tokens' hashes (no other event kind names a user's grant to one
-// client, so every hash must go out): with RunCleanup going, the cleaner
-// does that, so that the request costs a constant number of Redis
-// commands however many families the user has (other replicas and
-// resource servers then hear the hashes once the cleaner has walked; until
-// then only a cached answer can still accept a token); without it, or
-// when its queue is full, the request does. Families of other clients are
-// untouched. Errors: ErrUnavailable; once the bump succeeded the
-// revocation holds.
+// process's access-token cache. At once it publishes a KindSubject event
+// for the user: no event kind names a user's grant to one client, so every
+// process drops its cached answers for all of the user's tokens (those of
+// other clients are read again, and stay valid), and none can accept a
+// revoked one from its cache once this returns. Then it deletes the pair's
+// families through the user's index and publishes KindTokens events with
+// the deleted tokens' hashes: with RunCleanup going, the cleaner does
+// that, so that the request costs a constant number of Redis commands
+// however many families the user has; without it, or when its queue is
+// full, the request does. Families of other clients are untouched.
+// Errors: ErrUnavailable; once the bump succeeded the revocation holds.
 func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID string, reason revocation.Reason) error {
 	if err := s.bump(ctx, "p", pairID(userID, clientID), []byte{shardOf(grant.Grant{UserID: userID})}, bumpArgs{}); err != nil {
 		return fmt.Errorf("tokens: revoke user client: %w", err)
 	}
 	s.cache.removePair(userID, clientID)
+	if err := s.publish(ctx, revocation.Event{Kind: revocation.KindSubject, Subject: strconv.FormatInt(userID, 10), Reason: reason}); err != nil {
+		return fmt.Errorf("tokens: revoke user client: %w", err)
+	}
 	j := cleanupJob{idx: s.keyUser(userID), client: clientID, e: revocation.Event{Kind: revocation.KindTokens, Reason: reason}}
 	if s.queueCleanup(context.WithoutCancel(ctx), j, false) {
 		return nil
