@@ -38,7 +38,11 @@ type Verifier struct {
 	logger     *slog.Logger
 	required   scope.Set
 
-	pos *otter.Cache[[32]byte, *entry]  // active answers (W-TinyLFU: a scan of new tokens cannot flush the hot ones)
+	// pos holds active answers (W-TinyLFU: a scan of new tokens cannot
+	// flush the hot ones). Entries carry their own fresh and stale times,
+	// checked on every hit, so the cache keeps no expiry of its own (that
+	// made a hit a third dearer); size bounds it.
+	pos *otter.Cache[[32]byte, *entry]
 	neg *expirable.LRU[[32]byte, int64] // inactive answers: unix-nano deadline; nil if off
 
 	sf  singleflight.Group
@@ -122,8 +126,7 @@ func New(introspectionURL string, opts ...Option) (*Verifier, error) {
 	case cfg.bearer != "":
 		v.authHeader = "Bearer " + cfg.bearer
 	}
-	pos, err := otter.New(&otter.Options[[32]byte, *entry]{MaximumSize: cfg.cacheSize,
-		ExpiryCalculator: otter.ExpiryWriting[[32]byte, *entry](cfg.maxTTL + cfg.staleIfError)})
+	pos, err := otter.New(&otter.Options[[32]byte, *entry]{MaximumSize: cfg.cacheSize})
 	if err != nil {
 		return nil, fmt.Errorf("middleware: new: cache: %w", err)
 	}

@@ -40,16 +40,25 @@ import (
 // introspected once, more than the cache holds, does not evict the tokens
 // in steady use, as it would from an LRU.
 type accessCache struct {
-	lru  *otter.Cache[string, record] // by key-form hash
-	mu   sync.Mutex                   // orders adds against evictions
-	gen  atomic.Uint64                // bumped by every eviction, under mu
-	live atomic.Bool                  // the subscription is up
+	lru  *otter.Cache[string, cached] // by key-form hash
+	ttl  time.Duration
+	mu   sync.Mutex    // orders adds against evictions
+	gen  atomic.Uint64 // bumped by every eviction, under mu
+	live atomic.Bool   // the subscription is up
+}
+
+// cached is a record and the end of its time in the cache. The cache checks
+// the deadline itself on a hit: otter's own expiry doubled the cost of a
+// hit (its timer wheel and clock on every read), and size alone bounds the
+// memory.
+type cached struct {
+	record
+	until int64 // Unix nanoseconds
 }
 
 // newAccessCache needs size and ttl positive.
 func newAccessCache(size int, ttl time.Duration) *accessCache {
-	return &accessCache{lru: otter.Must(&otter.Options[string, record]{MaximumSize: size,
-		ExpiryCalculator: otter.ExpiryWriting[string, record](ttl)})}
+	return &accessCache{lru: otter.Must(&otter.Options[string, cached]{MaximumSize: size}), ttl: ttl}
 }
 
 // get returns a cached record. A nil cache holds nothing.
@@ -57,7 +66,11 @@ func (c *accessCache) get(h string) (record, bool) {
 	if c == nil || !c.live.Load() {
 		return record{}, false
 	}
-	return c.lru.GetIfPresent(h)
+	v, ok := c.lru.GetIfPresent(h)
+	if !ok || time.Now().UnixNano() >= v.until {
+		return record{}, false
+	}
+	return v.record, true
 }
 
 // begin is called before a Redis read whose result may be cached; ok is
@@ -74,7 +87,7 @@ func (c *accessCache) add(gen uint64, h string, r record) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen.Load() == gen && c.live.Load() {
-		c.lru.Set(h, r)
+		c.lru.Set(h, cached{record: r, until: time.Now().Add(c.ttl).UnixNano()})
 	}
 }
 
@@ -123,8 +136,8 @@ func (c *accessCache) removePair(uid int64, client string) {
 
 // removeWhere scans the cache, under mu: O(size), for rare events.
 func (c *accessCache) removeWhere(match func(record) bool) {
-	for k, r := range c.lru.All() {
-		if match(r) {
+	for k, v := range c.lru.All() {
+		if match(v.record) {
 			c.lru.Invalidate(k)
 		}
 	}

@@ -194,3 +194,18 @@ func TestCacheOffWhileRedisIsDown(t *testing.T) {
 	servicetest.Eventually(t, 15*time.Second, "the subscription comes back", e.s.cache.live.Load)
 	wantLive(t, e, iss.AccessToken, false)
 }
+
+// TestAccessCacheTTL: an entry is served until its TTL, and never after.
+func TestAccessCacheTTL(t *testing.T) {
+	c := newAccessCache(10, 50*time.Millisecond)
+	c.live.Store(true)
+	gen, _ := c.begin()
+	c.add(gen, "h", record{Grant: grant.Grant{ClientID: "c"}})
+	if r, ok := c.get("h"); !ok || r.ClientID != "c" {
+		t.Fatalf("fresh entry: %+v %v", r, ok)
+	}
+	servicetest.Eventually(t, 5*time.Second, "the entry's TTL passes", func() bool {
+		_, ok := c.get("h")
+		return !ok
+	})
+}

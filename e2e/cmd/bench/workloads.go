@@ -147,6 +147,31 @@ func (b *bench) issueCC(ctx context.Context) (string, error) {
 	return tr.AccessToken, nil
 }
 
+// parallel runs f(0) … f(n-1) on as many goroutines as the load has
+// connections, and returns the first error (the others stop at their next
+// call).
+func (b *bench) parallel(n int, f func(i int) error) error {
+	var next atomic.Int64
+	var first error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for range b.load.conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+				if err := f(int(i)); err != nil {
+					once.Do(func() { first = err })
+					next.Store(int64(n))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
 // measureMemory issues K live access tokens on an otherwise empty prefix
 // and divides the growth of the prefix's MEMORY USAGE by K.
 func (b *bench) measureMemory(ctx context.Context) error {
@@ -154,24 +179,7 @@ func (b *bench) measureMemory(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var next atomic.Int64
-	errc := make(chan error, b.load.conns)
-	var wg sync.WaitGroup
-	for range b.load.conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= int64(b.tokens) {
-				if _, err := b.issueCC(ctx); err != nil {
-					errc <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errc)
-	if err := <-errc; err != nil {
+	if err := b.parallel(b.tokens, func(int) error { _, err := b.issueCC(ctx); return err }); err != nil {
 		return err
 	}
 	after, keysAfter, err := prefixMemory(ctx, b.rdb, b.prefix)
@@ -256,27 +264,16 @@ func (b *bench) refreshFamilies(ctx context.Context) error {
 	}
 	n := b.refresh.size + 12*b.load.conns
 	toks := make([]string, n)
-	var next atomic.Int64
-	errc := make(chan error, b.load.conns)
-	var wg sync.WaitGroup
-	for range b.load.conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
-				code, body, err := b.form(ctx, "/o/token/", url.Values{"grant_type": {"password"}, "username": {b.email}, "password": {b.password}}, b.pwID, b.pwSecret)
-				var tr tokenResponse
-				if err != nil || code != 200 || json.Unmarshal(body, &tr) != nil || tr.RefreshToken == "" {
-					errc <- fmt.Errorf("password grant for the refresh pool: %d %v %s", code, err, truncate(string(body), 200))
-					return
-				}
-				toks[i] = tr.RefreshToken
-			}
-		}()
-	}
-	wg.Wait()
-	close(errc)
-	if err := <-errc; err != nil {
+	err := b.parallel(n, func(i int) error {
+		code, body, err := b.form(ctx, "/o/token/", url.Values{"grant_type": {"password"}, "username": {b.email}, "password": {b.password}}, b.pwID, b.pwSecret)
+		var tr tokenResponse
+		if err != nil || code != 200 || json.Unmarshal(body, &tr) != nil || tr.RefreshToken == "" {
+			return fmt.Errorf("password grant for the refresh pool: %d %v %s", code, err, truncate(string(body), 200))
+		}
+		toks[i] = tr.RefreshToken
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	b.refresh.spare = toks
