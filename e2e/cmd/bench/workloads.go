@@ -815,12 +815,20 @@ func (b *bench) readMicro(ctx context.Context) error {
 	if plain > 0 && rs > 0 && es > 0 && signRS > 0 && signES > 0 {
 		b.micro = append(b.micro, row{
 			figure:   "what `openid` adds to the code exchange, against one signature",
-			measured: fmt.Sprintf("RS256: +%s; ES256: +%s", nsString(rs-plain), nsString(es-plain)),
+			measured: fmt.Sprintf("RS256: %s; ES256: %s", signedNS(rs-plain), signedNS(es-plain)),
 			baseline: fmt.Sprintf("one signature: RS256 %s, ES256 %s", nsString(signRS), nsString(signES)),
 			target:   "about one signature", verdict: "—",
 		})
 	}
 	return nil
+}
+
+// signedNS is nsString with the sign always shown.
+func signedNS(v float64) string {
+	if v < 0 {
+		return "−" + nsString(-v)
+	}
+	return "+" + nsString(v)
 }
 
 func nsString(v float64) string {
