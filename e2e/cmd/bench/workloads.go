@@ -256,13 +256,14 @@ func (b *bench) refreshWorkload(name string) *workload {
 }
 
 // refreshFamilies fills the refresh pool's spares with families from
-// password grants over HTTP: the pool's size, and what every run may lose
-// in flight (a connection's request each).
+// password grants over HTTP: the pool's size, and what the refresh runs
+// (eleven of them, warm-ups included) may lose when wrk stops: per
+// connection, a request in flight and one taken but not sent.
 func (b *bench) refreshFamilies(ctx context.Context) error {
 	if len(b.refresh.spare) > 0 {
 		return nil
 	}
-	n := b.refresh.size + 12*b.load.conns
+	n := b.refresh.size + 2*12*b.load.conns
 	toks := make([]string, n)
 	err := b.parallel(n, func(i int) error {
 		code, body, err := b.form(ctx, "/o/token/", url.Values{"grant_type": {"password"}, "username": {b.email}, "password": {b.password}}, b.pwID, b.pwSecret)
