@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/portcullis-oauth/portcullis/authserver/internal/database"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/signing"
 )
 
@@ -75,14 +74,11 @@ func keys(ctx context.Context, load func() (config, error), args []string, stdou
 	if cfg.KEK == nil {
 		return errors.New("keys: KEY_ENCRYPTION_KEY is not set")
 	}
-	db, err := database.Open(ctx, cfg.DatabaseURL)
+	db, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return err
-	}
 	kr := signing.NewKeyring(db, cfg.KEK, cfg.IDTokenTTL)
 	if args[0] == "rotate" {
 		// Every algorithm must have a key for the new one to replace.

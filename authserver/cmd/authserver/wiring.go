@@ -29,12 +29,8 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("password hashing: %w", err)
 	}
-	db, err := database.Open(ctx, cfg.DatabaseURL)
+	db, err := openMigrated(ctx, cfg)
 	if err != nil {
-		return nil, err
-	}
-	if err := db.Migrate(ctx); err != nil {
-		_ = db.Close()
 		return nil, err
 	}
 	return &app{
@@ -47,15 +43,26 @@ func openApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}, nil
 }
 
-func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
+// openMigrated opens DATABASE_URL and applies the migrations; the caller
+// closes the database.
+func openMigrated(ctx context.Context, cfg config) (*database.DB, error) {
 	db, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func migrate(ctx context.Context, cfg config, stdout io.Writer) error {
+	db, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "Migrations applied (%s).\n", db.Dialect)
 	return nil
 }

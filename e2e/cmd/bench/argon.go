@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -66,20 +64,17 @@ type argonRun struct {
 // measureArgon runs `bench argon2` with the server's parameters.
 func (b *bench) measureArgon(ctx context.Context, workers int) (argonRun, error) {
 	p := b.argon
-	cmd := exec.CommandContext(ctx, b.self, "argon2",
+	out, err := b.run(ctx, nil, b.self, "argon2",
 		"-m", strconv.FormatUint(uint64(p.memKiB), 10), "-t", strconv.FormatUint(uint64(p.time), 10),
 		"-p", strconv.Itoa(int(p.threads)), "-key", strconv.FormatUint(uint64(p.keyLen), 10),
 		"-salt", strconv.Itoa(p.saltLen), "-for", b.argonFor.String(), "-workers", strconv.Itoa(workers))
-	cmd.Env = baseEnv()
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return argonRun{}, fmt.Errorf("bench argon2: %v\n%s", err, errb.String())
+	if err != nil {
+		return argonRun{}, err
 	}
 	var r argonRun
 	var ns int64
-	if _, err := fmt.Sscanf(strings.TrimSpace(out.String()), "rate %f per_op_ns %d", &r.rate, &ns); err != nil {
-		return argonRun{}, fmt.Errorf("bench argon2 printed %q: %w", out.String(), err)
+	if _, err := fmt.Sscanf(strings.TrimSpace(out), "rate %f per_op_ns %d", &r.rate, &ns); err != nil {
+		return argonRun{}, fmt.Errorf("bench argon2 printed %q: %w", out, err)
 	}
 	r.perOp = time.Duration(ns)
 	fmt.Fprintf(os.Stderr, "bench:   %-20s %.1f/s (%d goroutines; %s each)\n", "raw argon2id", r.rate, workers, ms(r.perOp))

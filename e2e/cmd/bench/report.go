@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -14,12 +12,6 @@ import (
 // row is one line of the table.
 type row struct {
 	figure, measured, baseline, target, verdict string
-}
-
-func execCommand(ctx context.Context, bin string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = baseEnv()
-	return cmd
 }
 
 // cpuTime is the user+system CPU time of every thread of pid so far, from

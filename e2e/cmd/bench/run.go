@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -250,15 +249,7 @@ func (b *bench) cli(ctx context.Context, extra map[string]string, args ...string
 	for k, v := range extra {
 		env[k] = v
 	}
-	cmd := exec.CommandContext(ctx, b.authBin, args...)
-	cmd.Env = envList(env)
-	cmd.Dir = b.dir
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("authserver %s: %v\n%s%s", args[0], err, out.String(), errb.String())
-	}
-	return out.String(), nil
+	return b.run(ctx, env, b.authBin, args...)
 }
 
 func field(out, name string) string {

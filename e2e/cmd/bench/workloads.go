@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -226,7 +228,7 @@ func (b *bench) seed(ctx context.Context, prefix, client string, userID int64, u
 		args = append(args, "-refresh")
 	}
 	start := time.Now()
-	if _, err := b.run(ctx, b.seedBin, args...); err != nil {
+	if _, err := b.run(ctx, nil, b.seedBin, args...); err != nil {
 		return nil, err
 	}
 	f, err := os.Open(out)
@@ -357,19 +359,15 @@ func (b *bench) measureRefreshSubscribed(ctx context.Context) error {
 // one Redis round trip. The second server stays up: it is one of the
 // subscribers of W5.
 func (b *bench) measureIntrospection(ctx context.Context) error {
-	bodies := make([][]byte, introspectPool)
-	for i := range bodies {
+	toks := make([]string, introspectPool)
+	for i := range toks {
 		tok, err := b.issueCC(ctx)
 		if err != nil {
 			return err
 		}
-		bodies[i] = []byte(url.Values{"token": {tok}}.Encode())
+		toks[i] = tok
 	}
-	introspect := func(c *child, name string) *workload {
-		return &workload{name: name, method: "POST", url: c.URL + "/o/introspect/", header: basicHeader(b.ccID, b.ccSecret),
-			bodies: bodies, expect: `"active":true`}
-	}
-	res, base, err := b.againstBare(ctx, introspect(b.authChild, "introspect"), b.authChild)
+	res, base, err := b.againstBare(ctx, b.introspectWorkload(b.authChild, "introspect", toks), b.authChild)
 	if err != nil {
 		return err
 	}
@@ -379,13 +377,24 @@ func (b *bench) measureIntrospection(ctx context.Context) error {
 	if err := b.startNoCache(ctx); err != nil {
 		return err
 	}
-	res, base, err = b.againstBare(ctx, introspect(b.nocache, "introspect-nocache"), b.nocache)
+	res, base, err = b.againstBare(ctx, b.introspectWorkload(b.nocache, "introspect-nocache", toks), b.nocache)
 	if err != nil {
 		return err
 	}
 	b.ratioRow("W1b the same with `TOKEN_CACHE_TTL=0` (a second auth server: one Redis round trip per introspection)",
 		"introspect-nocache", res, base, "bare handler (interleaved with it)", 0)
 	return nil
+}
+
+// introspectWorkload introspects toks at c in turn, as the
+// client_credentials client; each must be active.
+func (b *bench) introspectWorkload(c *child, name string, toks []string) *workload {
+	bodies := make([][]byte, len(toks))
+	for i, t := range toks {
+		bodies[i] = []byte("token=" + url.QueryEscape(t))
+	}
+	return &workload{name: name, method: "POST", url: c.URL + "/o/introspect/", header: basicHeader(b.ccID, b.ccSecret),
+		bodies: bodies, expect: `"active":true`}
 }
 
 // startNoCache starts the second auth server, with TOKEN_CACHE_TTL=0, if
@@ -417,14 +426,6 @@ func (b *bench) measureScale(ctx context.Context) error {
 	}
 	defer sc.stop()
 	var live []string
-	introspect := func(c *child, name string, toks []string) *workload {
-		bodies := make([][]byte, len(toks))
-		for i, t := range toks {
-			bodies[i] = []byte("token=" + t)
-		}
-		return &workload{name: name, method: "POST", url: c.URL + "/o/introspect/", header: basicHeader(b.ccID, b.ccSecret),
-			bodies: bodies, expect: `"active":true`}
-	}
 	for _, n := range []int{1_000, 100_000, 1_000_000} {
 		more, err := b.seed(ctx, prefix, b.ccID, 0, "", false, n-len(live))
 		if err != nil {
@@ -432,7 +433,7 @@ func (b *bench) measureScale(ctx context.Context) error {
 		}
 		live = append(live, more...)
 		sample := spread(live, 100_000)
-		res, base, err := b.againstBare(ctx, introspect(sc, fmt.Sprintf("introspect-%d", n), sample), sc)
+		res, base, err := b.againstBare(ctx, b.introspectWorkload(sc, fmt.Sprintf("introspect-%d", n), sample), sc)
 		if err != nil {
 			return err
 		}
@@ -447,7 +448,7 @@ func (b *bench) measureScale(ctx context.Context) error {
 	}
 	defer th.stop()
 	set := spread(live, 20_000)
-	on, off, err := b.interleaved(ctx, introspect(th, "thrash-cache-on", set), introspect(sc, "thrash-cache-off", set), th)
+	on, off, err := b.interleaved(ctx, b.introspectWorkload(th, "thrash-cache-on", set), b.introspectWorkload(sc, "thrash-cache-off", set), th)
 	if err != nil {
 		return err
 	}
@@ -842,13 +843,21 @@ func nsString(v float64) string {
 	return fmt.Sprintf("%.0f ns", v)
 }
 
-// run runs a program to completion and returns its stdout.
-func (b *bench) run(ctx context.Context, bin string, args ...string) (string, error) {
+// run runs bin to completion in the bench's directory, with env (nil:
+// PATH and HOME only), and returns its stdout. An error carries its
+// stderr, not its stdout, which may hold a generated secret.
+func (b *bench) run(ctx context.Context, env map[string]string, bin string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = envList(env)
+	cmd.Dir = b.dir
 	var out, errb bytes.Buffer
-	cmd := execCommand(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s: %v\n%s", bin, err, errb.String())
+		what := filepath.Base(bin) // not the arguments: a URL may hold a password
+		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			what += " " + args[0]
+		}
+		return "", fmt.Errorf("%s: %v\n%s", what, err, errb.String())
 	}
 	return out.String(), nil
 }
