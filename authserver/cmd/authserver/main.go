@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if err == nil {
 			var cfg config
 			if cfg, err = load(); err == nil {
-				err = serve(ctx, cfg, stderr)
+				err = serve(ctx, cfg)
 			}
 		}
 	case "migrate":

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -37,7 +36,7 @@ func (f pingFunc) Ping(ctx context.Context) error { return f(ctx) }
 
 // serve runs the HTTP server until ctx is cancelled (SIGINT, SIGTERM), then
 // drains in-flight requests for up to SHUTDOWN_TIMEOUT.
-func serve(ctx context.Context, cfg config, stderr io.Writer) error {
+func serve(ctx context.Context, cfg config) error {
 	log := cfg.logger()
 	a, rc, release, err := openStores(ctx, cfg, log)
 	if err != nil {

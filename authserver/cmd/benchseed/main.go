@@ -70,6 +70,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	rc, err := tokens.Dial(tokens.Options(c))
 	if err != nil {
+		if rc != nil {
+			rc.Close()
+		}
 		return fmt.Errorf("redis: %w", err)
 	}
 	defer rc.Close()
@@ -81,7 +84,7 @@ func run(ctx context.Context, args []string) error {
 	g := grant.Grant{ClientID: *client, UserID: *userID, Username: *username, Scope: *scope,
 		Checked: grant.Checked{User: gen, Client: gen}}
 
-	f, err := os.Create(*out)
+	f, err := os.OpenFile(*out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600) // bearer tokens
 	if err != nil {
 		return err
 	}

@@ -122,16 +122,16 @@ func (c *accessCache) apply(e revocation.Event) {
 	}
 }
 
-// removePair evicts the tokens of user uid issued to client (a
-// revocation of one application of a user, which no event kind names).
-func (c *accessCache) removePair(uid int64, client string) {
+// evict drops one access token, by key-form hash: the rotated-away access
+// token of a rotation, which the store names itself.
+func (c *accessCache) evict(h string) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen.Add(1)
-	c.removeWhere(func(r record) bool { return r.UserID == uid && r.ClientID == client })
+	c.lru.Invalidate(h)
 }
 
 // removeWhere scans the cache, under mu: O(size), for rare events.

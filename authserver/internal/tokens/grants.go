@@ -16,8 +16,7 @@ import (
 // now (the "revoke" button of /o/authorized_tokens/): it bumps the epoch
 // of the pair in the user's shard, so that no such token is accepted
 // again, and no request that checked the user before (a grant in flight,
-// a code approved before) can issue one, and evicts them from this
-// process's access-token cache. At once it publishes a KindSubject event
+// a code approved before) can issue one. At once it publishes a KindSubject event
 // for the user: no event kind names a user's grant to one client, so every
 // process drops its cached answers for all of the user's tokens (those of
 // other clients are read again, and stay valid), and none can accept a
@@ -32,7 +31,7 @@ func (s *Store) RevokeUserClient(ctx context.Context, userID int64, clientID str
 	if err := s.bump(ctx, "p", pairID(userID, clientID), []byte{shardOf(grant.Grant{UserID: userID})}, bumpArgs{}); err != nil {
 		return fmt.Errorf("tokens: revoke user client: %w", err)
 	}
-	s.cache.removePair(userID, clientID)
+	// publish evicts the user's tokens from this process's cache first.
 	if err := s.publish(ctx, revocation.Event{Kind: revocation.KindSubject, Subject: strconv.FormatInt(userID, 10), Reason: reason}); err != nil {
 		return fmt.Errorf("tokens: revoke user client: %w", err)
 	}

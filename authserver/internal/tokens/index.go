@@ -263,10 +263,6 @@ func scanMembers(kv []string) []string {
 
 // unindex removes members from bucket.
 func (s *Store) unindex(ctx context.Context, bucket string, members []string) error {
-	rm := make([]any, len(members))
-	for i, m := range members {
-		rm[i] = m
-	}
 	if err := s.rdb.HDel(ctx, bucket, members...).Err(); err != nil {
 		return s.unavailable("index", err)
 	}

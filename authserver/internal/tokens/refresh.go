@@ -73,7 +73,7 @@ func (s *Store) Rotate(ctx context.Context, refreshToken, clientID, newScope str
 			return grant.Issued{}, fmt.Errorf("tokens: rotate: bad script reply")
 		}
 		out.Scope = res[1]
-		s.cache.apply(revocation.Event{Kind: revocation.KindTokens, TokenHashes: []string{res[2], h}})
+		s.cache.evict(res[2]) // the access cache holds no refresh token
 		s.rotations.add(res[2], h)
 		s.revoked(revocation.ReasonRotation)
 		if res[3] == "1" {
@@ -117,10 +117,10 @@ func (s *Store) prepareRotate(fam, h, clientID, newScope string) (rotateArgs, gr
 		RefreshToken: rt, RefreshExpiresAt: iat.Add(s.life.Refresh),
 		Family: fam,
 	}
-	atH := keyHash(at)
+	atH, rtH := keyHash(at), keyHash(rt)
 	a := rotateArgs{
-		fam: s.keyFam(fam), presented: s.keyRT(fam, h), tomb: s.keyTomb(fam), newAT: s.keyAT(fam, atH), newRT: s.keyRT(fam, keyHash(rt)),
-		presentedH: h, clientID: clientID, now: now, grace: s.grace, newATH: atH, newRTH: keyHash(rt),
+		fam: s.keyFam(fam), presented: s.keyRT(fam, h), tomb: s.keyTomb(fam), newAT: s.keyAT(fam, atH), newRT: s.keyRT(fam, rtH),
+		presentedH: h, clientID: clientID, now: now, grace: s.grace, newATH: atH, newRTH: rtH,
 		atHead: string(appendTimes(nil, iat, out.AccessExpiresAt)), rtHead: string(appendTimes(nil, iat, out.RefreshExpiresAt)),
 		scope: newScope, atTTL: s.life.Access, rtTTL: s.life.Refresh, famTTL: s.famTTL(),
 		atPrefix: s.keyAT(fam, ""), rtPrefix: s.keyRT(fam, ""), epochs: s.epochPrefix(fam[0]),

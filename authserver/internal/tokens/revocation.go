@@ -246,14 +246,14 @@ func (s *Store) RevokeUser(ctx context.Context, userID int64, keep string, reaso
 // cleaner, so the request pays for neither. Errors: ErrUnavailable; the
 // revocation holds anyway.
 func (s *Store) cleanUp(ctx context.Context, idx string, keep []string, e revocation.Event) error {
-	s.cache.apply(e)
 	j := cleanupJob{idx: idx, keep: keep, e: e}
 	var err error
 	if s.cleaner.Load() != nil {
-		if err = s.publish(ctx, e); err == nil {
+		if err = s.publish(ctx, e); err == nil { // publish evicts first
 			s.queueCleanup(context.WithoutCancel(ctx), j, true)
 		}
 	} else {
+		s.cache.apply(e) // at once: the walk publishes e only at its end
 		var hs []string
 		if hs, err = s.revokeIndex(ctx, idx, allBut(keep...)); err == nil {
 			err = s.publishAll(ctx, e, hs)
