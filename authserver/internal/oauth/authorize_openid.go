@@ -83,10 +83,8 @@ func (s *Server) parseOpenID(ctx context.Context, q url.Values, a *Authorization
 	if !s.OpenIDEnabled() || !a.Scope.Has(oidc.ScopeOpenID) {
 		return nil
 	}
-	for _, n := range []string{"nonce", "prompt", "max_age", "id_token_hint", "login_hint"} {
-		if len(q[n]) > 1 {
-			return ErrInvalidRequest("Parameter " + n + " is repeated.")
-		}
+	if e := single(q, "nonce", "prompt", "max_age", "id_token_hint", "login_hint"); e != nil {
+		return e
 	}
 	// Request objects are not offered (discovery says so, Core §6).
 	if q.Has("request") {

@@ -191,9 +191,6 @@ func (s *Server) ParseAuthorize(ctx context.Context, q url.Values) (Authorizatio
 	if oerr != nil {
 		return redirect(oerr)
 	}
-	if len(sc) == 0 {
-		return redirect(ErrInvalidScope())
-	}
 	a.Scope = sc
 	if oerr := s.parseOpenID(ctx, q, &a); oerr != nil {
 		return redirect(oerr)

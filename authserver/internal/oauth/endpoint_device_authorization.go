@@ -65,9 +65,6 @@ func (s *Server) DeviceAuthorize(ctx context.Context, r TokenRequest, base strin
 	if oerr != nil {
 		return DeviceAuthorization{}, oerr
 	}
-	if len(sc) == 0 {
-		return DeviceAuthorization{}, ErrInvalidScope()
-	}
 	st, err := s.devices.Start(ctx, device.Request{ClientID: c.ClientID, Scope: sc.String()})
 	if err != nil {
 		return DeviceAuthorization{}, ErrUnavailable(err)

@@ -31,10 +31,8 @@ type Logout struct {
 // page, never a redirect. An expired id_token_hint is accepted; one this
 // server did not sign, or for another client than client_id, is not.
 func (s *Server) ParseLogout(ctx context.Context, q url.Values) (Logout, *Error) {
-	for _, n := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state", "logout_hint", "ui_locales"} {
-		if len(q[n]) > 1 {
-			return Logout{}, ErrInvalidRequest("Parameter " + n + " is repeated.")
-		}
+	if e := single(q, "id_token_hint", "client_id", "post_logout_redirect_uri", "state", "logout_hint", "ui_locales"); e != nil {
+		return Logout{}, e
 	}
 	l := Logout{ClientID: q.Get("client_id"), Params: url.Values{}}
 	for _, n := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state"} {

@@ -18,9 +18,6 @@ func (s *Server) grantClientCredentials(ctx context.Context, c clients.Client, r
 	if oerr != nil {
 		return grant.Issued{}, oerr
 	}
-	if len(sc) == 0 {
-		return grant.Issued{}, ErrInvalidScope() // the client may have none of the default scopes
-	}
 	iss, err := s.tokens.Issue(ctx, grant.Grant{ClientID: c.ClientID, Scope: sc.String(), Checked: grant.Checked{Client: c.Checked}}, false)
 	if errors.Is(err, grant.ErrRevoked) { // the client changed since this replica read it
 		return grant.Issued{}, ErrInvalidClient()

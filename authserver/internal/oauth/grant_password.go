@@ -42,9 +42,6 @@ func (s *Server) grantPassword(ctx context.Context, c clients.Client, r TokenReq
 	if oerr != nil {
 		return grant.Issued{}, oerr
 	}
-	if len(sc) == 0 {
-		return grant.Issued{}, ErrInvalidScope() // the client may have none of the default scopes
-	}
 	// The attempt is counted before the password is checked, so parallel
 	// guesses cannot pass the limit.
 	attempt, retry, err := s.throttle.Begin(ctx, throttle.LoginKeys(accounts.NormalizeEmail(p.username), r.ClientIP)...)

@@ -157,7 +157,8 @@ func storeError(err error) *Error {
 
 // resolveScope validates a requested scope string against the configured
 // scopes and the client's allowed ones. An empty request gets the default
-// scopes the client may have. The result keeps the request's order.
+// scopes the client may have; none at all is invalid_scope. The result
+// keeps the request's order.
 func (s *Server) resolveScope(c clients.Client, requested string) (scope.Set, *Error) {
 	allowed := s.cfg.Scopes
 	if cs := c.Scopes(); len(cs) > 0 {
@@ -170,10 +171,13 @@ func (s *Server) resolveScope(c clients.Client, requested string) (scope.Set, *E
 				out = append(out, d)
 			}
 		}
+		if len(out) == 0 { // the client may have none of the default scopes
+			return nil, ErrInvalidScope()
+		}
 		return out, nil
 	}
 	req, err := scope.Parse(requested)
-	if err != nil {
+	if err != nil || len(req) == 0 {
 		return nil, ErrInvalidScope()
 	}
 	for _, r := range req {

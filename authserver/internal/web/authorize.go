@@ -75,7 +75,7 @@ func (h *Handler) authorize(c *gin.Context) {
 	}
 	switch {
 	case !consentNeeded(a, granted):
-		h.approve(c, a, u)
+		h.approve(c, a)
 	case silent(c, a, oauth.CodeConsentRequired):
 	default:
 		h.consent(c, a)
@@ -114,16 +114,16 @@ func (h *Handler) authorizePost(c *gin.Context) {
 		h.unavailable(c, err)
 		return
 	}
-	h.approve(c, a, u)
+	h.approve(c, a)
 }
 
-// approve issues a code for a to the signed-in user u. The revocation
-// generation is read first, then the user is checked once more, as the
-// password grant does (oauth.Server.Generation): a deactivation or password
+// approve issues a code for a to the signed-in user. The revocation
+// generation is read first, then the user is read again from the session,
+// as the password grant does (oauth.Server.Generation): a deactivation or password
 // reset that lands after this check bumps the user's epoch above that
 // generation, and the code's tokens are refused; one that lands before
 // it fails the check.
-func (h *Handler) approve(c *gin.Context, a oauth.Authorization, u accounts.User) {
+func (h *Handler) approve(c *gin.Context, a oauth.Authorization) {
 	ctx := c.Request.Context()
 	checked, err := h.d.OAuth.Generation(ctx)
 	if err != nil {
@@ -131,7 +131,7 @@ func (h *Handler) approve(c *gin.Context, a oauth.Authorization, u accounts.User
 		return
 	}
 	sess, _ := c.Get(keySession)
-	u, err = h.sessionUser(ctx, sess.(sessions.Session))
+	u, err := h.sessionUser(ctx, sess.(sessions.Session))
 	if errors.Is(err, errSignedOut) {
 		// Deactivated, deleted or given a new password since the session
 		// was read: sign in again, which prompt=none cannot ask for.
