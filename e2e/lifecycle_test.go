@@ -8,11 +8,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 var (
 	csrfRE   = regexp.MustCompile(`name="csrfmiddlewaretoken" value="([^"]+)"`)
 	adminApp = regexp.MustCompile(`/admin/applications/(\d+)/`)
+	accessRE = regexp.MustCompile(`"access_token":"([^"]+)"`)
 )
 
 // TestDeleteApplicationOnOneReplica: two auth servers share one database
@@ -109,7 +112,7 @@ func TestDeleteApplicationOnOneReplica(t *testing.T) {
 					failures = append(failures, string(r.Body))
 				case r.Status == 200:
 					var at string
-					if m := regexp.MustCompile(`"access_token":"([^"]+)"`).FindSubmatch(r.Body); m != nil {
+					if m := accessRE.FindSubmatch(r.Body); m != nil {
 						at = string(m[1])
 					}
 					issued = append(issued, at)
@@ -125,13 +128,13 @@ func TestDeleteApplicationOnOneReplica(t *testing.T) {
 			}
 		}()
 	}
-	waitUntil(t, "tokens flowing from replica B", func() bool { return count.Load() >= 2*loops })
+	servicetest.Eventually(t, 10*time.Second, "tokens flowing from replica B", func() bool { return count.Load() >= 2*loops })
 	r = admin.do("POST", appPath+"delete/", url.Values{"csrfmiddlewaretoken": {token}})
 	returned.Store(true)
 	if r.Status != 303 {
 		t.Fatalf("delete: %d %s", r.Status, r.Body)
 	}
-	waitUntil(t, "every loop to finish a grant started after the delete", func() bool {
+	servicetest.Eventually(t, 10*time.Second, "every loop to finish a grant started after the delete", func() bool {
 		for i := range afterOne {
 			if !afterOne[i].Load() {
 				return false
@@ -158,21 +161,9 @@ func TestDeleteApplicationOnOneReplica(t *testing.T) {
 	// The resource server hears the client's revocation event; the tokens
 	// it never cached are refused by introspection at once.
 	for _, at := range append(issued, cached...) {
-		waitUntil(t, "the resource server to refuse a token of the deleted application", func() bool {
+		servicetest.Eventually(t, 10*time.Second, "the resource server to refuse a token of the deleted application", func() bool {
 			return crs.do("GET", "/items/", nil, "Authorization", "Bearer "+at).Status == 401
 		})
 	}
 	t.Logf("replica B issued %d tokens for the application during the race; none accepted afterwards", len(issued))
-}
-
-// waitUntil polls f until it holds, for at most 10s.
-func waitUntil(t *testing.T, what string, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: not within 10s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
