@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
@@ -60,7 +59,7 @@ func (s *Server) introspect(ctx context.Context, r IntrospectRequest) (wire.Intr
 	if errors.Is(err, grant.ErrUnavailable) {
 		return wire.Introspection{}, ErrUnavailable(err)
 	}
-	if err != nil || !rec.ExpiresAt.After(time.Now()) {
+	if err != nil {
 		return wire.Inactive, nil
 	}
 	return introspection(rec.Grant, wire.TokenType, rec.IssuedAt.Unix(), rec.ExpiresAt.Unix()), nil
@@ -93,7 +92,7 @@ func (s *Server) authorizeIntrospection(ctx context.Context, r IntrospectRequest
 	if errors.Is(err, grant.ErrUnavailable) {
 		return ErrUnavailable(err)
 	}
-	if err != nil || !rec.ExpiresAt.After(time.Now()) {
+	if err != nil {
 		return ErrInvalidToken()
 	}
 	if sc, _ := scope.Parse(rec.Scope); !sc.Has(s.cfg.IntrospectionScope) {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/accounts"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/grant"
@@ -32,7 +31,7 @@ func (s *Server) UserInfo(ctx context.Context, accessToken string) (UserInfo, *E
 	if errors.Is(err, grant.ErrUnavailable) {
 		return UserInfo{}, ErrUnavailable(err)
 	}
-	if err != nil || !rec.ExpiresAt.After(time.Now()) || rec.UserID == 0 {
+	if err != nil || rec.UserID == 0 {
 		return UserInfo{}, ErrInvalidToken()
 	}
 	sc := strings.Fields(rec.Scope)

@@ -112,25 +112,11 @@ func (i *Issuer) HintSubject(ctx context.Context, hint, clientID string) (string
 	if err != nil {
 		return "", ErrHint
 	}
-	var c struct {
-		Issuer   string          `json:"iss"`
-		Subject  string          `json:"sub"`
-		Audience json.RawMessage `json:"aud"`
-	}
-	if json.Unmarshal(p, &c) != nil || c.Issuer != i.issuer || c.Subject == "" {
+	sub, aud, _, err := i.hintClaims(p)
+	if err != nil || clientID != "" && !slices.Contains(aud, clientID) {
 		return "", ErrHint
 	}
-	var one string
-	var many []string
-	if json.Unmarshal(c.Audience, &one) == nil {
-		many = []string{one}
-	} else if json.Unmarshal(c.Audience, &many) != nil {
-		return "", ErrHint
-	}
-	if clientID != "" && !slices.Contains(many, clientID) {
-		return "", ErrHint
-	}
-	return c.Subject, nil
+	return sub, nil
 }
 
 // HintAudience is HintSubject for a request that names no client (RP-
@@ -141,12 +127,29 @@ func (i *Issuer) HintAudience(ctx context.Context, hint string) (sub, aud string
 	if err != nil {
 		return "", "", ErrHint
 	}
-	var c struct {
-		Audience string `json:"aud"`
-	}
-	if json.Unmarshal(p, &c) != nil || c.Audience == "" {
+	sub, _, one, err := i.hintClaims(p)
+	if err != nil || one == "" {
 		return "", "", ErrHint
 	}
-	sub, err = i.HintSubject(ctx, hint, c.Audience)
-	return sub, c.Audience, err
+	return sub, one, nil
+}
+
+// hintClaims reads a verified hint's payload: its sub, its audience, and
+// that audience as a single string when the token gives it as one. It must
+// be this issuer's, with a sub.
+func (i *Issuer) hintClaims(p []byte) (sub string, aud []string, one string, err error) {
+	var c struct {
+		Issuer   string          `json:"iss"`
+		Subject  string          `json:"sub"`
+		Audience json.RawMessage `json:"aud"`
+	}
+	if json.Unmarshal(p, &c) != nil || c.Issuer != i.issuer || c.Subject == "" {
+		return "", nil, "", ErrHint
+	}
+	if json.Unmarshal(c.Audience, &one) == nil {
+		aud = []string{one}
+	} else if json.Unmarshal(c.Audience, &aud) != nil {
+		return "", nil, "", ErrHint
+	}
+	return c.Subject, aud, one, nil
 }

@@ -187,17 +187,15 @@ func (s *Store) get(ctx context.Context, op, fam, key string) (record, error) {
 }
 
 // LookupAccess returns a live access token in one Redis round trip, or none
-// when it is in the access-token cache (a malformed token costs none).
-// Errors: ErrNotFound, ErrUnavailable.
+// when it is in the access-token cache (a malformed token costs none). A
+// token past its expiry is not live, even in the second before Redis drops
+// its key. Errors: ErrNotFound, ErrUnavailable.
 func (s *Store) LookupAccess(ctx context.Context, token string) (grant.Access, error) {
 	fam, h, err := s.locate(ctx, token, accessPrefix)
 	if err != nil {
 		return grant.Access{}, err
 	}
 	rec, hit := s.cache.get(h)
-	if hit && !rec.ExpiresAt.After(s.now()) {
-		return grant.Access{}, grant.ErrNotFound
-	}
 	if !hit {
 		gen, cacheable := s.cache.begin()
 		if rec, err = s.get(ctx, "lookup access", fam, s.keyAT(fam, h)); err != nil {
@@ -206,6 +204,9 @@ func (s *Store) LookupAccess(ctx context.Context, token string) (grant.Access, e
 		if cacheable {
 			s.cache.add(gen, h, rec)
 		}
+	}
+	if !rec.ExpiresAt.After(s.now()) {
+		return grant.Access{}, grant.ErrNotFound
 	}
 	return grant.Access{Grant: rec.Grant, Family: fam, IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt}, nil
 }
