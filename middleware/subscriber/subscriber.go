@@ -141,7 +141,7 @@ func session(ctx context.Context, rdb redis.UniversalClient, channel string, c C
 				return errors.New("subscriber: unsubscribed by the server")
 			}
 		case *redis.Message:
-			e, err := revocation.Decode([]byte(m.Payload))
+			e, err := revocation.DecodeString(m.Payload)
 			if err != nil {
 				c.Purge()
 				logger.LogAttrs(ctx, slog.LevelWarn, "malformed revocation event; cache purged",

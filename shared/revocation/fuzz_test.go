@@ -23,7 +23,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if fast, ok := decodeFast(b); ok {
+		if fast, ok := decodeFast(string(b)); ok {
 			ref, rok := decodeJSON(b)
 			if !rok || !reflect.DeepEqual(fast, ref) {
 				t.Fatalf("%q: decodeFast %#v, encoding/json %#v (ok %v)", b, fast, ref, rok)

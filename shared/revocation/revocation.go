@@ -150,10 +150,14 @@ func Encode(e Event) ([]byte, error) {
 // kind, or a tokens event whose hashes are not in ParseHash's form. The
 // events Encode writes are read without reflection (decodeFast), anything
 // else by encoding/json, with the same result either way.
-func Decode(b []byte) (Event, error) {
-	e, ok := decodeFast(b)
+func Decode(b []byte) (Event, error) { return DecodeString(string(b)) }
+
+// DecodeString is Decode of a payload a Redis client already holds as a
+// string, without copying it again.
+func DecodeString(s string) (Event, error) {
+	e, ok := decodeFast(s)
 	if !ok {
-		e, ok = decodeJSON(b)
+		e, ok = decodeJSON([]byte(s))
 	}
 	if !ok || e.Kind == "" {
 		return Event{}, ErrMalformed

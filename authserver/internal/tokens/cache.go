@@ -248,7 +248,7 @@ func (s *Store) watchOnce(ctx context.Context, subscribed func()) error {
 			if strings.Contains(m.Message, tag) {
 				return // this Store's own: applied before it was sent
 			}
-			e, err := revocation.Decode([]byte(m.Message))
+			e, err := revocation.DecodeString(m.Message)
 			if err != nil {
 				e = revocation.Event{} // unknown kind: purge
 			}
