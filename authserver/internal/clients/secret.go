@@ -59,12 +59,17 @@ var errMalformedSecretHash = errors.New("clients: malformed secret hash")
 // verifyHMAC checks secret against an hmac-sha256 stored form, in constant
 // time.
 func verifyHMAC(stored, secret string) (bool, error) {
-	parts := strings.Split(stored, "$")
-	if len(parts) != 3 || parts[0] != hmacScheme {
+	scheme, rest, ok1 := strings.Cut(stored, "$")
+	salt64, want64, ok2 := strings.Cut(rest, "$")
+	if !ok1 || !ok2 || scheme != hmacScheme {
 		return false, errMalformedSecretHash
 	}
-	salt, err1 := b64.DecodeString(parts[1])
-	want, err2 := b64.DecodeString(parts[2])
+	// Decoded into arrays: this runs on every token request of a client
+	// with a generated secret.
+	var saltBuf [64]byte
+	var wantBuf [sha256.Size + 3]byte
+	salt, err1 := b64.AppendDecode(saltBuf[:0], []byte(salt64))
+	want, err2 := b64.AppendDecode(wantBuf[:0], []byte(want64))
 	if err1 != nil || err2 != nil || len(want) != sha256.Size {
 		return false, errMalformedSecretHash
 	}

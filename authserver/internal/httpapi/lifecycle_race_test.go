@@ -28,6 +28,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
+	"github.com/redis/go-redis/v9"
 )
 
 // stack is the whole auth server in process, on real PostgreSQL and
@@ -39,6 +40,7 @@ type stack struct {
 	svc    *accounts.Service
 	tokens *tokens.Store
 	life   *lifecycle.Service
+	rdb    *redis.Client
 }
 
 const (
@@ -46,10 +48,10 @@ const (
 	raceSecret = "race-secret"
 )
 
-func newStack(t *testing.T) *stack { return newStackGrace(t, 2*time.Second) }
+func newStack(t testing.TB) *stack { return newStackGrace(t, 2*time.Second) }
 
 // newStackGrace is newStack with REFRESH_REUSE_GRACE set to grace.
-func newStackGrace(t *testing.T, grace time.Duration) *stack {
+func newStackGrace(t testing.TB, grace time.Duration) *stack {
 	t.Helper()
 	ctx := testenv.Context(t)
 	db, err := database.Open(ctx, testenv.PostgresURL(t))
@@ -82,7 +84,7 @@ func newStackGrace(t *testing.T, grace time.Duration) *stack {
 	srv := oauth.NewServer(oauth.Config{Scopes: all, DefaultScopes: all}, oauth.Deps{
 		Clients: reg, Users: svc, Finder: svc.Store(), Tokens: store, Throttle: lim, Log: log, Codes: store, Lookup: reg})
 	life := lifecycle.New(store, reg)
-	s := &stack{db: db, svc: svc, tokens: store, life: life}
+	s := &stack{db: db, svc: svc, tokens: store, life: life, rdb: rdb}
 	s.srv = httptest.NewServer(httpapi.New(httpapi.Deps{Accounts: svc, OAuth: srv, Lifecycle: life, Throttle: lim, Issuer: "http://x", Log: log}))
 	t.Cleanup(s.srv.Close)
 	s.http = s.srv.Client()

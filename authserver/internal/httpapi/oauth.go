@@ -15,8 +15,9 @@ import (
 
 // noStore marks a response as holding credentials (RFC 6749 §5.1).
 func noStore(c *gin.Context) {
-	c.Header("Cache-Control", "no-store")
-	c.Header("Pragma", "no-cache")
+	h := c.Writer.Header()
+	h["Cache-Control"] = noStoreCache
+	h["Pragma"] = noCache
 }
 
 // writeOAuthError answers an RFC 6749 §5.2 error, with the challenge the
@@ -42,8 +43,12 @@ func (h *handlers) writeOAuthError(c *gin.Context, e *oauth.Error) {
 // application/x-www-form-urlencoded (RFC 6749 §3.2); any other body counts
 // as empty, as in DOT. The query string is never read for credentials.
 func oauthForm(c *gin.Context) *oauth.Error {
-	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
-	if mt != "application/x-www-form-urlencoded" {
+	const form = "application/x-www-form-urlencoded"
+	ct := c.GetHeader("Content-Type")
+	if ct != form { // the usual header, exactly: no parameters to parse
+		ct, _, _ = mime.ParseMediaType(ct)
+	}
+	if ct != form {
 		c.Request.PostForm = map[string][]string{}
 		return nil
 	}

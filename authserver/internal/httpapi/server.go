@@ -137,7 +137,7 @@ func requestID() gin.HandlerFunc {
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
 		}
-		c.Header("X-Request-ID", id)
+		c.Writer.Header()["X-Request-Id"] = []string{id}
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestIDKey, id))
 		c.Next()
 	}
@@ -195,12 +195,24 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 	}
 }
 
+// Fixed response headers are assigned with their canonical names and
+// shared values: Header.Set would canonicalize the name and allocate the
+// value's slice on every request. A later Add appends to a full slice, so
+// it copies and never writes into a shared one.
+var (
+	denyFrames   = []string{"DENY"}
+	noSniff      = []string{"nosniff"}
+	sameOrigin   = []string{"same-origin"}
+	noStoreCache = []string{"no-store"}
+	noCache      = []string{"no-cache"}
+)
+
 func securityHeaders() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
+		h["X-Frame-Options"] = denyFrames
+		h["X-Content-Type-Options"] = noSniff
+		h["Referrer-Policy"] = sameOrigin
 		c.Next()
 	}
 }
