@@ -1,11 +1,10 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,73 +79,26 @@ func TestDeleteApplicationOnOneReplica(t *testing.T) {
 	appPath := "/admin/applications/" + string(m[1]) + "/"
 	token := csrf(appPath)
 
-	const loops = 8
-	var (
-		mu       sync.Mutex
-		issued   []string
-		late     int
-		failures []string
-		returned atomic.Bool
-		afterOne [loops]atomic.Bool
-		count    atomic.Int64
-		wg       sync.WaitGroup
-	)
-	stop := make(chan struct{})
-	for i := range loops {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				after := returned.Load()
-				r, err := cb.try("POST", "/o/token/", grants[i%len(grants)], "Authorization", doomed)
-				mu.Lock()
-				switch {
-				case err != nil:
-					failures = append(failures, err.Error())
-				case r.Status >= 500:
-					failures = append(failures, string(r.Body))
-				case r.Status == 200:
-					var at string
-					if m := accessRE.FindSubmatch(r.Body); m != nil {
-						at = string(m[1])
-					}
-					issued = append(issued, at)
-					if after {
-						late++
-					}
-				}
-				mu.Unlock()
-				count.Add(1)
-				if after {
-					afterOne[i].Store(true)
-				}
-			}
-		}()
-	}
-	servicetest.Eventually(t, 10*time.Second, "tokens flowing from replica B", func() bool { return count.Load() >= 2*loops })
-	r = admin.do("POST", appPath+"delete/", url.Values{"csrfmiddlewaretoken": {token}})
-	returned.Store(true)
-	if r.Status != 303 {
-		t.Fatalf("delete: %d %s", r.Status, r.Body)
-	}
-	servicetest.Eventually(t, 10*time.Second, "every loop to finish a grant started after the delete", func() bool {
-		for i := range afterOne {
-			if !afterOne[i].Load() {
-				return false
-			}
+	issued, late := servicetest.Race(t, 8, 16, func(i int) (string, bool, error) {
+		r, err := cb.try("POST", "/o/token/", grants[i%len(grants)], "Authorization", doomed)
+		switch {
+		case err != nil:
+			return "", false, err
+		case r.Status >= 500:
+			return "", false, fmt.Errorf("%d %s", r.Status, r.Body)
+		case r.Status != 200:
+			return "", false, nil
 		}
-		return true
+		m := accessRE.FindSubmatch(r.Body)
+		if m == nil {
+			return "", false, fmt.Errorf("no access_token in %s", r.Body)
+		}
+		return string(m[1]), true, nil
+	}, func() {
+		if r := admin.do("POST", appPath+"delete/", url.Values{"csrfmiddlewaretoken": {token}}); r.Status != 303 {
+			t.Fatalf("delete: %d %s", r.Status, r.Body)
+		}
 	})
-	close(stop)
-	wg.Wait()
-	if len(failures) > 0 {
-		t.Fatalf("%d failed grants, first: %s", len(failures), failures[0])
-	}
 	if late > 0 {
 		t.Errorf("replica B issued %d tokens for grants started after the delete returned", late)
 	}

@@ -1,6 +1,7 @@
 package servicetest
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -12,6 +13,17 @@ import (
 type recorder struct {
 	testing.TB
 	skipped, failed string
+	cleanups        []func()
+}
+
+// Cleanup keeps f for done.
+func (r *recorder) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
+
+// done runs the cleanups, last first, as the testing package would.
+func (r *recorder) done() {
+	for i := len(r.cleanups) - 1; i >= 0; i-- {
+		r.cleanups[i]()
+	}
 }
 
 func (r *recorder) Helper()                   {}
@@ -80,5 +92,47 @@ func TestEventuallyFailsNamingTheCondition(t *testing.T) {
 	Eventually(r, 20*time.Millisecond, "the cache is empty", func() bool { return false })
 	if !strings.Contains(r.failed, "the cache is empty") {
 		t.Fatalf("failure %q does not name the condition", r.failed)
+	}
+}
+
+// TestRaceCountsWhatOutrunsTheAct: attempts that start after the act
+// returned and still succeed are counted as late, and every loop runs
+// past the act.
+func TestRaceCountsWhatOutrunsTheAct(t *testing.T) {
+	var closed atomic.Bool
+	var perLoop [4]atomic.Int64
+	for _, leak := range []bool{false, true} {
+		closed.Store(false)
+		all, late := Race(t, 4, 8, func(i int) (int, bool, error) {
+			perLoop[i].Add(1)
+			return i, leak || !closed.Load(), nil
+		}, func() { closed.Store(true) })
+		if len(all) < 8 {
+			t.Fatalf("%d successes, want the 8 before the act at least", len(all))
+		}
+		if leak && late < 4 || !leak && late != 0 {
+			t.Fatalf("leak=%v: %d late successes", leak, late)
+		}
+	}
+	for i := range perLoop {
+		if perLoop[i].Load() == 0 {
+			t.Fatalf("loop %d never ran", i)
+		}
+	}
+}
+
+// TestRaceFailsOnAnAttemptError: an attempt's error fails the test.
+func TestRaceFailsOnAnAttemptError(t *testing.T) {
+	r := &recorder{}
+	var n atomic.Int64
+	Race(r, 2, 1, func(int) (int, bool, error) {
+		if n.Add(1) == 3 {
+			return 0, false, errors.New("boom")
+		}
+		return 1, true, nil
+	}, func() {})
+	r.done()
+	if !strings.Contains(r.failed, "boom") {
+		t.Fatalf("failure %q, want the attempt's error", r.failed)
 	}
 }

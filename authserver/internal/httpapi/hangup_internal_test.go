@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -35,21 +34,15 @@ func TestHungUpClientIsA499(t *testing.T) {
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/slow", nil)
-	done := make(chan error, 1)
-	go func() {
-		resp, err := srv.Client().Do(req)
-		if err == nil {
-			resp.Body.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/slow", nil)
+	servicetest.HangUp(t, srv.Client(), req, func() bool {
+		select {
+		case <-entered:
+			return true
+		default:
+			return false
 		}
-		done <- err
-	}()
-	<-entered
-	cancel()
-	if err := <-done; err == nil {
-		t.Fatal("answered although the client hung up")
-	}
+	})
 	servicetest.Eventually(t, 10*time.Second, "the request is logged", func() bool {
 		return strings.Contains(logs.String(), `"path":"/slow"`)
 	})

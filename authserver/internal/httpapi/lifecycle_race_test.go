@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/portcullis-oauth/portcullis/authserver/internal/throttle"
 	"github.com/portcullis-oauth/portcullis/authserver/internal/tokens"
 	"github.com/portcullis-oauth/portcullis/shared/scope"
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -130,86 +130,19 @@ func (s *stack) passwordGrant(ctx context.Context, email, password string) (toke
 }
 
 // raceGrants sends password grants for email from one tight loop and 8
-// parallel loops while revoke runs, until every loop has finished a grant
-// it started after revoke returned. It returns every token issued, and
-// how many grants that started after revoke returned got a token.
+// parallel loops while revoke runs (servicetest.Race). It returns every
+// token issued, and how many grants that started after revoke returned
+// got a token.
 func (s *stack) raceGrants(t *testing.T, email, password string, revoke func() error) (issued []tokenPair, late int) {
 	t.Helper()
 	ctx := testenv.Context(t)
-	const loops = 9
-	var (
-		mu       sync.Mutex
-		returned atomic.Bool
-		n        atomic.Int64
-		afterOne [loops]atomic.Bool
-		wg       sync.WaitGroup
-		errs     = make(chan error, loops)
-	)
-	stop := make(chan struct{})
-	for i := range loops {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				after := returned.Load()
-				g, ok, err := s.passwordGrant(ctx, email, password)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if ok {
-					mu.Lock()
-					issued = append(issued, g)
-					if after {
-						late++
-					}
-					mu.Unlock()
-					n.Add(1)
-				}
-				if after {
-					afterOne[i].Store(true)
-				}
-			}
-		}()
-	}
-	// Revoke in the middle of the stream, once grants are coming back.
-	waitFor(t, "a first token", func() bool { return n.Load() > 0 })
-	if err := revoke(); err != nil {
-		t.Fatal(err)
-	}
-	returned.Store(true)
-	waitFor(t, "every loop to finish a grant started after the revocation", func() bool {
-		for i := range afterOne {
-			if !afterOne[i].Load() {
-				return false
-			}
+	return servicetest.Race(t, 9, 1, func(int) (tokenPair, bool, error) {
+		return s.passwordGrant(ctx, email, password)
+	}, func() {
+		if err := revoke(); err != nil {
+			t.Fatal(err)
 		}
-		return true
 	})
-	close(stop)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	return issued, late
-}
-
-// waitFor polls f until it holds, for at most 10s.
-func waitFor(t *testing.T, what string, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: not within 10s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // accepted counts the tokens of issued that still work: an access token
