@@ -159,6 +159,12 @@ func DecodeString(s string) (Event, error) {
 	if !ok {
 		e, ok = decodeJSON([]byte(s))
 	}
+	return checked(e, ok)
+}
+
+// checked returns a decoded event, or ErrMalformed when it did not decode
+// (ok false), has no kind, or names a token hash that is not one.
+func checked(e Event, ok bool) (Event, error) {
 	if !ok || e.Kind == "" {
 		return Event{}, ErrMalformed
 	}

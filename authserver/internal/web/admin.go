@@ -154,6 +154,21 @@ func (h *Handler) pageOrNotFound(c *gin.Context, total int, base string, q url.V
 	return pg, true
 }
 
+// listQuery reads an admin list's query: the filters named by keys and
+// the order "o" (dropped unless orders has its column), as its links carry
+// them along, and the page number. On a malformed page it answers 404 and
+// returns false.
+func (h *Handler) listQuery(c *gin.Context, base string, orders map[string]string, keys ...string) (q url.Values, page int, ok bool) {
+	q = kept(c, append(keys, "o")...)
+	if _, known := orders[strings.TrimPrefix(q.Get("o"), "-")]; !known {
+		q.Del("o")
+	}
+	if page, ok = parsePage(c.Query("page")); !ok {
+		h.badPage(c, base, q)
+	}
+	return q, page, ok
+}
+
 func (h *Handler) badPage(c *gin.Context, base string, q url.Values) {
 	h.render(c, http.StatusNotFound, "message", gin.H{"Title": "Page not found",
 		"Text": "The page number must be a whole number from 1.", "Link": listURL(base, q), "LinkText": "Go to page 1"})
@@ -178,13 +193,8 @@ func boolFilter(v string) *bool {
 const usersURL = "/admin/users/"
 
 func (h *Handler) adminUsers(c *gin.Context) {
-	q := kept(c, "q", "is_staff", "is_active", "o")
-	if _, ok := accounts.UserOrders[strings.TrimPrefix(q.Get("o"), "-")]; !ok {
-		q.Del("o")
-	}
-	page, ok := parsePage(c.Query("page"))
+	q, page, ok := h.listQuery(c, usersURL, accounts.UserOrders, "q", "is_staff", "is_active")
 	if !ok {
-		h.badPage(c, usersURL, q)
 		return
 	}
 	res, err := h.d.Accounts.Store().ListUsers(c.Request.Context(), accounts.UserQuery{Search: q.Get("q"),
@@ -519,13 +529,8 @@ const appsURL = "/admin/applications/"
 func adminAppURL(id int64) string { return appsURL + strconv.FormatInt(id, 10) + "/" }
 
 func (h *Handler) adminApps(c *gin.Context) {
-	q := kept(c, "q", "type", "grant", "o")
-	if _, ok := clients.ListOrders[strings.TrimPrefix(q.Get("o"), "-")]; !ok {
-		q.Del("o")
-	}
-	page, ok := parsePage(c.Query("page"))
+	q, page, ok := h.listQuery(c, appsURL, clients.ListOrders, "q", "type", "grant")
 	if !ok {
-		h.badPage(c, appsURL, q)
 		return
 	}
 	apps, total, err := h.d.Clients.Store().List(c.Request.Context(), clients.ListQuery{Search: q.Get("q"), Type: q.Get("type"), Grant: q.Get("grant"),
