@@ -44,10 +44,13 @@ func (b *bench) rssRows() {
 	b.rss.mu.Lock()
 	defer b.rss.mu.Unlock()
 	for _, name := range b.rss.order {
+		measured := fmt.Sprintf("%s → %s", mib(b.rss.idle[name]), mib(b.rss.peak[name]))
+		if b.rss.peak[name] == 0 { // it served only as a subscriber, or -only left out its workloads
+			measured = mib(b.rss.idle[name]) + " idle; no workload of its own sampled it in this run"
+		}
 		b.rows = append(b.rows, row{
 			figure:   "RSS of " + name + " (VmRSS), idle → peak under its workloads",
-			measured: fmt.Sprintf("%s → %s", mib(b.rss.idle[name]), mib(b.rss.peak[name])),
-			baseline: "—", target: "—", verdict: "—",
+			measured: measured, baseline: "—", target: "—", verdict: "—",
 		})
 	}
 }
