@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -197,31 +196,12 @@ func readmeProgram(t *testing.T, root string) string {
 // SIGTERM, by PID), and waits until ready answers at all.
 func startProcess(t *testing.T, bin string, args, env []string, ready string) {
 	t.Helper()
-	var out lockedBuffer
 	cmd := exec.Command(bin, args...)
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("--- %s output ---\n%s", filepath.Base(bin), out.String())
-		}
-	})
+	cmd.Env = env
+	p := servicetest.Start(t, filepath.Base(bin), cmd, nil, 20*time.Second)
 	servicetest.Eventually(t, 30*time.Second, filepath.Base(bin)+" answers "+ready, func() bool {
-		select {
-		case <-done:
-			t.Fatalf("%s exited:\n%s", filepath.Base(bin), out.String())
-		default:
+		if p.Exited() {
+			t.Fatalf("%s exited:\n%s", filepath.Base(bin), p.Out.String())
 		}
 		resp, err := http.Get(ready)
 		if err != nil {

@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -11,7 +10,6 @@ import (
 	"net/url"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -149,33 +147,15 @@ func TestComposeStackRuns(t *testing.T) {
 			t.Fatalf("compose service %s (%v) failed: %v\n%s", service, p.Services[service].Command, err, out)
 		}
 	}
-	start := func(service string) *bytes.Buffer {
+	start := func(service string) {
 		t.Helper()
-		cmd := command(service)
-		var logs bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("%s did not stop cleanly on SIGTERM: %v", service, err)
-				}
-			case <-time.After(20 * time.Second):
-				_ = cmd.Process.Kill()
-				t.Errorf("%s ignored SIGTERM for 20s", service)
-			}
-			if t.Failed() {
-				t.Logf("%s logs:\n%s", service, logs.String())
+		proc := servicetest.Start(t, service, command(service), nil, 20*time.Second)
+		t.Cleanup(func() { // before Start's: a clean exit on SIGTERM is part of the contract
+			if proc.Stop() == nil && proc.Err() != nil {
+				t.Errorf("%s did not stop cleanly on SIGTERM: %v", service, proc.Err())
 			}
 		})
-		waitHealthy(t, p.Services[service], bins["healthprobe"], command(service).Env, done)
-		return &logs
+		waitHealthy(t, p.Services[service], bins["healthprobe"], command(service).Env, proc)
 	}
 
 	runOnce("migrate")
@@ -238,7 +218,7 @@ func TestComposeStackRuns(t *testing.T) {
 
 // waitHealthy runs the service's compose healthcheck, with the image's
 // probe binary in place of /usr/local/bin/healthprobe, until it passes.
-func waitHealthy(t *testing.T, s types.ServiceConfig, probe string, env []string, exited <-chan error) {
+func waitHealthy(t *testing.T, s types.ServiceConfig, probe string, env []string, proc *servicetest.Process) {
 	t.Helper()
 	test := s.HealthCheck.Test
 	if len(test) < 2 || test[0] != "CMD" || test[1] != "/usr/local/bin/healthprobe" {
@@ -246,10 +226,8 @@ func waitHealthy(t *testing.T, s types.ServiceConfig, probe string, env []string
 	}
 	var last []byte
 	healthy := servicetest.Until(60*time.Second, func() bool {
-		select {
-		case err := <-exited:
-			t.Fatalf("%s exited before it was healthy: %v", s.Name, err)
-		default:
+		if proc.Exited() {
+			t.Fatalf("%s exited before it was healthy: %v", s.Name, proc.Err())
 		}
 		cmd := exec.Command(probe, test[2:]...)
 		cmd.Env = env

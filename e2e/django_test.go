@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -171,33 +170,11 @@ func (p *djangoProject) serve(t testing.TB) {
 	port := freePort(t)
 	cmd := exec.Command(p.py, "-m", "gunicorn", "-w", "2", "-b", "127.0.0.1:"+strconv.Itoa(port), "_project.wsgi:application")
 	cmd.Dir, cmd.Env = p.dir, p.env
-	out := &servicetest.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("gunicorn: %v", err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("--- gunicorn output ---\n%s", out.String())
-		}
-	})
+	proc := servicetest.Start(t, "gunicorn", cmd, nil, 30*time.Second)
 	p.URL = "http://127.0.0.1:" + strconv.Itoa(port)
-	exited := false
 	up := servicetest.Until(60*time.Second, func() bool {
-		select {
-		case <-done:
-			exited = true
+		if proc.Exited() {
 			return true
-		default:
 		}
 		resp, err := http.Get(p.URL + "/o/token/")
 		if err != nil {
@@ -206,7 +183,7 @@ func (p *djangoProject) serve(t testing.TB) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusMethodNotAllowed
 	})
-	if exited || !up {
-		t.Fatalf("gunicorn did not answer on %s (exited: %v):\n%s", p.URL, exited, out.String())
+	if exited := proc.Exited(); exited || !up {
+		t.Fatalf("gunicorn did not answer on %s (exited: %v):\n%s", p.URL, exited, proc.Out.String())
 	}
 }

@@ -23,8 +23,7 @@ type redisServer struct {
 	port int
 	dir  string
 	args []string // added to the command line, after the defaults
-	cmd  *exec.Cmd
-	done chan struct{}
+	run  *servicetest.Process
 }
 
 // startRedis starts a redis-server without persistence, unless args (such
@@ -41,13 +40,8 @@ func startRedis(t testing.TB, args ...string) *redisServer {
 
 func (rs *redisServer) launch(t testing.TB, bin string) {
 	t.Helper()
-	rs.cmd = exec.Command(bin, append([]string{"--port", strconv.Itoa(rs.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", rs.dir}, rs.args...)...)
-	rs.cmd.Stdout, rs.cmd.Stderr = nil, nil
-	if err := rs.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	rs.done = make(chan struct{})
-	go func(c *exec.Cmd, d chan struct{}) { _ = c.Wait(); close(d) }(rs.cmd, rs.done)
+	cmd := exec.Command(bin, append([]string{"--port", strconv.Itoa(rs.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", rs.dir}, rs.args...)...)
+	rs.run = servicetest.Start(t, "redis-server", cmd, nil, 10*time.Second)
 	rdb := redis.NewClient(&redis.Options{Addr: rs.addr()})
 	defer rdb.Close()
 	servicetest.Eventually(t, 5*time.Second, "own redis-server answers", func() bool {
@@ -59,9 +53,8 @@ func (rs *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(rs.por
 
 // stop kills the server with SIGKILL, by PID: kill -9, no last write.
 func (rs *redisServer) stop() {
-	if rs.cmd != nil && rs.cmd.Process != nil {
-		_ = rs.cmd.Process.Kill()
-		<-rs.done
+	if rs.run != nil {
+		rs.run.Kill()
 	}
 }
 

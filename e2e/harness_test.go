@@ -18,7 +18,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -163,11 +162,10 @@ type syncBuffer = servicetest.Buffer
 // proc is one running binary.
 type proc struct {
 	name string
-	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *syncBuffer // over restarts
 	URL  string
 	env  []string
-	done chan struct{}
+	run  *servicetest.Process // the current run
 }
 
 // binary returns the path of a built binary, or fails.
@@ -193,7 +191,7 @@ func start(t *testing.T, name string, env map[string]string) *proc {
 	if env["LOG_FORMAT"] == "" {
 		env["LOG_FORMAT"] = "json"
 	}
-	p := &proc{name: name, out: &syncBuffer{}, URL: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{})}
+	p := &proc{name: name, out: &syncBuffer{}, URL: "http://127.0.0.1:" + strconv.Itoa(port)}
 	for k, v := range env {
 		p.env = append(p.env, k+"="+v)
 	}
@@ -209,20 +207,13 @@ func start(t *testing.T, name string, env map[string]string) *proc {
 
 func (p *proc) launch(t *testing.T) {
 	t.Helper()
-	p.cmd = exec.Command(binary(t, p.name), "serve")
-	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, p.env...)
-	p.cmd.Dir = t.TempDir()
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", p.name, err)
-	}
-	p.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(p.cmd, p.done)
+	cmd := exec.Command(binary(t, p.name), "serve")
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, p.env...)
+	cmd.Dir = t.TempDir()
+	p.run = servicetest.Start(t, p.name, cmd, p.out, 30*time.Second)
 	healthy := servicetest.Until(20*time.Second, func() bool {
-		select {
-		case <-p.done:
+		if p.run.Exited() {
 			t.Fatalf("%s exited early:\n%s", p.name, p.out.String())
-		default:
 		}
 		resp, err := http.Get(p.URL + "/healthz")
 		if err != nil {
@@ -236,22 +227,13 @@ func (p *proc) launch(t *testing.T) {
 	}
 }
 
-// stop sends SIGTERM to the process and waits, killing it after 30 s.
+// stop sends SIGTERM to the process and waits, killing it after 30 s (which
+// fails the test).
 func (p *proc) stop(t *testing.T) {
-	if p.cmd == nil || p.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
+	if p.run != nil {
+		if err := p.run.Stop(); err != nil {
+			t.Error(err)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package servicetest
 import (
 	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -29,6 +30,9 @@ func (r *recorder) done() {
 func (r *recorder) Helper()                   {}
 func (r *recorder) Skipf(f string, a ...any)  { r.skipped = sprintf(f, a...) }
 func (r *recorder) Fatalf(f string, a ...any) { r.failed = sprintf(f, a...) }
+func (r *recorder) Error(a ...any)            { r.failed = strings.TrimSpace(fmt.Sprint(a...)) }
+func (r *recorder) Failed() bool              { return r.failed != "" }
+func (r *recorder) Logf(string, ...any)       {}
 func sprintf(f string, a ...any) string       { return strings.TrimSpace(fmt.Sprintf(f, a...)) }
 
 func TestRequire(t *testing.T) {
@@ -134,5 +138,33 @@ func TestRaceFailsOnAnAttemptError(t *testing.T) {
 	r.done()
 	if !strings.Contains(r.failed, "boom") {
 		t.Fatalf("failure %q, want the attempt's error", r.failed)
+	}
+}
+
+// TestStartStopsByPID: a program that ends on SIGTERM stops cleanly; one
+// that ignores it is killed after the grace period, and that fails the
+// test; Kill ends one at once.
+func TestStartStopsByPID(t *testing.T) {
+	sh := RequireCommand(t, "sh", "a POSIX shell")
+	r := &recorder{}
+	polite := Start(r, "polite", exec.Command(sh, "-c", "echo up; exec sleep 60"), nil, 10*time.Second)
+	stubborn := Start(r, "stubborn", exec.Command(sh, "-c", "trap '' TERM; echo up; while :; do sleep 0.05; done"), nil, 200*time.Millisecond)
+	killed := Start(r, "killed", exec.Command(sh, "-c", "exec sleep 60"), nil, 10*time.Second)
+	Eventually(t, 5*time.Second, "both shells to start", func() bool {
+		return strings.Contains(polite.Out.String(), "up") && strings.Contains(stubborn.Out.String(), "up")
+	})
+	if err := polite.Stop(); err != nil || !polite.Exited() {
+		t.Fatalf("polite: %v, exited %v", err, polite.Exited())
+	}
+	if err := stubborn.Stop(); err == nil || !strings.Contains(err.Error(), "ignored SIGTERM") {
+		t.Fatalf("stubborn: %v", err)
+	}
+	killed.Kill()
+	if !killed.Exited() || killed.Err() == nil {
+		t.Fatalf("killed: exited %v, %v", killed.Exited(), killed.Err())
+	}
+	r.done()
+	if !strings.Contains(r.failed, "stubborn ignored SIGTERM") {
+		t.Fatalf("the test's failure %q, want the stubborn program's", r.failed)
 	}
 }
