@@ -62,12 +62,12 @@ type argonRun struct {
 }
 
 // measureArgon runs `bench argon2` with the server's parameters.
-func (b *bench) measureArgon(ctx context.Context, workers int) (argonRun, error) {
+func (b *bench) measureArgon(ctx context.Context, workers int, d time.Duration) (argonRun, error) {
 	p := b.argon
 	out, err := b.run(ctx, nil, b.self, "argon2",
 		"-m", strconv.FormatUint(uint64(p.memKiB), 10), "-t", strconv.FormatUint(uint64(p.time), 10),
 		"-p", strconv.Itoa(int(p.threads)), "-key", strconv.FormatUint(uint64(p.keyLen), 10),
-		"-salt", strconv.Itoa(p.saltLen), "-for", b.argonFor.String(), "-workers", strconv.Itoa(workers))
+		"-salt", strconv.Itoa(p.saltLen), "-for", d.String(), "-workers", strconv.Itoa(workers))
 	if err != nil {
 		return argonRun{}, err
 	}
