@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -85,7 +86,7 @@ func checkSuperuser(t *testing.T, url, email, password string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, _, err := h.Verify(u.Password, password); !ok || err != nil {
+	if ok, _, err := h.Verify(context.Background(), u.Password, password); !ok || err != nil {
 		t.Fatalf("stored hash does not verify the password: %v %v", ok, err)
 	}
 	if strings.Contains(u.Password, password) {

@@ -292,7 +292,7 @@ func (s *Service) AdminSetPassword(ctx context.Context, u User, password, passwo
 	if err := s.ValidateAdminPassword(u, password, password2); err != nil {
 		return err
 	}
-	hash, err := s.hasher.Hash(password)
+	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		return fmt.Errorf("accounts: hash: %w", err)
 	}

@@ -1,6 +1,7 @@
 package accounts_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -29,28 +30,28 @@ type countingHasher struct {
 	busy                      atomic.Bool
 }
 
-func (c *countingHasher) Hash(pw string) (string, error) {
+func (c *countingHasher) Hash(ctx context.Context, pw string) (string, error) {
 	c.hashes.Add(1)
 	if c.busy.Load() {
 		return "", passwords.ErrBusy
 	}
-	return c.Hasher.Hash(pw)
+	return c.Hasher.Hash(ctx, pw)
 }
 
-func (c *countingHasher) Verify(enc, pw string) (bool, bool, error) {
+func (c *countingHasher) Verify(ctx context.Context, enc, pw string) (bool, bool, error) {
 	c.verifies.Add(1)
 	if c.busy.Load() {
 		return false, false, passwords.ErrBusy
 	}
-	return c.Hasher.Verify(enc, pw)
+	return c.Hasher.Verify(ctx, enc, pw)
 }
 
-func (c *countingHasher) VerifyDummy(pw string) error {
+func (c *countingHasher) VerifyDummy(ctx context.Context, pw string) error {
 	c.dummies.Add(1)
 	if c.busy.Load() {
 		return passwords.ErrBusy
 	}
-	return c.Hasher.VerifyDummy(pw)
+	return c.Hasher.VerifyDummy(ctx, pw)
 }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))

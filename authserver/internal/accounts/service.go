@@ -13,9 +13,9 @@ import (
 
 // Hasher hashes and verifies passwords; *passwords.Hasher implements it.
 type Hasher interface {
-	Hash(password string) (string, error)
-	Verify(encoded, password string) (ok, needsRehash bool, err error)
-	VerifyDummy(password string) error
+	Hash(ctx context.Context, password string) (string, error)
+	Verify(ctx context.Context, encoded, password string) (ok, needsRehash bool, err error)
+	VerifyDummy(ctx context.Context, password string) error
 }
 
 // Validator returns Django-style messages for a weak password ("" email
@@ -118,7 +118,7 @@ func (s *Service) create(ctx context.Context, emailF, pw, pw2 Field, super bool)
 	if pw.Value != pw2.Value {
 		return User{}, FieldErrors{"password2": {MsgMismatch}}
 	}
-	hash, err := s.hasher.Hash(pw.Value)
+	hash, err := s.hasher.Hash(ctx, pw.Value)
 	if err != nil {
 		return User{}, fmt.Errorf("accounts: hash: %w", err)
 	}
@@ -141,7 +141,7 @@ func (s *Service) create(ctx context.Context, emailF, pw, pw2 Field, super bool)
 func (s *Service) Authenticate(ctx context.Context, email, password string) (User, error) {
 	u, err := s.store.ByEmail(ctx, email)
 	if errors.Is(err, ErrNotFound) {
-		if err := s.hasher.VerifyDummy(password); err != nil {
+		if err := s.hasher.VerifyDummy(ctx, password); err != nil {
 			return User{}, fmt.Errorf("accounts: authenticate: %w", err)
 		}
 		return User{}, ErrInvalidCredentials
@@ -149,7 +149,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (Use
 	if err != nil {
 		return User{}, err
 	}
-	ok, rehash, err := s.hasher.Verify(u.Password, password)
+	ok, rehash, err := s.hasher.Verify(ctx, u.Password, password)
 	if errors.Is(err, passwords.ErrBusy) {
 		return User{}, fmt.Errorf("accounts: authenticate: %w", err)
 	}
@@ -161,7 +161,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (Use
 		return User{}, ErrInvalidCredentials
 	}
 	if rehash {
-		upgraded, err := s.hasher.Hash(password)
+		upgraded, err := s.hasher.Hash(ctx, password)
 		if err != nil {
 			return User{}, fmt.Errorf("accounts: rehash: %w", err)
 		}
@@ -194,7 +194,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (User, erro
 func (s *Service) ChangePassword(ctx context.Context, u User, in PasswordChangeInput) error {
 	fe := FieldErrors{}
 	if required(fe, "old_password", in.OldPassword) {
-		ok, _, err := s.hasher.Verify(u.Password, in.OldPassword.Value)
+		ok, _, err := s.hasher.Verify(ctx, u.Password, in.OldPassword.Value)
 		if errors.Is(err, passwords.ErrBusy) {
 			return fmt.Errorf("accounts: change password: %w", err)
 		}
@@ -214,7 +214,7 @@ func (s *Service) ChangePassword(ctx context.Context, u User, in PasswordChangeI
 	if in.Password.Value != in.Password2.Value {
 		return FieldErrors{"password2": {MsgMismatch}}
 	}
-	hash, err := s.hasher.Hash(in.Password.Value)
+	hash, err := s.hasher.Hash(ctx, in.Password.Value)
 	if err != nil {
 		return fmt.Errorf("accounts: hash: %w", err)
 	}

@@ -1,6 +1,7 @@
 package accounts_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -118,7 +119,7 @@ func TestSignupCreatesActiveUser(t *testing.T) {
 	if !strings.HasPrefix(got.Password, "$argon2id$") || strings.Contains(got.Password, goodPW) {
 		t.Errorf("stored password %q is not an argon2id hash", got.Password)
 	}
-	if ok, _, err := f.hasher.Verify(got.Password, goodPW); !ok || err != nil {
+	if ok, _, err := f.hasher.Verify(context.Background(), got.Password, goodPW); !ok || err != nil {
 		t.Errorf("stored hash does not verify: %v %v", ok, err)
 	}
 }
@@ -242,7 +243,7 @@ func djangoPBKDF2(password, salt string, iter int) string {
 
 func TestLegacyHashesAreUpgradedOnLogin(t *testing.T) {
 	stale := newHasher(t, passwords.Params{Time: 2, MemoryKiB: 128, Threads: 1, KeyLen: 32, SaltLen: 16})
-	staleHash, err := stale.Hash(goodPW)
+	staleHash, err := stale.Hash(context.Background(), goodPW)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,8 +17,8 @@ import (
 // SlowHasher verifies and creates the argon2id hashes of secrets a person
 // chose; *passwords.Hasher implements it.
 type SlowHasher interface {
-	Hash(secret string) (string, error)
-	Verify(encoded, secret string) (ok, needsRehash bool, err error)
+	Hash(ctx context.Context, secret string) (string, error)
+	Verify(ctx context.Context, encoded, secret string) (ok, needsRehash bool, err error)
 }
 
 // Generations reads the token store's revocation generation
@@ -150,7 +150,7 @@ func (r *Registry) Authenticate(ctx context.Context, clientID, secret string, se
 		}
 		return c, nil
 	}
-	if !secretSent || !r.VerifySecret(c, secret) {
+	if !secretSent || !r.verifySecret(ctx, c, secret) {
 		return Client{}, ErrInvalidClient
 	}
 	return c, nil
@@ -158,6 +158,12 @@ func (r *Registry) Authenticate(ctx context.Context, clientID, secret string, se
 
 // VerifySecret checks secret against c's stored hash in constant time.
 func (r *Registry) VerifySecret(c Client, secret string) bool {
+	return r.verifySecret(context.Background(), c, secret)
+}
+
+// verifySecret is VerifySecret for a request: an argon2id check waiting
+// for a derivation slot gives up when ctx ends.
+func (r *Registry) verifySecret(ctx context.Context, c Client, secret string) bool {
 	if c.SecretHash == "" {
 		return false
 	}
@@ -169,7 +175,7 @@ func (r *Registry) VerifySecret(c Client, secret string) bool {
 	if _, ok := r.verified.Get(k); ok {
 		return true
 	}
-	ok, _, err := r.slow.Verify(c.SecretHash, secret)
+	ok, _, err := r.slow.Verify(ctx, c.SecretHash, secret)
 	if err != nil || !ok {
 		return false
 	}
@@ -198,5 +204,5 @@ func (r *Registry) HashSecret(secret string, generated bool) (string, error) {
 	if generated {
 		return HashGeneratedSecret(secret), nil
 	}
-	return r.slow.Hash(secret)
+	return r.slow.Hash(context.Background(), secret)
 }

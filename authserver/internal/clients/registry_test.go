@@ -1,6 +1,7 @@
 package clients_test
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"strings"
@@ -28,10 +29,13 @@ func newCountingSlow(t testing.TB) *countingSlow {
 	return &countingSlow{h: h}
 }
 
-func (c *countingSlow) Hash(s string) (string, error) { c.hashes.Add(1); return c.h.Hash(s) }
-func (c *countingSlow) Verify(e, s string) (bool, bool, error) {
+func (c *countingSlow) Hash(ctx context.Context, s string) (string, error) {
+	c.hashes.Add(1)
+	return c.h.Hash(ctx, s)
+}
+func (c *countingSlow) Verify(ctx context.Context, e, s string) (bool, bool, error) {
 	c.verifies.Add(1)
-	return c.h.Verify(e, s)
+	return c.h.Verify(ctx, e, s)
 }
 
 var _ clients.SlowHasher = (*countingSlow)(nil)

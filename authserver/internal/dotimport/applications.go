@@ -160,7 +160,7 @@ func (r *run) secretHash(app, cur clients.Client, found bool, secret string) (st
 	if app.IsPublic() || secret == "" {
 		return "", nil
 	}
-	if _, _, err := r.Hashes.Verify(secret, ""); !errors.Is(err, passwords.ErrMalformedHash) {
+	if _, _, err := r.Hashes.Verify(context.Background(), secret, ""); !errors.Is(err, passwords.ErrMalformedHash) {
 		return secret, nil // a Django hash
 	}
 	if found && cur.SecretHash != "" && r.Secrets.VerifySecret(cur, secret) {

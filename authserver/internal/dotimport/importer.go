@@ -41,7 +41,7 @@ type Secrets interface {
 // HashVerifier recognises Django's password hashes; *passwords.Hasher
 // implements it.
 type HashVerifier interface {
-	Verify(encoded, password string) (ok, needsRehash bool, err error)
+	Verify(ctx context.Context, encoded, password string) (ok, needsRehash bool, err error)
 }
 
 // Importer copies a Django OAuth Toolkit database into Portcullis's stores.

@@ -219,7 +219,7 @@ func TestImportAuthUserTable(t *testing.T) {
 			// The user signs in here (argon2id); Django changes her flags
 			// and the application's redirect URI: a re-run updates those
 			// and keeps the newer hash.
-			argon, err := f.hasher.Hash("testpass123")
+			argon, err := f.hasher.Hash(context.Background(), "testpass123")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
 
@@ -12,9 +13,11 @@ import (
 // does.
 type busyHasher struct{}
 
-func (busyHasher) Hash(string) (string, error)               { return "", passwords.ErrBusy }
-func (busyHasher) Verify(string, string) (bool, bool, error) { return false, false, passwords.ErrBusy }
-func (busyHasher) VerifyDummy(string) error                  { return passwords.ErrBusy }
+func (busyHasher) Hash(context.Context, string) (string, error) { return "", passwords.ErrBusy }
+func (busyHasher) Verify(context.Context, string, string) (bool, bool, error) {
+	return false, false, passwords.ErrBusy
+}
+func (busyHasher) VerifyDummy(context.Context, string) error { return passwords.ErrBusy }
 
 // TestSignupWhenHashingIsBusy: a signup the hasher's full queue refuses is
 // a 503 with Retry-After in the REST endpoints' shape, and creates nobody.

@@ -1,6 +1,7 @@
 package passwords
 
 import (
+	"context"
 	"testing"
 
 	"golang.org/x/crypto/argon2"
@@ -13,7 +14,7 @@ import (
 func BenchmarkHash(b *testing.B) {
 	h := newHasher(b, DefaultParams())
 	for b.Loop() {
-		if _, err := h.Hash("testpass123"); err != nil {
+		if _, err := h.Hash(context.Background(), "testpass123"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -21,12 +22,12 @@ func BenchmarkHash(b *testing.B) {
 
 func BenchmarkVerifyArgon2id(b *testing.B) {
 	h := newHasher(b, DefaultParams())
-	encoded, err := h.Hash("testpass123")
+	encoded, err := h.Hash(context.Background(), "testpass123")
 	if err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if ok, _, err := h.Verify(encoded, "testpass123"); !ok || err != nil {
+		if ok, _, err := h.Verify(context.Background(), encoded, "testpass123"); !ok || err != nil {
 			b.Fatal(ok, err)
 		}
 	}
@@ -35,7 +36,7 @@ func BenchmarkVerifyArgon2id(b *testing.B) {
 func BenchmarkVerifyDummy(b *testing.B) {
 	h := newHasher(b, DefaultParams())
 	for b.Loop() {
-		h.VerifyDummy("testpass123")
+		h.VerifyDummy(context.Background(), "testpass123")
 	}
 }
 
@@ -51,7 +52,7 @@ func BenchmarkVerifyPBKDF2(b *testing.B) {
 	h := newHasher(b, DefaultParams())
 	const encoded = "pbkdf2_sha256$260000$somesalt$ttPjtTH2/kdmBz+gMfxb1/2Nx+pYg2vW1vOZuNO+EVo="
 	for b.Loop() {
-		if ok, _, err := h.Verify(encoded, "testpass123"); !ok || err != nil {
+		if ok, _, err := h.Verify(context.Background(), encoded, "testpass123"); !ok || err != nil {
 			b.Fatal(ok, err)
 		}
 	}
@@ -64,7 +65,7 @@ func BenchmarkVerifyBcrypt(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if ok, _, err := h.Verify(string(encoded), "testpass123"); !ok || err != nil {
+		if ok, _, err := h.Verify(context.Background(), string(encoded), "testpass123"); !ok || err != nil {
 			b.Fatal(ok, err)
 		}
 	}
@@ -72,13 +73,13 @@ func BenchmarkVerifyBcrypt(b *testing.B) {
 
 func BenchmarkVerifyOverCap(b *testing.B) {
 	h := newHasher(b, DefaultParams())
-	encoded, err := h.Hash("testpass123")
+	encoded, err := h.Hash(context.Background(), "testpass123")
 	if err != nil {
 		b.Fatal(err)
 	}
 	long := string(make([]byte, MaxPasswordBytes+1))
 	for b.Loop() {
-		if ok, _, _ := h.Verify(encoded, long); ok {
+		if ok, _, _ := h.Verify(context.Background(), encoded, long); ok {
 			b.Fatal("over-cap password verified")
 		}
 	}

@@ -1,6 +1,7 @@
 package passwords
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"errors"
@@ -62,15 +63,21 @@ type hasherLimits struct{ workers, queue int }
 func WithQueue(n int) Option { return func(l *hasherLimits) { l.queue = max(n, 0) } }
 
 // kdf runs f in one of the Hasher's derivation slots, waiting for one if
-// the queue has room, or returns ErrBusy.
-func (h *Hasher) kdf(f func()) error {
+// the queue has room, or returns ErrBusy. A caller whose ctx ends while
+// it waits (a client that hung up) leaves the queue with ctx's error, so
+// that no derivation runs for an answer nobody will read.
+func (h *Hasher) kdf(ctx context.Context, f func()) error {
 	select {
 	case h.admitted <- struct{}{}:
 	default:
 		return ErrBusy
 	}
 	defer func() { <-h.admitted }()
-	h.slots <- struct{}{}
+	select {
+	case h.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	defer func() { <-h.slots }()
 	f()
 	return nil
@@ -105,7 +112,7 @@ func (h *Hasher) Params() Params { return h.params }
 // string form: $argon2id$v=19$m=<KiB>,t=<time>,p=<threads>$<salt>$<key>, with
 // salt and key in unpadded standard base64. It returns ErrPasswordTooLong for
 // a password over MaxPasswordBytes, and ErrBusy when the queue is full.
-func (h *Hasher) Hash(password string) (string, error) {
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if len(password) > MaxPasswordBytes {
 		return "", ErrPasswordTooLong
 	}
@@ -114,7 +121,7 @@ func (h *Hasher) Hash(password string) (string, error) {
 		return "", fmt.Errorf("passwords: salt: %w", err)
 	}
 	a := argonHash{variant: "argon2id", params: h.params, salt: salt}
-	if err := h.kdf(func() { a.key = a.derive(password) }); err != nil {
+	if err := h.kdf(ctx, func() { a.key = a.derive(password) }); err != nil {
 		return "", err
 	}
 	return a.String(), nil
@@ -131,8 +138,8 @@ func (h *Hasher) Hash(password string) (string, error) {
 // once. ErrBusy (ok=false) means the check was refused because the queue
 // is full, and says nothing about the password. needsRehash is true only when ok is true and encoded is not argon2id
 // in PHC form with exactly h's parameters; the caller should then store
-// h.Hash(password).
-func (h *Hasher) Verify(encoded, password string) (ok, needsRehash bool, err error) {
+// h.Hash(ctx, password).
+func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, needsRehash bool, err error) {
 	v, err := parse(encoded)
 	if err != nil {
 		return false, false, err
@@ -141,7 +148,7 @@ func (h *Hasher) Verify(encoded, password string) (ok, needsRehash bool, err err
 		return false, false, nil
 	}
 	var match bool
-	if err := h.kdf(func() { match = v.verify(password) }); err != nil {
+	if err := h.kdf(ctx, func() { match = v.verify(password) }); err != nil {
 		return false, false, err
 	}
 	if !match {
@@ -155,11 +162,11 @@ func (h *Hasher) Verify(encoded, password string) (ok, needsRehash bool, err err
 // unknown so that an unknown email and a wrong password take about as long.
 // It returns ErrBusy, as Verify does, when the queue is full, so an unknown
 // email and a known one are refused alike.
-func (h *Hasher) VerifyDummy(password string) error {
+func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 	if len(password) > MaxPasswordBytes {
 		return nil
 	}
-	return h.kdf(func() {
+	return h.kdf(ctx, func() {
 		key := argon2.IDKey([]byte(password), h.dummySalt, h.params.Time, h.params.MemoryKiB, h.params.Threads, h.params.KeyLen)
 		subtle.ConstantTimeCompare(key, h.dummyKey)
 	})

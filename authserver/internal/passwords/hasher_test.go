@@ -1,12 +1,14 @@
 package passwords
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"regexp"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,11 +108,11 @@ func TestNewHasherRejectsNonsense(t *testing.T) {
 func TestHashFormat(t *testing.T) {
 	h := newHasher(t, fastParams)
 	re := regexp.MustCompile(`^\$argon2id\$v=19\$m=64,t=1,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`)
-	a, err := h.Hash("testpass123")
+	a, err := h.Hash(context.Background(), "testpass123")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := h.Hash("testpass123")
+	b, err := h.Hash(context.Background(), "testpass123")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +128,7 @@ func TestHashFormat(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	h := newHasher(t, fastParams)
-	own, err := h.Hash("testpass123")
+	own, err := h.Hash(context.Background(), "testpass123")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +171,7 @@ func TestVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ok, rehash, err := h.Verify(tt.encoded, tt.password)
+			ok, rehash, err := h.Verify(context.Background(), tt.encoded, tt.password)
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
@@ -190,7 +192,7 @@ func TestPBKDF2VectorIsDjangos(t *testing.T) {
 
 func TestNeedsRehashWhenParamsChange(t *testing.T) {
 	old := newHasher(t, fastParams)
-	encoded, err := old.Hash("testpass123")
+	encoded, err := old.Hash(context.Background(), "testpass123")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +212,7 @@ func TestNeedsRehashWhenParamsChange(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := fastParams
 			tt.mutate(&p)
-			ok, rehash, err := newHasher(t, p).Verify(encoded, "testpass123")
+			ok, rehash, err := newHasher(t, p).Verify(context.Background(), encoded, "testpass123")
 			if err != nil || !ok {
 				t.Fatalf("Verify = %v, %v; want ok (old params are read from the hash)", ok, err)
 			}
@@ -224,7 +226,7 @@ func TestNeedsRehashWhenParamsChange(t *testing.T) {
 func TestVerifyMalformed(t *testing.T) {
 	h := newHasher(t, fastParams)
 	good := "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHQxNmJ5dGVzIQ$jAWJpfBdRZYDH18USwfFqf1xn0CTWI8ve5+QrObVPEA"
-	if ok, _, err := h.Verify(good, "testpass123"); !ok || err != nil {
+	if ok, _, err := h.Verify(context.Background(), good, "testpass123"); !ok || err != nil {
 		t.Fatalf("control hash does not verify: %v %v", ok, err)
 	}
 	bc := "$2b$04$pfJowSWwgcPIDcleXfRSEObzPdC7eUS5oxcRGDPv7WO6Irhfd/SCa"
@@ -275,7 +277,7 @@ func TestVerifyMalformed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ok, rehash, err := h.Verify(tt.encoded, "testpass123")
+			ok, rehash, err := h.Verify(context.Background(), tt.encoded, "testpass123")
 			if !errors.Is(err, ErrMalformedHash) {
 				t.Fatalf("Verify(%q) err = %v, want ErrMalformedHash", tt.encoded, err)
 			}
@@ -291,14 +293,14 @@ func TestPasswordLengthCap(t *testing.T) {
 	atCap := strings.Repeat("a", MaxPasswordBytes)
 	overCap := atCap + "a"
 
-	if _, err := h.Hash(overCap); !errors.Is(err, ErrPasswordTooLong) {
+	if _, err := h.Hash(context.Background(), overCap); !errors.Is(err, ErrPasswordTooLong) {
 		t.Fatalf("Hash(over cap) err = %v, want ErrPasswordTooLong", err)
 	}
-	encoded, err := h.Hash(atCap)
+	encoded, err := h.Hash(context.Background(), atCap)
 	if err != nil {
 		t.Fatalf("Hash(at cap): %v", err)
 	}
-	if ok, _, err := h.Verify(encoded, atCap); !ok || err != nil {
+	if ok, _, err := h.Verify(context.Background(), encoded, atCap); !ok || err != nil {
 		t.Fatalf("Verify(at cap) = %v, %v; want true", ok, err)
 	}
 	// bcrypt ignores bytes past 72, so if Verify ran bcrypt on the long
@@ -307,13 +309,13 @@ func TestPasswordLengthCap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, _, err := h.Verify(string(bc), atCap); !ok || err != nil {
+	if ok, _, err := h.Verify(context.Background(), string(bc), atCap); !ok || err != nil {
 		t.Fatalf("control: bcrypt should match past 72 bytes: %v, %v", ok, err)
 	}
-	if ok, rehash, err := h.Verify(string(bc), overCap); ok || rehash || err != nil {
+	if ok, rehash, err := h.Verify(context.Background(), string(bc), overCap); ok || rehash || err != nil {
 		t.Fatalf("Verify(over cap) = %v, %v, %v; want false, false, nil", ok, rehash, err)
 	}
-	if _, _, err := h.Verify("garbage", overCap); !errors.Is(err, ErrMalformedHash) {
+	if _, _, err := h.Verify(context.Background(), "garbage", overCap); !errors.Is(err, ErrMalformedHash) {
 		t.Fatalf("Verify(garbage, over cap) err = %v, want ErrMalformedHash", err)
 	}
 }
@@ -332,10 +334,10 @@ func TestVerifyDummyDoesTheWork(t *testing.T) {
 		return after.TotalAlloc - before.TotalAlloc
 	}
 	const memBytes = 4096 * 1024
-	if got := allocated(func() { h.VerifyDummy("nobody's password") }); got < memBytes {
+	if got := allocated(func() { h.VerifyDummy(context.Background(), "nobody's password") }); got < memBytes {
 		t.Fatalf("VerifyDummy allocated %d bytes, want at least %d (argon2 memory)", got, memBytes)
 	}
-	if got := allocated(func() { h.VerifyDummy(strings.Repeat("x", MaxPasswordBytes+1)) }); got >= memBytes {
+	if got := allocated(func() { h.VerifyDummy(context.Background(), strings.Repeat("x", MaxPasswordBytes+1)) }); got >= memBytes {
 		t.Fatalf("VerifyDummy over the cap allocated %d bytes: it ran argon2", got)
 	}
 }
@@ -352,20 +354,20 @@ func TestQueueRefusesWhenFull(t *testing.T) {
 	if got, want := cap(h.admitted), runtime.GOMAXPROCS(0)+2; got != want {
 		t.Fatalf("admits %d derivations, want GOMAXPROCS+queue = %d", got, want)
 	}
-	encoded, err := h.Hash("testpass123")
+	encoded, err := h.Hash(context.Background(), "testpass123")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for range cap(h.admitted) {
 		h.admitted <- struct{}{}
 	}
-	if _, err := h.Hash("testpass123"); !errors.Is(err, ErrBusy) {
+	if _, err := h.Hash(context.Background(), "testpass123"); !errors.Is(err, ErrBusy) {
 		t.Fatalf("Hash with a full queue: %v, want ErrBusy", err)
 	}
-	if ok, rehash, err := h.Verify(encoded, "testpass123"); ok || rehash || !errors.Is(err, ErrBusy) {
+	if ok, rehash, err := h.Verify(context.Background(), encoded, "testpass123"); ok || rehash || !errors.Is(err, ErrBusy) {
 		t.Fatalf("Verify with a full queue = %v, %v, %v; want false, false, ErrBusy", ok, rehash, err)
 	}
-	if err := h.VerifyDummy("testpass123"); !errors.Is(err, ErrBusy) {
+	if err := h.VerifyDummy(context.Background(), "testpass123"); !errors.Is(err, ErrBusy) {
 		t.Fatalf("VerifyDummy with a full queue: %v, want ErrBusy", err)
 	}
 	// A refused call gave back nothing it did not take.
@@ -373,7 +375,7 @@ func TestQueueRefusesWhenFull(t *testing.T) {
 		t.Fatalf("after refusals: %d admitted, %d slots held", len(h.admitted), len(h.slots))
 	}
 	<-h.admitted
-	if ok, _, err := h.Verify(encoded, "testpass123"); !ok || err != nil {
+	if ok, _, err := h.Verify(context.Background(), encoded, "testpass123"); !ok || err != nil {
 		t.Fatalf("Verify with one place free = %v, %v", ok, err)
 	}
 	if len(h.admitted) != cap(h.admitted)-1 || len(h.slots) != 0 {
@@ -393,11 +395,11 @@ func TestQueueWaitsForASlot(t *testing.T) {
 		h.admitted <- struct{}{}
 	}
 	done := make(chan error, 1)
-	go func() { _, err := h.Hash("testpass123"); done <- err }()
+	go func() { _, err := h.Hash(context.Background(), "testpass123"); done <- err }()
 	// Once the waiting call holds the last admission, the next is refused.
 	servicetest.Eventually(t, 10*time.Second, "the queued call takes its place",
 		func() bool { return len(h.admitted) == cap(h.admitted) })
-	if err := h.VerifyDummy("x"); !errors.Is(err, ErrBusy) {
+	if err := h.VerifyDummy(context.Background(), "x"); !errors.Is(err, ErrBusy) {
 		t.Fatalf("with the queue taken: %v, want ErrBusy", err)
 	}
 	select {
@@ -408,5 +410,41 @@ func TestQueueWaitsForASlot(t *testing.T) {
 	<-h.slots
 	if err := <-done; err != nil {
 		t.Fatalf("the queued call, once a slot freed: %v", err)
+	}
+}
+
+// TestQueueLeavesWhenTheCallerGivesUp: a call waiting for a slot whose
+// context ends (a client that hung up) leaves the queue with the context's
+// error, gives its place back, and derives nothing; a call whose context
+// ended before it came is refused before the wait.
+func TestQueueLeavesWhenTheCallerGivesUp(t *testing.T) {
+	h, err := NewHasher(fastParams, WithQueue(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range cap(h.slots) {
+		h.slots <- struct{}{}
+		h.admitted <- struct{}{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var derived atomic.Bool
+	go func() {
+		done <- h.kdf(ctx, func() { derived.Store(true) })
+	}()
+	servicetest.Eventually(t, 10*time.Second, "the call to wait in the queue",
+		func() bool { return len(h.admitted) == cap(h.admitted) })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the abandoned call: %v, want context.Canceled", err)
+	}
+	if derived.Load() {
+		t.Fatal("the abandoned call derived a key")
+	}
+	if len(h.admitted) != cap(h.slots) || len(h.slots) != cap(h.slots) {
+		t.Fatalf("after the abandoned call: %d admitted, %d slots held; want its place given back", len(h.admitted), len(h.slots))
+	}
+	if ok, _, err := h.Verify(ctx, "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "x"); ok || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Verify with an ended context and every slot busy = %v, %v; want context.Canceled", ok, err)
 	}
 }
