@@ -192,7 +192,16 @@ func TestCacheOffWhileRedisIsDown(t *testing.T) {
 
 	startRedis(t, port) // empty: the token is gone with the old process
 	servicetest.Eventually(t, 15*time.Second, "the subscription comes back", e.s.cache.live.Load)
-	wantLive(t, e, iss.AccessToken, false)
+	// The subscription's connection can be back before the commands' one:
+	// a lookup may still find Redis unavailable for a moment, but it must
+	// never answer from what was cached before the drop.
+	servicetest.Eventually(t, 15*time.Second, "a lookup that reaches the new Redis", func() bool {
+		_, err := e.s.LookupAccess(context.Background(), iss.AccessToken)
+		if err == nil {
+			t.Fatal("the token was answered as live after Redis came back empty")
+		}
+		return errors.Is(err, grant.ErrNotFound)
+	})
 }
 
 // TestAccessCacheTTL: an entry is served until its TTL, and never after.
