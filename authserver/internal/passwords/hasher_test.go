@@ -383,9 +383,10 @@ func TestQueueRefusesWhenFull(t *testing.T) {
 	}
 }
 
-// TestQueueWaitsForASlot: a call admitted to the queue waits for a running
-// derivation to finish instead of being refused or running beside it.
-func TestQueueWaitsForASlot(t *testing.T) {
+// busySlots is a Hasher with a queue of one whose every derivation slot is
+// taken, by hand, as running derivations would take them.
+func busySlots(t *testing.T) *Hasher {
+	t.Helper()
 	h, err := NewHasher(fastParams, WithQueue(1))
 	if err != nil {
 		t.Fatal(err)
@@ -394,6 +395,13 @@ func TestQueueWaitsForASlot(t *testing.T) {
 		h.slots <- struct{}{}
 		h.admitted <- struct{}{}
 	}
+	return h
+}
+
+// TestQueueWaitsForASlot: a call admitted to the queue waits for a running
+// derivation to finish instead of being refused or running beside it.
+func TestQueueWaitsForASlot(t *testing.T) {
+	h := busySlots(t)
 	done := make(chan error, 1)
 	go func() { _, err := h.Hash(context.Background(), "testpass123"); done <- err }()
 	// Once the waiting call holds the last admission, the next is refused.
@@ -415,17 +423,10 @@ func TestQueueWaitsForASlot(t *testing.T) {
 
 // TestQueueLeavesWhenTheCallerGivesUp: a call waiting for a slot whose
 // context ends (a client that hung up) leaves the queue with the context's
-// error, gives its place back, and derives nothing; a call whose context
-// ended before it came is refused before the wait.
+// error, gives its place back, and derives nothing; so does a call whose
+// context had ended before it came.
 func TestQueueLeavesWhenTheCallerGivesUp(t *testing.T) {
-	h, err := NewHasher(fastParams, WithQueue(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range cap(h.slots) {
-		h.slots <- struct{}{}
-		h.admitted <- struct{}{}
-	}
+	h := busySlots(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var derived atomic.Bool
