@@ -1,6 +1,7 @@
 package accounts_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -42,5 +43,31 @@ func TestBusyHasherIsNoVerdict(t *testing.T) {
 	f.hasher.busy.Store(false)
 	if _, err := f.svc.Authenticate(ctx, "alice@example.com", goodPW); err != nil {
 		t.Fatalf("the password was changed by a refused change: %v", err)
+	}
+}
+
+// TestAbandonedCheckIsNoVerdict: a password check that left the hasher's
+// queue because its request's context ended (the client hung up) is no
+// verdict either: not "invalid credentials", not "old password incorrect",
+// and the password is not changed.
+func TestAbandonedCheckIsNoVerdict(t *testing.T) {
+	f := sqliteFixture(t)
+	ctx := testenv.Context(t)
+	u, err := f.svc.Signup(ctx, accounts.SignupInput{Email: set("alice@example.com"), Password: set(goodPW), Password2: set(goodPW)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.hasher.abandoned.Store(true)
+	if _, err := f.svc.Authenticate(ctx, "alice@example.com", goodPW); !errors.Is(err, context.Canceled) || errors.Is(err, accounts.ErrInvalidCredentials) {
+		t.Fatalf("Authenticate with an abandoned check: %v, want context.Canceled", err)
+	}
+	err = f.svc.ChangePassword(ctx, u, accounts.PasswordChangeInput{OldPassword: set(goodPW), Password: set("new-Horse-battery-10"), Password2: set("new-Horse-battery-10")})
+	var fe accounts.FieldErrors
+	if !errors.Is(err, context.Canceled) || errors.As(err, &fe) {
+		t.Fatalf("ChangePassword with an abandoned check: %v, want context.Canceled", err)
+	}
+	f.hasher.abandoned.Store(false)
+	if _, err := f.svc.Authenticate(ctx, "alice@example.com", goodPW); err != nil {
+		t.Fatalf("the password was changed by an abandoned change: %v", err)
 	}
 }

@@ -23,33 +23,46 @@ func newHasher(t testing.TB, p passwords.Params) *passwords.Hasher {
 }
 
 // countingHasher wraps a real Hasher and counts calls. With busy set, every
-// call is refused with passwords.ErrBusy, as a full queue refuses it.
+// call is refused with passwords.ErrBusy, as a full queue refuses it; with
+// abandoned set, with context.Canceled, as a call refused when its request's
+// context ended while it waited for a slot.
 type countingHasher struct {
 	*passwords.Hasher
 	hashes, verifies, dummies atomic.Int64
-	busy                      atomic.Bool
+	busy, abandoned           atomic.Bool
+}
+
+// refusal is the error every call returns instead of checking, or nil.
+func (c *countingHasher) refusal() error {
+	switch {
+	case c.busy.Load():
+		return passwords.ErrBusy
+	case c.abandoned.Load():
+		return context.Canceled
+	}
+	return nil
 }
 
 func (c *countingHasher) Hash(ctx context.Context, pw string) (string, error) {
 	c.hashes.Add(1)
-	if c.busy.Load() {
-		return "", passwords.ErrBusy
+	if err := c.refusal(); err != nil {
+		return "", err
 	}
 	return c.Hasher.Hash(ctx, pw)
 }
 
 func (c *countingHasher) Verify(ctx context.Context, enc, pw string) (bool, bool, error) {
 	c.verifies.Add(1)
-	if c.busy.Load() {
-		return false, false, passwords.ErrBusy
+	if err := c.refusal(); err != nil {
+		return false, false, err
 	}
 	return c.Hasher.Verify(ctx, enc, pw)
 }
 
 func (c *countingHasher) VerifyDummy(ctx context.Context, pw string) error {
 	c.dummies.Add(1)
-	if c.busy.Load() {
-		return passwords.ErrBusy
+	if err := c.refusal(); err != nil {
+		return err
 	}
 	return c.Hasher.VerifyDummy(ctx, pw)
 }

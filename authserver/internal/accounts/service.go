@@ -150,7 +150,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (Use
 		return User{}, err
 	}
 	ok, rehash, err := s.hasher.Verify(ctx, u.Password, password)
-	if errors.Is(err, passwords.ErrBusy) {
+	if passwords.Refused(err) {
 		return User{}, fmt.Errorf("accounts: authenticate: %w", err)
 	}
 	if err != nil {
@@ -195,7 +195,7 @@ func (s *Service) ChangePassword(ctx context.Context, u User, in PasswordChangeI
 	fe := FieldErrors{}
 	if required(fe, "old_password", in.OldPassword) {
 		ok, _, err := s.hasher.Verify(ctx, u.Password, in.OldPassword.Value)
-		if errors.Is(err, passwords.ErrBusy) {
+		if passwords.Refused(err) {
 			return fmt.Errorf("accounts: change password: %w", err)
 		}
 		if err != nil || !ok {

@@ -30,6 +30,14 @@ var ErrPasswordTooLong = errors.New("passwords: password too long")
 // should answer 503 with Retry-After: the work was refused, not failed.
 var ErrBusy = errors.New("passwords: too many password checks waiting")
 
+// Refused reports whether err from Hash, Verify or VerifyDummy means that
+// no check ran: the queue was full (ErrBusy), or the caller's context ended
+// while it waited for a slot. Like ErrBusy, it says nothing about the
+// password.
+func Refused(err error) bool {
+	return errors.Is(err, ErrBusy) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
 // DefaultQueue is how many key derivations may wait for a slot unless
 // WithQueue says otherwise.
 const DefaultQueue = 64
