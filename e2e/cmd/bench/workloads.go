@@ -72,34 +72,53 @@ func (b *bench) againstBare(ctx context.Context, w *workload, c *child) (result,
 // results; a baseline slice with more than 1% errors fails the run. c is
 // the process whose memory is sampled.
 func (b *bench) interleaved(ctx context.Context, w, base *workload, c *child) (work, baseRes result, err error) {
+	work, err = b.alternate(ctx, w, c, func(i int, slice time.Duration) error {
+		br, err := b.drv.run(ctx, b.load, base, slice)
+		if err != nil {
+			return err
+		}
+		if br.errRate() > 0.01 {
+			return fmt.Errorf("%s: %d of %d requests failed: %s", base.name, br.bad, br.ok+br.bad, br.errSummary())
+		}
+		if i == 0 {
+			baseRes = br
+		} else {
+			baseRes = baseRes.merge(br)
+		}
+		return nil
+	})
+	return work, baseRes, err
+}
+
+// alternate runs w, after its warm-up, in baselineRounds slices that add
+// up to the configured duration, and calls base(i, slice) before the i-th
+// of them, for a baseline of the same length; c's memory is sampled
+// throughout. It returns w's merged result.
+func (b *bench) alternate(ctx context.Context, w *workload, c *child, base func(i int, slice time.Duration) error) (work result, err error) {
 	slice := b.load.duration / baselineRounds
 	if b.load.warmup > 0 {
 		if _, err := b.drv.run(ctx, b.load, w, b.load.warmup); err != nil {
-			return result{}, result{}, err
+			return result{}, err
 		}
 	}
 	stop, finished := make(chan struct{}), make(chan struct{})
 	go func() { b.rss.sample(c, stop); close(finished) }()
 	defer func() { close(stop); <-finished }()
 	for i := range baselineRounds {
-		br, err := b.drv.run(ctx, b.load, base, slice)
-		if err != nil {
-			return result{}, result{}, err
-		}
-		if br.errRate() > 0.01 {
-			return result{}, result{}, fmt.Errorf("%s: %d of %d requests failed: %s", base.name, br.bad, br.ok+br.bad, br.errSummary())
+		if err := base(i, slice); err != nil {
+			return result{}, err
 		}
 		wr, err := b.drv.run(ctx, b.load, w, slice)
 		if err != nil {
-			return result{}, result{}, err
+			return result{}, err
 		}
 		if i == 0 {
-			work, baseRes = wr, br
+			work = wr
 		} else {
-			work, baseRes = work.merge(wr), baseRes.merge(br)
+			work = work.merge(wr)
 		}
 	}
-	return work, baseRes, nil
+	return work, nil
 }
 
 func (b *bench) startAuth(ctx context.Context) error {
@@ -504,46 +523,24 @@ func (b *bench) measurePassword(ctx context.Context) error {
 	// stand under the same machine noise: a rate taken once before and once
 	// after let one disturbed measurement move the ratio by ten points.
 	workers := runtime.NumCPU()
-	slice := b.load.duration / baselineRounds
-	if b.load.warmup > 0 {
-		if _, err := b.drv.run(ctx, b.load, w, b.load.warmup); err != nil {
-			return err
-		}
-	}
-	stop, finished := make(chan struct{}), make(chan struct{})
-	go func() { b.rss.sample(c, stop); close(finished) }()
-	var res result
 	var rates []float64
-	for i := range baselineRounds {
-		// A slice of grants ends with up to a connection's worth of
-		// derivations still queued in the server; they are its work, not
-		// the raw slice's, so the raw slice waits for them.
+	res, err := b.alternate(ctx, w, c, func(_ int, slice time.Duration) error {
+		// A slice of grants ends with derivations still running in the
+		// server; they are its work, not the raw slice's, so the raw
+		// slice waits for them.
 		if err := waitIdle(ctx, c); err != nil {
-			close(stop)
-			<-finished
 			return err
 		}
 		raw, err := b.measureArgon(ctx, workers, slice)
 		if err != nil {
-			close(stop)
-			<-finished
 			return err
 		}
 		rates = append(rates, raw.rate)
-		r, err := b.drv.run(ctx, b.load, w, slice)
-		if err != nil {
-			close(stop)
-			<-finished
-			return err
-		}
-		if i == 0 {
-			res = r
-		} else {
-			res = res.merge(r)
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	close(stop)
-	<-finished
 	rss, _ := b.rss.lastPeak()
 	var argonRate float64
 	for _, r := range rates {
