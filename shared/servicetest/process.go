@@ -62,9 +62,6 @@ func (p *Process) Exited() bool {
 	}
 }
 
-// Done is closed when the program has ended.
-func (p *Process) Done() <-chan struct{} { return p.done }
-
 // Stop sends SIGTERM and waits for the program to exit, killing it after
 // the grace period. It returns an error only when the program had to be
 // killed; a program that had already ended is left alone. Later calls
