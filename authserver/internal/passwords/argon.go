@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords/argon2"
 )
 
 // b64 is the PHC string format's base64: standard alphabet, no padding, and
@@ -31,16 +31,16 @@ func (a argonHash) String() string {
 		b64.EncodeToString(a.salt), b64.EncodeToString(a.key))
 }
 
-func (a argonHash) derive(password string) []byte {
+func (a argonHash) derive(mem *argon2.Memory, password string) []byte {
 	p := a.params
 	if a.variant == "argon2i" {
-		return argon2.Key([]byte(password), a.salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen)
+		return argon2.Key(mem, []byte(password), a.salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen)
 	}
-	return argon2.IDKey([]byte(password), a.salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen)
+	return argon2.IDKey(mem, []byte(password), a.salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen)
 }
 
-func (a argonHash) verify(password string) bool {
-	return subtle.ConstantTimeCompare(a.derive(password), a.key) == 1
+func (a argonHash) verify(mem *argon2.Memory, password string) bool {
+	return subtle.ConstantTimeCompare(a.derive(mem, password), a.key) == 1
 }
 
 func (a argonHash) current(p Params) bool {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"golang.org/x/crypto/argon2"
+	xargon2 "golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -44,7 +44,7 @@ func BenchmarkArgon2IDKey(b *testing.B) {
 	p := DefaultParams()
 	salt := make([]byte, p.SaltLen)
 	for b.Loop() {
-		argon2.IDKey([]byte("testpass123"), salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen)
+		xargon2.IDKey([]byte("testpass123"), salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen)
 	}
 }
 

@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"time"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords/argon2"
 )
 
 // MaxPasswordBytes caps the length of a password. Hash refuses longer ones,
@@ -43,23 +44,35 @@ func Refused(err error) bool {
 const DefaultQueue = 64
 
 // Hasher makes argon2id hashes with fixed parameters and verifies hashes in
-// every supported format. It is immutable and safe for concurrent use. At
-// most GOMAXPROCS key derivations run at once; more would not finish
-// sooner on that many cores, and each argon2id run holds its whole memory
-// cost (19 MiB by default), so a burst of logins would otherwise grow the
-// heap by that much per request. At most a queue's worth more wait for a
-// slot (a waiting one holds no KDF memory); past that the call returns
-// ErrBusy at once, so a flood is refused in constant time instead of
-// queueing without bound.
+// every supported format. It is safe for concurrent use. At most
+// GOMAXPROCS key derivations run at once; more would not finish sooner on
+// that many cores, and each argon2id run holds its whole memory cost
+// (19 MiB by default), so a burst of logins would otherwise grow the heap
+// by that much per request. At most a queue's worth more wait for a slot
+// (a waiting one holds no KDF memory); past that the call returns ErrBusy
+// at once, so a flood is refused in constant time instead of queueing
+// without bound.
+//
+// Each slot keeps its argon2id memory from one derivation to the next, so
+// that under load the process holds exactly slots × memory cost for them
+// and makes no garbage; the slots let it go once no derivation has run for
+// MemoryIdle. A stored hash with a larger memory cost than h's (imported
+// from Django, say) is checked in memory of its own, freed after.
 type Hasher struct {
 	params    Params
 	dummySalt []byte
 	dummyKey  []byte
 	// admitted holds one token per derivation running or waiting
-	// (capacity: slots plus the queue); slots one per derivation running.
+	// (capacity: slots plus the queue); slots holds the memory of each
+	// slot that is free.
 	admitted chan struct{}
-	slots    chan struct{}
+	slots    chan *argon2.Memory
+	idle     *time.Timer // releases the free slots' memory
 }
+
+// MemoryIdle is how long the derivation slots keep their memory after the
+// last derivation.
+const MemoryIdle = 30 * time.Second
 
 // Option configures a Hasher.
 type Option func(*hasherLimits)
@@ -74,21 +87,38 @@ func WithQueue(n int) Option { return func(l *hasherLimits) { l.queue = max(n, 0
 // the queue has room, or returns ErrBusy. A caller whose ctx ends while
 // it waits (a client that hung up) leaves the queue with ctx's error, so
 // that no derivation runs for an answer nobody will read.
-func (h *Hasher) kdf(ctx context.Context, f func()) error {
+func (h *Hasher) kdf(ctx context.Context, f func(mem *argon2.Memory)) error {
 	select {
 	case h.admitted <- struct{}{}:
 	default:
 		return ErrBusy
 	}
 	defer func() { <-h.admitted }()
+	var mem *argon2.Memory
 	select {
-	case h.slots <- struct{}{}:
+	case mem = <-h.slots:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	defer func() { <-h.slots }()
-	f()
+	defer func() {
+		h.slots <- mem
+		h.idle.Reset(MemoryIdle)
+	}()
+	f(mem)
 	return nil
+}
+
+// release lets go of the memory of every slot that is free now.
+func (h *Hasher) release() {
+	for range cap(h.slots) {
+		select {
+		case mem := <-h.slots:
+			mem.Release()
+			h.slots <- mem
+		default:
+			return
+		}
+	}
 }
 
 // NewHasher returns a Hasher for p, or an error saying which parameter is out
@@ -103,7 +133,11 @@ func NewHasher(p Params, opts ...Option) (*Hasher, error) {
 		o(&l)
 	}
 	h := &Hasher{params: p, dummySalt: make([]byte, p.SaltLen), dummyKey: make([]byte, p.KeyLen),
-		admitted: make(chan struct{}, l.workers+l.queue), slots: make(chan struct{}, l.workers)}
+		admitted: make(chan struct{}, l.workers+l.queue), slots: make(chan *argon2.Memory, l.workers)}
+	for range l.workers {
+		h.slots <- argon2.NewMemory(p.MemoryKiB)
+	}
+	h.idle = time.AfterFunc(MemoryIdle, h.release)
 	if _, err := rand.Read(h.dummySalt); err != nil {
 		return nil, fmt.Errorf("passwords: dummy salt: %w", err)
 	}
@@ -129,7 +163,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", fmt.Errorf("passwords: salt: %w", err)
 	}
 	a := argonHash{variant: "argon2id", params: h.params, salt: salt}
-	if err := h.kdf(ctx, func() { a.key = a.derive(password) }); err != nil {
+	if err := h.kdf(ctx, func(mem *argon2.Memory) { a.key = a.derive(mem, password) }); err != nil {
 		return "", err
 	}
 	return a.String(), nil
@@ -156,7 +190,7 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, need
 		return false, false, nil
 	}
 	var match bool
-	if err := h.kdf(ctx, func() { match = v.verify(password) }); err != nil {
+	if err := h.kdf(ctx, func(mem *argon2.Memory) { match = v.verify(mem, password) }); err != nil {
 		return false, false, err
 	}
 	if !match {
@@ -174,16 +208,17 @@ func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 	if len(password) > MaxPasswordBytes {
 		return nil
 	}
-	return h.kdf(ctx, func() {
-		key := argon2.IDKey([]byte(password), h.dummySalt, h.params.Time, h.params.MemoryKiB, h.params.Threads, h.params.KeyLen)
+	return h.kdf(ctx, func(mem *argon2.Memory) {
+		key := argon2.IDKey(mem, []byte(password), h.dummySalt, h.params.Time, h.params.MemoryKiB, h.params.Threads, h.params.KeyLen)
 		subtle.ConstantTimeCompare(key, h.dummyKey)
 	})
 }
 
 // verifier is one parsed stored hash.
 type verifier interface {
-	// verify reports whether password matches, in constant time.
-	verify(password string) bool
+	// verify reports whether password matches, in constant time; an
+	// argon2 hash works in mem.
+	verify(mem *argon2.Memory, password string) bool
 	// current reports whether the hash is argon2id PHC made with p.
 	current(p Params) bool
 }

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords/argon2"
 	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
@@ -321,24 +322,25 @@ func TestPasswordLengthCap(t *testing.T) {
 }
 
 // TestVerifyDummyDoesTheWork checks that VerifyDummy really runs argon2 with
-// the Hasher's memory cost, and skips it for a password over the cap.
+// the Hasher's memory cost (its slot ends up keeping that much memory), and
+// skips it for a password over the cap.
 func TestVerifyDummyDoesTheWork(t *testing.T) {
 	p := fastParams
 	p.MemoryKiB = 4096
 	h := newHasher(t, p)
-	allocated := func(f func()) uint64 {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		f()
-		runtime.ReadMemStats(&after)
-		return after.TotalAlloc - before.TotalAlloc
-	}
 	const memBytes = 4096 * 1024
-	if got := allocated(func() { h.VerifyDummy(context.Background(), "nobody's password") }); got < memBytes {
-		t.Fatalf("VerifyDummy allocated %d bytes, want at least %d (argon2 memory)", got, memBytes)
+	if err := h.VerifyDummy(context.Background(), "nobody's password"); err != nil {
+		t.Fatal(err)
 	}
-	if got := allocated(func() { h.VerifyDummy(context.Background(), strings.Repeat("x", MaxPasswordBytes+1)) }); got >= memBytes {
-		t.Fatalf("VerifyDummy over the cap allocated %d bytes: it ran argon2", got)
+	if got := keptBytes(h); got != memBytes {
+		t.Fatalf("after VerifyDummy the slots keep %d bytes, want %d (argon2 memory)", got, memBytes)
+	}
+	h.release()
+	if err := h.VerifyDummy(context.Background(), strings.Repeat("x", MaxPasswordBytes+1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := keptBytes(h); got != 0 {
+		t.Fatalf("VerifyDummy over the cap left %d bytes in the slots: it ran argon2", got)
 	}
 }
 
@@ -371,15 +373,15 @@ func TestQueueRefusesWhenFull(t *testing.T) {
 		t.Fatalf("VerifyDummy with a full queue: %v, want ErrBusy", err)
 	}
 	// A refused call gave back nothing it did not take.
-	if len(h.admitted) != cap(h.admitted) || len(h.slots) != 0 {
-		t.Fatalf("after refusals: %d admitted, %d slots held", len(h.admitted), len(h.slots))
+	if len(h.admitted) != cap(h.admitted) || running(h) != 0 {
+		t.Fatalf("after refusals: %d admitted, %d slots held", len(h.admitted), running(h))
 	}
 	<-h.admitted
 	if ok, _, err := h.Verify(context.Background(), encoded, "testpass123"); !ok || err != nil {
 		t.Fatalf("Verify with one place free = %v, %v", ok, err)
 	}
-	if len(h.admitted) != cap(h.admitted)-1 || len(h.slots) != 0 {
-		t.Fatalf("after a run: %d admitted, %d slots held; the run did not give its place back", len(h.admitted), len(h.slots))
+	if len(h.admitted) != cap(h.admitted)-1 || running(h) != 0 {
+		t.Fatalf("after a run: %d admitted, %d slots held; the run did not give its place back", len(h.admitted), running(h))
 	}
 }
 
@@ -392,11 +394,25 @@ func busySlots(t *testing.T) *Hasher {
 		t.Fatal(err)
 	}
 	for range cap(h.slots) {
-		h.slots <- struct{}{}
+		<-h.slots
 		h.admitted <- struct{}{}
 	}
 	return h
 }
+
+// keptBytes is how much argon2 memory h's free slots keep; it takes each
+// slot for the count, so none may be running.
+func keptBytes(h *Hasher) (n int) {
+	for range cap(h.slots) {
+		m := <-h.slots
+		n += m.Bytes()
+		defer func() { h.slots <- m }()
+	}
+	return n
+}
+
+// running is how many of h's derivation slots are taken.
+func running(h *Hasher) int { return cap(h.slots) - len(h.slots) }
 
 // TestQueueWaitsForASlot: a call admitted to the queue waits for a running
 // derivation to finish instead of being refused or running beside it.
@@ -415,7 +431,7 @@ func TestQueueWaitsForASlot(t *testing.T) {
 		t.Fatalf("the queued call ran while every slot was busy (err %v)", err)
 	default:
 	}
-	<-h.slots
+	h.slots <- argon2.NewMemory(fastParams.MemoryKiB)
 	if err := <-done; err != nil {
 		t.Fatalf("the queued call, once a slot freed: %v", err)
 	}
@@ -431,7 +447,7 @@ func TestQueueLeavesWhenTheCallerGivesUp(t *testing.T) {
 	done := make(chan error, 1)
 	var derived atomic.Bool
 	go func() {
-		done <- h.kdf(ctx, func() { derived.Store(true) })
+		done <- h.kdf(ctx, func(*argon2.Memory) { derived.Store(true) })
 	}()
 	servicetest.Eventually(t, 10*time.Second, "the call to wait in the queue",
 		func() bool { return len(h.admitted) == cap(h.admitted) })
@@ -442,10 +458,58 @@ func TestQueueLeavesWhenTheCallerGivesUp(t *testing.T) {
 	if derived.Load() {
 		t.Fatal("the abandoned call derived a key")
 	}
-	if len(h.admitted) != cap(h.slots) || len(h.slots) != cap(h.slots) {
-		t.Fatalf("after the abandoned call: %d admitted, %d slots held; want its place given back", len(h.admitted), len(h.slots))
+	if len(h.admitted) != cap(h.slots) || running(h) != cap(h.slots) {
+		t.Fatalf("after the abandoned call: %d admitted, %d slots held; want its place given back", len(h.admitted), running(h))
 	}
 	if ok, _, err := h.Verify(ctx, "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "x"); ok || !errors.Is(err, context.Canceled) {
 		t.Fatalf("Verify with an ended context and every slot busy = %v, %v; want context.Canceled", ok, err)
+	}
+}
+
+// TestSlotsKeepTheirMemory: a derivation leaves its slot holding the
+// hasher's memory cost, which the next one reuses; a stored hash with a
+// larger cost is checked without growing it; release lets it all go.
+func TestSlotsKeepTheirMemory(t *testing.T) {
+	h, err := NewHasher(fastParams, WithQueue(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := func() int { return keptBytes(h) }
+	if n := kept(); n != 0 {
+		t.Fatalf("a new hasher keeps %d bytes", n)
+	}
+	encoded, err := h.Hash(context.Background(), "testpass123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, want := kept(), int(fastParams.MemoryKiB)*1024; n != want {
+		t.Fatalf("after one derivation the slots keep %d bytes, want %d", n, want)
+	}
+	bigger := fastParams
+	bigger.MemoryKiB *= 4
+	hb, err := NewHasher(bigger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := hb.Hash(context.Background(), "testpass123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 * cap(h.slots) {
+		for _, enc := range []string{encoded, big} {
+			if ok, _, err := h.Verify(context.Background(), enc, "testpass123"); !ok || err != nil {
+				t.Fatalf("Verify(%s) = %v, %v", enc, ok, err)
+			}
+		}
+	}
+	if n := kept(); n > cap(h.slots)*int(fastParams.MemoryKiB)*1024 {
+		t.Fatalf("after checks of a costlier hash the slots keep %d bytes, over the hasher's own cost", n)
+	}
+	h.release()
+	if n := kept(); n != 0 {
+		t.Fatalf("after release the slots keep %d bytes", n)
+	}
+	if ok, _, err := h.Verify(context.Background(), encoded, "testpass123"); !ok || err != nil {
+		t.Fatalf("Verify after release = %v, %v", ok, err)
 	}
 }

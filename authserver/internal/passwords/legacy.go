@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords/argon2"
 )
 
 // Bounds on the cost of legacy hashes; Django 5.2 uses 1,000,000 PBKDF2
@@ -27,7 +29,7 @@ type bcryptHash struct {
 	sha256 bool
 }
 
-func (b bcryptHash) verify(password string) bool {
+func (b bcryptHash) verify(_ *argon2.Memory, password string) bool {
 	in := []byte(password)
 	if b.sha256 {
 		sum := sha256.Sum256(in)
@@ -75,7 +77,7 @@ type pbkdf2Hash struct {
 	key        []byte
 }
 
-func (p pbkdf2Hash) verify(password string) bool {
+func (p pbkdf2Hash) verify(_ *argon2.Memory, password string) bool {
 	got, err := pbkdf2.Key(sha256.New, password, []byte(p.salt), p.iterations, len(p.key))
 	return err == nil && subtle.ConstantTimeCompare(got, p.key) == 1
 }
