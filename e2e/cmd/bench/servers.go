@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -24,7 +25,10 @@ func fixedJSON(c *gin.Context) {
 func healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
 
 // serveBare runs `bench bare`: a Gin engine in release mode with no
-// middleware at all, answering GET / with fixedJSON.
+// middleware at all, answering GET / with fixedJSON. It also replays: PUT
+// /replay records an answer, and POST /replay then reads the request's
+// form, as a real endpoint would, and gives that answer, with no other work
+// (the ceiling rows).
 func serveBare(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bare", flag.ContinueOnError)
 	port := fs.Int("port", 0, "port to listen on (127.0.0.1)")
@@ -35,7 +39,41 @@ func serveBare(ctx context.Context, args []string) error {
 	r := gin.New()
 	r.GET("/", fixedJSON)
 	r.GET("/healthz", healthz)
+	var answer atomic.Pointer[recorded]
+	r.PUT("/replay", func(c *gin.Context) {
+		var a recorded
+		if err := c.ShouldBindJSON(&a); err != nil || a.Status < 200 || a.Status > 599 {
+			c.JSON(http.StatusBadRequest, gin.H{"detail": "want a recorded answer"})
+			return
+		}
+		answer.Store(&a)
+		c.Status(http.StatusNoContent)
+	})
+	r.POST("/replay", func(c *gin.Context) {
+		a := answer.Load()
+		if a == nil {
+			c.Status(http.StatusServiceUnavailable)
+			return
+		}
+		if err := c.Request.ParseForm(); err != nil {
+			c.Status(http.StatusBadRequest)
+			return
+		}
+		h := c.Writer.Header()
+		for k, v := range a.Header {
+			h[k] = v
+		}
+		c.Writer.WriteHeader(a.Status)
+		_, _ = c.Writer.Write(a.Body)
+	})
 	return serveUntil(ctx, *port, r)
+}
+
+// recorded is one answer of a real server, as `bench bare` replays it.
+type recorded struct {
+	Status int                 `json:"status"`
+	Header map[string][]string `json:"header"` // without Date and Content-Length, which net/http writes
+	Body   []byte              `json:"body"`
 }
 
 // serveMW runs `bench mw`: one Gin engine with /bare (fixedJSON) and
