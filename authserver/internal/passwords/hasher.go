@@ -72,7 +72,7 @@ type Hasher struct {
 
 // MemoryIdle is how long the derivation slots keep their memory after the
 // last derivation.
-const MemoryIdle = 30 * time.Second
+const MemoryIdle = 10 * time.Second
 
 // Option configures a Hasher.
 type Option func(*hasherLimits)
