@@ -302,50 +302,55 @@ func (b *bench) refreshFamilies(ctx context.Context) error {
 	return nil
 }
 
-// measureRefreshAlone rotates the refresh families with no process
-// subscribed to revocation events but the auth server itself.
-func (b *bench) measureRefreshAlone(ctx context.Context) error {
+// measureRefresh rotates the refresh families with and without the two
+// other subscribers to revocation events (the resource server and the
+// second auth server), interleaved: each round runs the bare handler, then
+// W5a with both subscribers stopped, then W5 with them started again, so
+// that what a subscriber costs is not the machine's drift between two
+// runs a minute apart. Then it measures what each event costs them.
+func (b *bench) measureRefresh(ctx context.Context) error {
 	if err := b.refreshFamilies(ctx); err != nil {
 		return err
 	}
-	res, base, err := b.againstBare(ctx, b.refreshWorkload("refresh-alone"), b.authChild)
+	if err := b.startSubscribers(ctx); err != nil {
+		return err
+	}
+	var bare, alone result
+	res, err := b.alternate(ctx, b.refreshWorkload("refresh"), b.authChild, func(i int, slice time.Duration) error {
+		br, err := b.drv.run(ctx, b.load, b.bareWorkload(), slice)
+		if err != nil {
+			return err
+		}
+		if br.errRate() > 0.01 {
+			return fmt.Errorf("bare: %d of %d requests failed: %s", br.bad, br.ok+br.bad, br.errSummary())
+		}
+		b.stopSubscribers()
+		ar, err := b.drv.run(ctx, b.load, b.refreshWorkload("refresh-alone"), slice)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			bare, alone = br, ar
+		} else {
+			bare, alone = bare.merge(br), alone.merge(ar)
+		}
+		return b.startSubscribers(ctx)
+	})
 	if err != nil {
 		return err
 	}
-	b.refreshAlone = res.rps() / base
-	b.ratioRow(fmt.Sprintf("W5a refresh with rotation, no other process subscribed (pool of %d live families; each new refresh_token goes back in)", b.refresh.size),
-		"refresh-alone", res, base, "bare handler (interleaved with it)", 0)
-	return nil
-}
-
-// measureRefreshSubscribed rotates with the resource server and the second
-// auth server subscribed to revocation events, then measures what each
-// event costs them: their CPU time over a refresh run ÷ its rotations.
-func (b *bench) measureRefreshSubscribed(ctx context.Context) error {
-	if err := b.refreshFamilies(ctx); err != nil {
-		return err
-	}
-	if err := b.startNoCache(ctx); err != nil {
-		return err
-	}
-	if err := b.startResourceServer(ctx); err != nil {
-		return err
-	}
-	res, base, err := b.againstBare(ctx, b.refreshWorkload("refresh"), b.authChild)
-	if err != nil {
-		return err
-	}
-	ratio := res.rps() / base
-	b.ratioRow("W5 refresh with rotation, the resource server and a second auth server subscribed (pool as in W5a)",
+	base := bare.rps()
+	fmt.Fprintf(os.Stderr, "bench:   %-20s %.0f req/s (over its %d slices)\n", "bare (interleaved)", base, baselineRounds)
+	b.ratioRow(fmt.Sprintf("W5a refresh with rotation, no other process subscribed (pool of %d live families; each new refresh_token goes back in); the resource server and the second auth server stopped for its slices", b.refresh.size),
+		"refresh-alone", alone, base, "bare handler (interleaved with it)", 0)
+	b.ratioRow("W5 refresh with rotation, the resource server and a second auth server subscribed (pool as in W5a; in slices interleaved with W5a's)",
 		"refresh", res, base, "bare handler (interleaved with it)", 0.30)
-	fall := 1 - ratio/b.refreshAlone
-	if b.refreshAlone > 0 {
-		b.add(row{
-			figure:   "W5 against W5a: what two more subscribers cost refresh",
-			measured: fmt.Sprintf("**%.1f%%** slower per added subscriber (ratio %.0f%% with, %.0f%% without)", 100*fall/2, 100*ratio, 100*b.refreshAlone),
-			baseline: "W5a in the same run", target: "≤ 5% per subscriber", verdict: verdict(fall/2 <= 0.05),
-		})
-	}
+	fall := 1 - res.rps()/alone.rps()
+	b.add(row{
+		figure:   "W5 against W5a: what two more subscribers cost refresh",
+		measured: fmt.Sprintf("**%.1f%%** slower per added subscriber (%.0f req/s with them, %.0f without)", 100*fall/2, res.rps(), alone.rps()),
+		baseline: "W5a, interleaved with W5", target: "≤ 5% per subscriber", verdict: verdict(fall/2 <= 0.05),
+	})
 	// Subscriber CPU per event, in the real processes.
 	subs := []*child{b.rsChild, b.nocache}
 	before := make([]time.Duration, len(subs))
@@ -417,6 +422,22 @@ func (b *bench) introspectWorkload(c *child, name string, toks []string) *worklo
 	}
 	return &workload{name: name, method: "POST", url: c.URL + "/o/introspect/", header: basicHeader(b.ccID, b.ccSecret),
 		bodies: bodies, expect: `"active":true`}
+}
+
+// startSubscribers starts the second auth server and the resource server,
+// each if it is not up yet.
+func (b *bench) startSubscribers(ctx context.Context) error {
+	if err := b.startNoCache(ctx); err != nil {
+		return err
+	}
+	return b.startResourceServer(ctx)
+}
+
+// stopSubscribers stops the second auth server and the resource server.
+func (b *bench) stopSubscribers() {
+	b.retire(b.nocache)
+	b.retire(b.rsChild)
+	b.nocache, b.rsChild = nil, nil
 }
 
 // startNoCache starts the second auth server, with TOKEN_CACHE_TTL=0, if
