@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
+
+	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords"
 )
 
 // SlowHasher verifies and creates the argon2id hashes of secrets a person
@@ -134,8 +136,10 @@ func (r *Registry) ForgetAll() {
 
 // Authenticate checks a client id and secret (RFC 6749 §2.3.1). A public
 // client authenticates with its id alone (a secret sent by a public client
-// is refused); a confidential one must send its secret. Every failure is ErrInvalidClient
-// (or a store error, such as the database being down).
+// is refused); a confidential one must send its secret. Every failure is
+// ErrInvalidClient, or another error when no verdict could be reached: a
+// store error (the database down), or an argon2id secret check refused
+// (passwords.Refused: the queue full, or ctx ended).
 func (r *Registry) Authenticate(ctx context.Context, clientID, secret string, secretSent bool) (Client, error) {
 	c, err := r.Get(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
@@ -150,37 +154,53 @@ func (r *Registry) Authenticate(ctx context.Context, clientID, secret string, se
 		}
 		return c, nil
 	}
-	if !secretSent || !r.verifySecret(ctx, c, secret) {
+	if !secretSent {
+		return Client{}, ErrInvalidClient
+	}
+	ok, err := r.verifySecret(ctx, c, secret)
+	if err != nil {
+		return Client{}, err
+	}
+	if !ok {
 		return Client{}, ErrInvalidClient
 	}
 	return c, nil
 }
 
-// VerifySecret checks secret against c's stored hash in constant time.
+// VerifySecret checks secret against c's stored hash in constant time. A
+// check that could not run (every argon2id slot busy and the queue full)
+// reports false.
 func (r *Registry) VerifySecret(c Client, secret string) bool {
-	return r.verifySecret(context.Background(), c, secret)
+	ok, err := r.verifySecret(context.Background(), c, secret)
+	return err == nil && ok
 }
 
 // verifySecret is VerifySecret for a request: an argon2id check waiting
-// for a derivation slot gives up when ctx ends.
-func (r *Registry) verifySecret(ctx context.Context, c Client, secret string) bool {
+// for a derivation slot gives up when ctx ends. An error means no check
+// ran (passwords.Refused: the queue was full, or ctx ended), which says
+// nothing about the secret: the request should be answered 503, not
+// invalid_client.
+func (r *Registry) verifySecret(ctx context.Context, c Client, secret string) (bool, error) {
 	if c.SecretHash == "" {
-		return false
+		return false, nil
 	}
 	if isHMAC(c.SecretHash) {
 		ok, err := verifyHMAC(c.SecretHash, secret)
-		return err == nil && ok
+		return err == nil && ok, nil
 	}
 	k := r.verifiedKey(c, secret)
 	if _, ok := r.verified.Get(k); ok {
-		return true
+		return true, nil
 	}
 	ok, _, err := r.slow.Verify(ctx, c.SecretHash, secret)
+	if passwords.Refused(err) {
+		return false, fmt.Errorf("clients: secret check refused: %w", err)
+	}
 	if err != nil || !ok {
-		return false
+		return false, nil
 	}
 	r.verified.Add(k, struct{}{})
-	return true
+	return true, nil
 }
 
 // verifiedKey names a positive verification without holding the secret: an

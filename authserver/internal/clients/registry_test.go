@@ -369,3 +369,49 @@ func TestStoreContract(t *testing.T) {
 		})
 	}
 }
+
+// refusingSlow is a SlowHasher whose every check is refused with err, as
+// a full queue or an abandoned wait refuses it.
+type refusingSlow struct{ err error }
+
+func (r refusingSlow) Hash(context.Context, string) (string, error) { return "", r.err }
+func (r refusingSlow) Verify(context.Context, string, string) (bool, bool, error) {
+	return false, false, r.err
+}
+
+// TestRefusedSecretCheckIsNotInvalidClient: when the argon2id check of a
+// chosen secret cannot run, the client gets no verdict (an error the token
+// endpoint answers 503), not invalid_client; a generated secret needs no
+// slot and still authenticates.
+func TestRefusedSecretCheckIsNotInvalidClient(t *testing.T) {
+	hashed := newCountingSlow(t)
+	chosen, err := hashed.h.Hash(testenv.Context(t), "chosen-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, refusal := range []error{passwords.ErrBusy, context.Canceled} {
+		t.Run(refusal.Error(), func(t *testing.T) {
+			st := clients.NewStore(testenv.DB(t, testenv.SQLiteURL(t)))
+			reg := clients.NewRegistry(st, refusingSlow{refusal}, time.Minute)
+			ctx := testenv.Context(t)
+			for _, c := range []clients.Client{
+				{ClientID: "chosen", Name: "chosen", Type: clients.Confidential, GrantTypesRaw: "client_credentials", SecretHash: chosen},
+				{ClientID: "generated", Name: "generated", Type: clients.Confidential, GrantTypesRaw: "client_credentials", SecretHash: clients.HashGeneratedSecret("pcs_generated")},
+			} {
+				if err := st.Create(ctx, &c); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := reg.Authenticate(ctx, "chosen", "chosen-secret", true)
+			if err == nil || errors.Is(err, clients.ErrInvalidClient) || !errors.Is(err, refusal) {
+				t.Fatalf("a refused check gave %v; want an error wrapping %v, not ErrInvalidClient", err, refusal)
+			}
+			if reg.VerifySecret(clients.Client{ClientID: "chosen", SecretHash: chosen}, "chosen-secret") {
+				t.Fatal("VerifySecret reported a refused check as a match")
+			}
+			if _, err := reg.Authenticate(ctx, "generated", "pcs_generated", true); err != nil {
+				t.Fatalf("a generated secret with every slot refusing: %v", err)
+			}
+		})
+	}
+}
