@@ -131,31 +131,41 @@ func (c *child) pid() int { return c.cmd.Process.Pid }
 
 // rssKiB reads VmRSS of pid from /proc; 0 when unknown.
 func rssKiB(pid int) int64 {
+	rss, _ := memKiB(pid)
+	return rss
+}
+
+// memKiB reads VmRSS and RssAnon (its anonymous part: heap, stacks,
+// mappings of no file) of pid from /proc; 0 when unknown.
+func memKiB(pid int) (rss, anon int64) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "VmRSS:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				n, _ := strconv.ParseInt(f[1], 10, 64)
-				return n
-			}
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "VmRSS:":
+			rss, _ = strconv.ParseInt(f[1], 10, 64)
+		case "RssAnon:":
+			anon, _ = strconv.ParseInt(f[1], 10, 64)
 		}
 	}
-	return 0
+	return rss, anon
 }
 
 // rssTracker remembers each watched process's idle RSS and its peak RSS
 // while load runs.
 type rssTracker struct {
-	mu    sync.Mutex
-	idle  map[string]int64
-	peak  map[string]int64
-	order []string
+	mu       sync.Mutex
+	idle     map[string]int64
+	peak     map[string]int64
+	peakAnon map[string]int64 // peak RssAnon, the anonymous part
+	order    []string
 	// last is the peak RSS of the latest sampling, of lastName.
 	last     int64
 	lastName string
@@ -168,8 +178,15 @@ func (t *rssTracker) lastPeak() (int64, string) {
 	return t.last, t.lastName
 }
 
+// anonPeak is the peak RssAnon of the process called name.
+func (t *rssTracker) anonPeak(name string) int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.peakAnon[name]
+}
+
 func newRSSTracker() *rssTracker {
-	return &rssTracker{idle: map[string]int64{}, peak: map[string]int64{}}
+	return &rssTracker{idle: map[string]int64{}, peak: map[string]int64{}, peakAnon: map[string]int64{}}
 }
 
 func (t *rssTracker) markIdle(c *child) {
@@ -190,9 +207,10 @@ func (t *rssTracker) sample(c *child, stop <-chan struct{}) {
 	t.last, t.lastName = 0, c.name
 	t.mu.Unlock()
 	for {
-		if v := rssKiB(c.pid()); v > 0 {
+		if v, anon := memKiB(c.pid()); v > 0 {
 			t.mu.Lock()
 			t.peak[c.name] = max(t.peak[c.name], v)
+			t.peakAnon[c.name] = max(t.peakAnon[c.name], anon)
 			t.last = max(t.last, v)
 			t.mu.Unlock()
 		}
