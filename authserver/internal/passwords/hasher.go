@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/portcullis-oauth/portcullis/authserver/internal/passwords/argon2"
@@ -53,25 +54,39 @@ const DefaultQueue = 64
 // at once, so a flood is refused in constant time instead of queueing
 // without bound.
 //
-// Each slot keeps its argon2id memory from one derivation to the next, so
-// that under load the process holds exactly slots × memory cost for them
-// and makes no garbage; the slots let it go once no derivation has run for
-// MemoryIdle. A stored hash with a larger memory cost than h's (imported
-// from Django, say) is checked in memory of its own, freed after.
+// A derivation works in argon2id memory that the Hasher keeps for the
+// next one (on unix mapped outside the Go heap), so that logins make no
+// garbage: at most one memory cost per derivation running at once. The
+// most recently used memory is handed out first, so that one login at a
+// time keeps one memory cost however many slots there are; each memory is
+// let go once it has not been used for MemoryIdle. A stored hash with a
+// larger memory cost than h's (imported from Django, say) is checked in
+// memory of its own, freed after.
 type Hasher struct {
 	params    Params
 	dummySalt []byte
 	dummyKey  []byte
 	// admitted holds one token per derivation running or waiting
-	// (capacity: slots plus the queue); slots holds the memory of each
-	// slot that is free.
+	// (capacity: slots plus the queue); slots one per derivation running.
 	admitted chan struct{}
-	slots    chan *argon2.Memory
-	idle     *time.Timer // releases the free slots' memory
+	slots    chan struct{}
+
+	mu         sync.Mutex
+	free       []*slotMemory // the memories not in use, the most recently used last
+	idle       *time.Timer   // runs release; armed while a free memory keeps any
+	armed      bool
+	memoryIdle time.Duration // MemoryIdle; shorter in tests
 }
 
-// MemoryIdle is how long the derivation slots keep their memory after the
-// last derivation.
+// slotMemory is argon2id memory kept between derivations, and when it was
+// last used.
+type slotMemory struct {
+	mem  *argon2.Memory
+	used time.Time
+}
+
+// MemoryIdle is how long argon2id memory is kept after the derivation that
+// last used it.
 const MemoryIdle = 10 * time.Second
 
 // Option configures a Hasher.
@@ -82,6 +97,10 @@ type hasherLimits struct{ workers, queue int }
 // WithQueue sets how many key derivations may wait for a free slot
 // (n >= 0; 0 refuses any that cannot start at once).
 func WithQueue(n int) Option { return func(l *hasherLimits) { l.queue = max(n, 0) } }
+
+// withWorkers sets how many derivations run at once (GOMAXPROCS unless
+// set); the tests use it to have more slots than the machine has cores.
+func withWorkers(n int) Option { return func(l *hasherLimits) { l.workers = max(n, 1) } }
 
 // kdf runs f in one of the Hasher's derivation slots, waiting for one if
 // the queue has room, or returns ErrBusy. A caller whose ctx ends while
@@ -94,30 +113,65 @@ func (h *Hasher) kdf(ctx context.Context, f func(mem *argon2.Memory)) error {
 		return ErrBusy
 	}
 	defer func() { <-h.admitted }()
-	var mem *argon2.Memory
 	select {
-	case mem = <-h.slots:
+	case h.slots <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	defer func() {
-		h.slots <- mem
-		h.idle.Reset(MemoryIdle)
-	}()
-	f(mem)
+	defer func() { <-h.slots }()
+	m := h.take()
+	defer h.give(m)
+	f(m.mem)
 	return nil
 }
 
-// release lets go of the memory of every slot that is free now.
+// take pops the most recently used free memory; there is one for every
+// slot, so a caller holding a slot always gets one.
+func (h *Hasher) take() *slotMemory {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := h.free[len(h.free)-1]
+	h.free = h.free[:len(h.free)-1]
+	return m
+}
+
+// give puts m back on top, and arms the timer that lets go of memory left
+// unused, unless it is armed: a steady trickle of derivations must not
+// keep postponing it.
+func (h *Hasher) give(m *slotMemory) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m.used = time.Now()
+	h.free = append(h.free, m)
+	if !h.armed && m.mem.Bytes() > 0 {
+		h.armed = true
+		h.idle.Reset(h.memoryIdle)
+	}
+}
+
+// release lets go of every free memory unused for memoryIdle, and arms the
+// timer again for the next one to come due, if any still keeps memory.
 func (h *Hasher) release() {
-	for range cap(h.slots) {
-		select {
-		case mem := <-h.slots:
-			mem.Release()
-			h.slots <- mem
-		default:
-			return
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	next := time.Duration(-1)
+	for _, m := range h.free {
+		if m.mem.Bytes() == 0 {
+			continue
 		}
+		left := h.memoryIdle - now.Sub(m.used)
+		if left <= 0 {
+			m.mem.Release()
+			continue
+		}
+		if next < 0 || left < next {
+			next = left
+		}
+	}
+	h.armed = next >= 0
+	if h.armed {
+		h.idle.Reset(next)
 	}
 }
 
@@ -133,11 +187,12 @@ func NewHasher(p Params, opts ...Option) (*Hasher, error) {
 		o(&l)
 	}
 	h := &Hasher{params: p, dummySalt: make([]byte, p.SaltLen), dummyKey: make([]byte, p.KeyLen),
-		admitted: make(chan struct{}, l.workers+l.queue), slots: make(chan *argon2.Memory, l.workers)}
+		admitted: make(chan struct{}, l.workers+l.queue), slots: make(chan struct{}, l.workers), memoryIdle: MemoryIdle}
 	for range l.workers {
-		h.slots <- argon2.NewMemory(p.MemoryKiB)
+		h.free = append(h.free, &slotMemory{mem: argon2.NewMemory(p.MemoryKiB)})
 	}
-	h.idle = time.AfterFunc(MemoryIdle, h.release)
+	h.idle = time.AfterFunc(time.Hour, h.release)
+	h.idle.Stop()
 	if _, err := rand.Read(h.dummySalt); err != nil {
 		return nil, fmt.Errorf("passwords: dummy salt: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -335,7 +336,7 @@ func TestVerifyDummyDoesTheWork(t *testing.T) {
 	if got := keptBytes(h); got != memBytes {
 		t.Fatalf("after VerifyDummy the slots keep %d bytes, want %d (argon2 memory)", got, memBytes)
 	}
-	h.release()
+	forget(h)
 	if err := h.VerifyDummy(context.Background(), strings.Repeat("x", MaxPasswordBytes+1)); err != nil {
 		t.Fatal(err)
 	}
@@ -394,25 +395,34 @@ func busySlots(t *testing.T) *Hasher {
 		t.Fatal(err)
 	}
 	for range cap(h.slots) {
-		<-h.slots
+		h.slots <- struct{}{}
 		h.admitted <- struct{}{}
 	}
 	return h
 }
 
-// keptBytes is how much argon2 memory h's free slots keep; it takes each
-// slot for the count, so none may be running.
+// keptBytes is how much argon2 memory h's free slots keep.
 func keptBytes(h *Hasher) (n int) {
-	for range cap(h.slots) {
-		m := <-h.slots
-		n += m.Bytes()
-		defer func() { h.slots <- m }()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, m := range h.free {
+		n += m.mem.Bytes()
 	}
 	return n
 }
 
+// forget lets go of the memory of h's free slots at once, as release does
+// once they have been unused for MemoryIdle.
+func forget(h *Hasher) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, m := range h.free {
+		m.mem.Release()
+	}
+}
+
 // running is how many of h's derivation slots are taken.
-func running(h *Hasher) int { return cap(h.slots) - len(h.slots) }
+func running(h *Hasher) int { return len(h.slots) }
 
 // TestQueueWaitsForASlot: a call admitted to the queue waits for a running
 // derivation to finish instead of being refused or running beside it.
@@ -431,7 +441,7 @@ func TestQueueWaitsForASlot(t *testing.T) {
 		t.Fatalf("the queued call ran while every slot was busy (err %v)", err)
 	default:
 	}
-	h.slots <- argon2.NewMemory(fastParams.MemoryKiB)
+	<-h.slots
 	if err := <-done; err != nil {
 		t.Fatalf("the queued call, once a slot freed: %v", err)
 	}
@@ -468,7 +478,7 @@ func TestQueueLeavesWhenTheCallerGivesUp(t *testing.T) {
 
 // TestSlotsKeepTheirMemory: a derivation leaves its slot holding the
 // hasher's memory cost, which the next one reuses; a stored hash with a
-// larger cost is checked without growing it; release lets it all go.
+// larger cost is checked without growing it.
 func TestSlotsKeepTheirMemory(t *testing.T) {
 	h, err := NewHasher(fastParams, WithQueue(0))
 	if err != nil {
@@ -505,11 +515,152 @@ func TestSlotsKeepTheirMemory(t *testing.T) {
 	if n := kept(); n > cap(h.slots)*int(fastParams.MemoryKiB)*1024 {
 		t.Fatalf("after checks of a costlier hash the slots keep %d bytes, over the hasher's own cost", n)
 	}
-	h.release()
+	forget(h)
 	if n := kept(); n != 0 {
-		t.Fatalf("after release the slots keep %d bytes", n)
+		t.Fatalf("after forget the slots keep %d bytes", n)
 	}
 	if ok, _, err := h.Verify(context.Background(), encoded, "testpass123"); !ok || err != nil {
 		t.Fatalf("Verify after release = %v, %v", ok, err)
+	}
+}
+
+// TestOneAtATimeKeepsOneMemory: derivations one after another reuse the
+// memory used last, so they keep one memory cost however many slots the
+// hasher has.
+func TestOneAtATimeKeepsOneMemory(t *testing.T) {
+	h, err := NewHasher(fastParams, withWorkers(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	encoded, err := h.Hash(context.Background(), "testpass123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 * cap(h.slots) {
+		if ok, _, err := h.Verify(context.Background(), encoded, "testpass123"); !ok || err != nil {
+			t.Fatalf("Verify = %v, %v", ok, err)
+		}
+	}
+	if n, want := keptBytes(h), int(fastParams.MemoryKiB)*1024; n != want {
+		t.Fatalf("after derivations one at a time the slots keep %d bytes, want one memory cost (%d)", n, want)
+	}
+}
+
+// holdSlot runs a derivation in h that waits until the returned function
+// is called, so that the next derivations take other slots.
+func holdSlot(t *testing.T, h *Hasher) (done func()) {
+	t.Helper()
+	started, finish, ended := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		ended <- h.kdf(context.Background(), func(mem *argon2.Memory) {
+			argon2.IDKey(mem, []byte("pw"), []byte("saltsalt"), 1, fastParams.MemoryKiB, 1, 32)
+			close(started)
+			<-finish
+		})
+	}()
+	<-started
+	return func() {
+		close(finish)
+		if err := <-ended; err != nil {
+			t.Errorf("the held derivation: %v", err)
+		}
+	}
+}
+
+// TestUnusedMemoryIsLetGoUnderATrickle: memory that a burst warmed and
+// nothing uses any more is let go after memoryIdle, even while a trickle
+// of derivations goes on (it must not keep postponing the release), and
+// the trickle's own memory once it stops.
+func TestUnusedMemoryIsLetGoUnderATrickle(t *testing.T) {
+	h, err := NewHasher(fastParams, withWorkers(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.memoryIdle = 200 * time.Millisecond
+	encoded, err := h.Hash(context.Background(), "testpass123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := int(fastParams.MemoryKiB) * 1024
+	// A burst: three derivations at once warm three memories.
+	release1, release2 := holdSlot(t, h), holdSlot(t, h)
+	if ok, _, err := h.Verify(context.Background(), encoded, "testpass123"); !ok || err != nil {
+		t.Fatalf("Verify = %v, %v", ok, err)
+	}
+	release1()
+	release2()
+	if n := keptBytes(h); n != 3*one {
+		t.Fatalf("after a burst of three the slots keep %d bytes, want %d", n, 3*one)
+	}
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if ok, _, err := h.Verify(context.Background(), encoded, "testpass123"); !ok || err != nil {
+					t.Errorf("Verify in the trickle = %v, %v", ok, err)
+					return
+				}
+			}
+		}
+	}()
+	servicetest.Eventually(t, 10*time.Second, "the memory the trickle does not use to be let go",
+		func() bool { return keptBytes(h) == one })
+	close(stop)
+	<-stopped
+	servicetest.Eventually(t, 10*time.Second, "the trickle's memory to be let go once it stopped",
+		func() bool { return keptBytes(h) == 0 })
+}
+
+// TestReleaseBesideDerivations: release running all the time beside
+// derivations loses no slot and breaks no derivation.
+func TestReleaseBesideDerivations(t *testing.T) {
+	h, err := NewHasher(fastParams, withWorkers(4), WithQueue(64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.memoryIdle = 0
+	encoded, err := h.Hash(context.Background(), "testpass123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				h.release()
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if ok, _, err := h.Verify(context.Background(), encoded, "testpass123"); !ok || err != nil {
+					t.Errorf("Verify = %v, %v", ok, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-stopped
+	h.mu.Lock()
+	free := len(h.free)
+	h.mu.Unlock()
+	if running(h) != 0 || len(h.admitted) != 0 || free != cap(h.slots) {
+		t.Fatalf("after the run: %d slots held, %d admitted, %d free memories of %d", running(h), len(h.admitted), free, cap(h.slots))
 	}
 }

@@ -10,20 +10,24 @@
 // with our defaults) for every derivation, and the garbage collector lets
 // those freed slices pile up to about twice the live heap: a password
 // server that runs two derivations at a time grew to 130–170 MiB. With one
-// Memory per derivation slot the heap holds exactly slots × memory cost,
-// and no derivation spends time zeroing or faulting in fresh pages.
+// Memory per derivation slot the process keeps exactly one memory cost per
+// Memory in use (on unix mapped outside the Go heap), and no derivation
+// spends time zeroing or faulting in fresh pages.
 //
 // The algorithm is x/crypto's, line for line, except that the first pass
 // over memory writes each block instead of XORing into it (x/crypto relies
 // on the fresh slice being zero; RFC 9106 section 3.2 defines the first
 // pass without the XOR), so a reused Memory's old contents never reach the
-// result. The tests check every output against x/crypto's. The blamka
-// kernels (blamka_*.go, blamka_amd64.s) and blake2b.go are x/crypto's,
-// unchanged.
+// result. The tests check every output against x/crypto's. blake2b.go, the
+// SSE4 kernel (blamka_amd64.go, blamka_amd64.s) and the generic one
+// (blamka_generic.go, blamka_ref.go) are x/crypto's; the generic one also
+// serves loong64, whose LSX kernel is left out, and blamka_ref.go's build
+// constraint says so.
 package argon2
 
 import (
 	"encoding/binary"
+	"math"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -41,7 +45,8 @@ const (
 )
 
 // Memory is the working memory of derivations, reused from one to the
-// next. A Memory must not be used by two derivations at once.
+// next. A Memory must not be used by two derivations at once, nor
+// Released while a derivation uses it.
 //
 // Where the system allows (unix), the memory is mapped outside the Go heap,
 // so that it neither counts towards the garbage collector's heap goal (19
@@ -80,7 +85,9 @@ func (m *Memory) take(n uint32) []block {
 	}
 	if uint32(len(m.blocks)) < n {
 		m.Release() // let the old one go before the new one is made
-		m.region = mapRegion(int(n) * blockLength * 8)
+		if size := uint64(n) * blockLength * 8; size <= math.MaxInt {
+			m.region = mapRegion(int(size))
+		}
 		if m.region != nil {
 			m.blocks = unsafe.Slice((*block)(unsafe.Pointer(unsafe.SliceData(m.region.b))), n)
 		} else {

@@ -3,8 +3,11 @@
 package argon2
 
 import (
+	"bytes"
 	"runtime"
 	"testing"
+
+	xargon2 "golang.org/x/crypto/argon2"
 )
 
 // TestMemoryIsOffTheHeap: on unix a Memory's blocks are mapped outside the
@@ -31,4 +34,30 @@ func TestMemoryIsOffTheHeap(t *testing.T) {
 		t.Errorf("a derivation in memory of its own allocated only %d bytes on the heap", n)
 	}
 	mem.Release()
+}
+
+// TestUnreachableMemoryDuringDerivation: a Memory that nothing but the
+// derivation refers to stays mapped until the derivation is done, with the
+// collector running all the time (deriveKey's runtime.KeepAlive; without
+// it the mapping's cleanup unmaps it under the lanes: SIGSEGV).
+func TestUnreachableMemoryDuringDerivation(t *testing.T) {
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	}()
+	defer func() { close(stop); <-stopped }()
+	want := xargon2.IDKey([]byte("pw"), []byte("saltsalt"), 3, 2048, 2, 32)
+	for i := range 50 {
+		if got := IDKey(NewMemory(2048), []byte("pw"), []byte("saltsalt"), 3, 2048, 2, 32); !bytes.Equal(got, want) {
+			t.Fatalf("derivation %d: %x, want %x", i, got, want)
+		}
+	}
 }
