@@ -129,12 +129,6 @@ func (c *child) stop() {
 
 func (c *child) pid() int { return c.cmd.Process.Pid }
 
-// rssKiB reads VmRSS of pid from /proc; 0 when unknown.
-func rssKiB(pid int) int64 {
-	rss, _ := memKiB(pid)
-	return rss
-}
-
 // memKiB reads VmRSS and RssAnon (its anonymous part: heap, stacks,
 // mappings of no file) of pid from /proc; 0 when unknown.
 func memKiB(pid int) (rss, anon int64) {
@@ -195,7 +189,7 @@ func (t *rssTracker) markIdle(c *child) {
 	if _, ok := t.idle[c.name]; !ok {
 		t.order = append(t.order, c.name)
 	}
-	t.idle[c.name] = rssKiB(c.pid())
+	t.idle[c.name], _ = memKiB(c.pid())
 }
 
 // sample records c's RSS every 100 ms until stop is closed.

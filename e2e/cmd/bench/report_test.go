@@ -62,4 +62,9 @@ func TestSpreadAndMerge(t *testing.T) {
 	if m.ok != 400 || m.bad != 3 || m.errs["x"] != 3 || m.rps() != 200 || m.p50 != 2500*time.Microsecond || m.p99 != 5*time.Millisecond {
 		t.Fatalf("merged %+v", m)
 	}
+	// The slices of a run are merged into the zero result: the first is
+	// itself.
+	if z := (result{}).merge(a); z.ok != a.ok || z.bad != a.bad || z.elapsed != a.elapsed || z.p50 != a.p50 || z.p99 != a.p99 || z.errs["x"] != 1 {
+		t.Fatalf("the zero result merged with %+v gave %+v", a, z)
+	}
 }

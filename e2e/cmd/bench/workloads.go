@@ -60,8 +60,27 @@ func (b *bench) againstBare(ctx context.Context, w *workload, c *child) (result,
 	if err != nil {
 		return result{}, 0, err
 	}
+	return work, bareRate(bare), nil
+}
+
+// bareRate is the bare handler's rate over its interleaved slices, also
+// shown on stderr.
+func bareRate(bare result) float64 {
 	fmt.Fprintf(os.Stderr, "bench:   %-20s %.0f req/s (over its %d slices)\n", "bare (interleaved)", bare.rps(), baselineRounds)
-	return work, bare.rps(), nil
+	return bare.rps()
+}
+
+// baselineSlice runs a baseline's slice; one with more than 1% errors
+// fails the run, since the ratio against it would mean nothing.
+func (b *bench) baselineSlice(ctx context.Context, base *workload, d time.Duration) (result, error) {
+	r, err := b.drv.run(ctx, b.load, base, d)
+	if err != nil {
+		return result{}, err
+	}
+	if r.errRate() > 0.01 {
+		return result{}, fmt.Errorf("%s: %d of %d requests failed: %s", base.name, r.bad, r.ok+r.bad, r.errSummary())
+	}
+	return r, nil
 }
 
 // interleaved measures a workload and its baseline in alternating slices
@@ -72,29 +91,23 @@ func (b *bench) againstBare(ctx context.Context, w *workload, c *child) (result,
 // results; a baseline slice with more than 1% errors fails the run. c is
 // the process whose memory is sampled.
 func (b *bench) interleaved(ctx context.Context, w, base *workload, c *child) (work, baseRes result, err error) {
-	work, err = b.alternate(ctx, w, c, func(i int, slice time.Duration) error {
-		br, err := b.drv.run(ctx, b.load, base, slice)
+	work, err = b.alternate(ctx, w, c, func(slice time.Duration) error {
+		br, err := b.baselineSlice(ctx, base, slice)
 		if err != nil {
 			return err
 		}
-		if br.errRate() > 0.01 {
-			return fmt.Errorf("%s: %d of %d requests failed: %s", base.name, br.bad, br.ok+br.bad, br.errSummary())
-		}
-		if i == 0 {
-			baseRes = br
-		} else {
-			baseRes = baseRes.merge(br)
-		}
+		baseRes = baseRes.merge(br)
 		return nil
 	})
 	return work, baseRes, err
 }
 
 // alternate runs w, after its warm-up, in baselineRounds slices that add
-// up to the configured duration, and calls base(i, slice) before the i-th
-// of them, for a baseline of the same length; c's memory is sampled
-// throughout. It returns w's merged result.
-func (b *bench) alternate(ctx context.Context, w *workload, c *child, base func(i int, slice time.Duration) error) (work result, err error) {
+// up to the configured duration, and calls base(slice) before each of
+// them, for a baseline of the same length; c's memory is sampled
+// throughout. It returns w's merged result (merging into the zero result
+// is the first slice itself).
+func (b *bench) alternate(ctx context.Context, w *workload, c *child, base func(slice time.Duration) error) (work result, err error) {
 	slice := b.load.duration / baselineRounds
 	if b.load.warmup > 0 {
 		if _, err := b.drv.run(ctx, b.load, w, b.load.warmup); err != nil {
@@ -104,19 +117,15 @@ func (b *bench) alternate(ctx context.Context, w *workload, c *child, base func(
 	stop, finished := make(chan struct{}), make(chan struct{})
 	go func() { b.rss.sample(c, stop); close(finished) }()
 	defer func() { close(stop); <-finished }()
-	for i := range baselineRounds {
-		if err := base(i, slice); err != nil {
+	for range baselineRounds {
+		if err := base(slice); err != nil {
 			return result{}, err
 		}
 		wr, err := b.drv.run(ctx, b.load, w, slice)
 		if err != nil {
 			return result{}, err
 		}
-		if i == 0 {
-			work = wr
-		} else {
-			work = work.merge(wr)
-		}
+		work = work.merge(wr)
 	}
 	return work, nil
 }
@@ -316,31 +325,23 @@ func (b *bench) measureRefresh(ctx context.Context) error {
 		return err
 	}
 	var bare, alone result
-	res, err := b.alternate(ctx, b.refreshWorkload("refresh"), b.authChild, func(i int, slice time.Duration) error {
-		br, err := b.drv.run(ctx, b.load, b.bareWorkload(), slice)
+	res, err := b.alternate(ctx, b.refreshWorkload("refresh"), b.authChild, func(slice time.Duration) error {
+		br, err := b.baselineSlice(ctx, b.bareWorkload(), slice)
 		if err != nil {
 			return err
-		}
-		if br.errRate() > 0.01 {
-			return fmt.Errorf("bare: %d of %d requests failed: %s", br.bad, br.ok+br.bad, br.errSummary())
 		}
 		b.stopSubscribers()
 		ar, err := b.drv.run(ctx, b.load, b.refreshWorkload("refresh-alone"), slice)
 		if err != nil {
 			return err
 		}
-		if i == 0 {
-			bare, alone = br, ar
-		} else {
-			bare, alone = bare.merge(br), alone.merge(ar)
-		}
+		bare, alone = bare.merge(br), alone.merge(ar)
 		return b.startSubscribers(ctx)
 	})
 	if err != nil {
 		return err
 	}
-	base := bare.rps()
-	fmt.Fprintf(os.Stderr, "bench:   %-20s %.0f req/s (over its %d slices)\n", "bare (interleaved)", base, baselineRounds)
+	base := bareRate(bare)
 	b.ratioRow(fmt.Sprintf("W5a refresh with rotation, no other process subscribed (pool of %d live families; each new refresh_token goes back in); the resource server and the second auth server stopped for its slices", b.refresh.size),
 		"refresh-alone", alone, base, "bare handler (interleaved with it)", 0)
 	b.ratioRow("W5 refresh with rotation, the resource server and a second auth server subscribed (pool as in W5a; in slices interleaved with W5a's)",
@@ -620,7 +621,7 @@ func (b *bench) measurePassword(ctx context.Context) error {
 	// after let one disturbed measurement move the ratio by ten points.
 	workers := runtime.NumCPU()
 	var rates []float64
-	res, err := b.alternate(ctx, w, c, func(_ int, slice time.Duration) error {
+	res, err := b.alternate(ctx, w, c, func(slice time.Duration) error {
 		// A slice of grants ends with derivations still running in the
 		// server; they are its work, not the raw slice's, so the raw
 		// slice waits for them.
