@@ -168,3 +168,31 @@ func TestStartStopsByPID(t *testing.T) {
 		t.Fatalf("the test's failure %q, want the stubborn program's", r.failed)
 	}
 }
+
+// TestRepeatCallsUntilStopped: Repeat calls f again and again until stop,
+// and not after; f returning false ends it by itself; paced calls wait
+// their interval.
+func TestRepeatCallsUntilStopped(t *testing.T) {
+	var n atomic.Int64
+	stop := Repeat(t, 0, func() bool { n.Add(1); return true })
+	Eventually(t, 5*time.Second, "f to run many times", func() bool { return n.Load() > 100 })
+	stop()
+	after := n.Load()
+	stop() // a second call is harmless
+	if n.Load() != after {
+		t.Fatalf("f ran %d more times after stop returned", n.Load()-after)
+	}
+
+	var m atomic.Int64
+	Repeat(t, 0, func() bool { return m.Add(1) < 3 })
+	Eventually(t, 5*time.Second, "f to end the loop itself", func() bool { return m.Load() == 3 })
+
+	var k atomic.Int64
+	start := time.Now()
+	stopPaced := Repeat(t, 20*time.Millisecond, func() bool { k.Add(1); return true })
+	Eventually(t, 5*time.Second, "three paced calls", func() bool { return k.Load() >= 3 })
+	stopPaced()
+	if elapsed := time.Since(start); elapsed < 60*time.Millisecond {
+		t.Fatalf("three calls 20 ms apart took %s", elapsed)
+	}
+}

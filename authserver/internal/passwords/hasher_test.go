@@ -484,15 +484,14 @@ func TestSlotsKeepTheirMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kept := func() int { return keptBytes(h) }
-	if n := kept(); n != 0 {
+	if n := keptBytes(h); n != 0 {
 		t.Fatalf("a new hasher keeps %d bytes", n)
 	}
 	encoded, err := h.Hash(context.Background(), "testpass123")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, want := kept(), int(fastParams.MemoryKiB)*1024; n != want {
+	if n, want := keptBytes(h), int(fastParams.MemoryKiB)*1024; n != want {
 		t.Fatalf("after one derivation the slots keep %d bytes, want %d", n, want)
 	}
 	bigger := fastParams
@@ -512,11 +511,11 @@ func TestSlotsKeepTheirMemory(t *testing.T) {
 			}
 		}
 	}
-	if n := kept(); n > cap(h.slots)*int(fastParams.MemoryKiB)*1024 {
+	if n := keptBytes(h); n > cap(h.slots)*int(fastParams.MemoryKiB)*1024 {
 		t.Fatalf("after checks of a costlier hash the slots keep %d bytes, over the hasher's own cost", n)
 	}
 	forget(h)
-	if n := kept(); n != 0 {
+	if n := keptBytes(h); n != 0 {
 		t.Fatalf("after forget the slots keep %d bytes", n)
 	}
 	if ok, _, err := h.Verify(context.Background(), encoded, "testpass123"); !ok || err != nil {
@@ -592,27 +591,16 @@ func TestUnusedMemoryIsLetGoUnderATrickle(t *testing.T) {
 	if n := keptBytes(h); n != 3*one {
 		t.Fatalf("after a burst of three the slots keep %d bytes, want %d", n, 3*one)
 	}
-	stop, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				if ok, _, err := h.Verify(context.Background(), encoded, "testpass123"); !ok || err != nil {
-					t.Errorf("Verify in the trickle = %v, %v", ok, err)
-					return
-				}
-			}
+	stop := servicetest.Repeat(t, 20*time.Millisecond, func() bool {
+		if ok, _, err := h.Verify(context.Background(), encoded, "testpass123"); !ok || err != nil {
+			t.Errorf("Verify in the trickle = %v, %v", ok, err)
+			return false
 		}
-	}()
+		return true
+	})
 	servicetest.Eventually(t, 10*time.Second, "the memory the trickle does not use to be let go",
 		func() bool { return keptBytes(h) == one })
-	close(stop)
-	<-stopped
+	stop()
 	servicetest.Eventually(t, 10*time.Second, "the trickle's memory to be let go once it stopped",
 		func() bool { return keptBytes(h) == 0 })
 }
@@ -629,18 +617,7 @@ func TestReleaseBesideDerivations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				h.release()
-			}
-		}
-	}()
+	stop := servicetest.Repeat(t, 0, func() bool { h.release(); return true })
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
@@ -655,8 +632,7 @@ func TestReleaseBesideDerivations(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	close(stop)
-	<-stopped
+	stop()
 	h.mu.Lock()
 	free := len(h.free)
 	h.mu.Unlock()

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	xargon2 "golang.org/x/crypto/argon2"
+
+	"github.com/portcullis-oauth/portcullis/shared/servicetest"
 )
 
 // TestMemoryIsOffTheHeap: on unix a Memory's blocks are mapped outside the
@@ -41,19 +43,7 @@ func TestMemoryIsOffTheHeap(t *testing.T) {
 // collector running all the time (deriveKey's runtime.KeepAlive; without
 // it the mapping's cleanup unmaps it under the lanes: SIGSEGV).
 func TestUnreachableMemoryDuringDerivation(t *testing.T) {
-	stop, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				runtime.GC()
-			}
-		}
-	}()
-	defer func() { close(stop); <-stopped }()
+	defer servicetest.Repeat(t, 0, func() bool { runtime.GC(); return true })()
 	want := xargon2.IDKey([]byte("pw"), []byte("saltsalt"), 3, 2048, 2, 32)
 	for i := range 50 {
 		if got := IDKey(NewMemory(2048), []byte("pw"), []byte("saltsalt"), 3, 2048, 2, 32); !bytes.Equal(got, want) {
