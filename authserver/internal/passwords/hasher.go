@@ -67,7 +67,9 @@ type Hasher struct {
 	dummySalt []byte
 	dummyKey  []byte
 	// admitted holds one token per derivation running or waiting
-	// (capacity: slots plus the queue); slots one per derivation running.
+	// (capacity: slots plus the queue); slots one per derivation running,
+	// a channel so that a waiter can give up when its ctx ends. free holds
+	// the memories of the others, in a stack, since the order matters.
 	admitted chan struct{}
 	slots    chan struct{}
 
@@ -191,7 +193,7 @@ func NewHasher(p Params, opts ...Option) (*Hasher, error) {
 	for range l.workers {
 		h.free = append(h.free, &slotMemory{mem: argon2.NewMemory(p.MemoryKiB)})
 	}
-	h.idle = time.AfterFunc(time.Hour, h.release)
+	h.idle = time.AfterFunc(time.Hour, h.release) // made stopped: give arms it
 	h.idle.Stop()
 	if _, err := rand.Read(h.dummySalt); err != nil {
 		return nil, fmt.Errorf("passwords: dummy salt: %w", err)
